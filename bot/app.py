@@ -1,0 +1,94 @@
+"""The application context: every long-lived service, built once at start-up and closed at exit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.i18n import I18n
+from bot.settings import Settings
+from db.engine import create_engine, create_session_factory
+from db.migrate import upgrade_async
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+    from redis.asyncio import Redis
+
+logger = logging.getLogger(__name__)
+
+Hook = Callable[["AppContext"], Awaitable[None]]
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    i18n: I18n
+    storage: BaseStorage
+    redis: Redis | None = None
+    bot: Bot | None = None
+    # Services register here under the name handlers receive them by (see workflow_data).
+    services: dict[str, Any] = field(default_factory=dict)
+    # Run once the Bot exists (start background work) and at shutdown (stop it), in order.
+    startup_hooks: list[Hook] = field(default_factory=list)
+    shutdown_hooks: list[Hook] = field(default_factory=list)
+
+    def workflow_data(self) -> dict[str, Any]:
+        return {"ctx": self, "settings": self.settings, **self.services}
+
+    async def start(self, bot: Bot) -> None:
+        self.bot = bot
+        for hook in self.startup_hooks:
+            await hook(self)
+
+    async def close(self) -> None:
+        for hook in reversed(self.shutdown_hooks):
+            try:
+                await hook(self)
+            except Exception:
+                logger.exception("shutdown hook failed")
+        await self.storage.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.engine.dispose()
+
+
+async def build_context(settings: Settings, *, migrate: bool = True) -> AppContext:
+    """Open the database (migrated to head), the FSM storage and every service."""
+    url = settings.effective_database_url
+    if migrate:
+        await upgrade_async(url)
+    engine = create_engine(url)
+    redis = None
+    storage: BaseStorage
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(settings.redis_url)
+        storage = RedisStorage(redis)
+    else:
+        storage = MemoryStorage()
+    ctx = AppContext(
+        settings=settings,
+        engine=engine,
+        session_factory=create_session_factory(engine),
+        i18n=I18n(default=settings.default_locale),
+        storage=storage,
+        redis=redis,
+    )
+    for install in SERVICE_INSTALLERS:
+        await install(ctx)
+    return ctx
+
+
+# Each feature adds one installer: `async def install(ctx)` that builds its services into ctx.services
+# and appends its start/stop hooks. Kept as a list so features stay independent of one another.
+SERVICE_INSTALLERS: list[Hook] = []

@@ -1,0 +1,25 @@
+"""Builds the Dispatcher: middlewares, routers and the services handlers receive."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher
+
+from bot.app import AppContext
+from bot.commands import set_commands
+from bot.middlewares import DbSessionMiddleware, I18nMiddleware, UserMiddleware
+from handlers import get_routers
+
+
+def build_dispatcher(ctx: AppContext) -> Dispatcher:
+    dp = Dispatcher(storage=ctx.storage, **ctx.workflow_data())
+    dp.update.outer_middleware(DbSessionMiddleware(ctx.session_factory))
+    dp.update.outer_middleware(UserMiddleware(ctx.settings))
+    dp.update.outer_middleware(I18nMiddleware(ctx.i18n))
+    dp.include_routers(*get_routers())
+
+    async def on_startup(bot: Bot) -> None:
+        await set_commands(bot, ctx.i18n)
+        await ctx.start(bot)
+
+    dp.startup.register(on_startup)
+    return dp

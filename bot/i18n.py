@@ -1,0 +1,74 @@
+"""Localised text: Fluent (.ftl) files under locales/<lang>/, one file per feature."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fluent.runtime import FluentBundle, FluentResource
+
+logger = logging.getLogger(__name__)
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+SUPPORTED = ("en", "ru")
+
+
+def pick_locale(language_code: str | None, default: str = "en") -> str:
+    """Telegram's language_code (e.g. 'ru', 'ru-RU', 'uk', 'be') mapped to a locale we have."""
+    if not language_code:
+        return default
+    code = language_code.lower().split("-")[0]
+    if code in SUPPORTED:
+        return code
+    # Russian is the usual second language for these users; Fluent has no uk/be/kk yet.
+    if code in ("uk", "be", "kk", "ky", "uz", "tg", "hy", "az"):
+        return "ru"
+    return default
+
+
+class I18n:
+    """All locales loaded once; `translator(locale)` gives a callable for one language."""
+
+    def __init__(self, locales_dir: Path = LOCALES_DIR, default: str = "en") -> None:
+        self.default = default
+        self.bundles: dict[str, FluentBundle] = {}
+        self.keys: dict[str, set[str]] = {}
+        for lang in SUPPORTED:
+            bundle = FluentBundle([lang], use_isolating=False)
+            keys: set[str] = set()
+            for path in sorted((locales_dir / lang).glob("*.ftl")):
+                resource = FluentResource(path.read_text(encoding="utf-8"))
+                keys.update(entry.id.name for entry in resource.body if hasattr(entry, "id"))
+                bundle.add_resource(resource)
+            self.bundles[lang] = bundle
+            self.keys[lang] = keys
+
+    def get(self, locale: str, key: str, **kwargs: Any) -> str:
+        for lang in (locale, self.default):
+            bundle = self.bundles.get(lang)
+            if bundle is not None and bundle.has_message(key):
+                message = bundle.get_message(key)
+                if message.value is None:
+                    break
+                text, errors = bundle.format_pattern(message.value, kwargs)
+                if errors:
+                    logger.warning("i18n %s/%s: %s", lang, key, errors)
+                return text
+        logger.error("i18n: missing key %s", key)
+        return key
+
+    def translator(self, locale: str) -> Translator:
+        return Translator(self, locale if locale in self.bundles else self.default)
+
+
+@dataclass(frozen=True)
+class Translator:
+    """Text in one language: `i18n("key", name=value)`."""
+
+    i18n: I18n
+    locale: str
+
+    def __call__(self, key: str, **kwargs: Any) -> str:
+        return self.i18n.get(self.locale, key, **kwargs)

@@ -1,0 +1,80 @@
+"""Queries on users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.base import utcnow
+from db.models import User
+
+
+async def get(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def upsert_seen(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    username: str | None,
+    first_name: str | None,
+    last_name: str | None,
+    language: str,
+    role: str = "user",
+    now: datetime | None = None,
+) -> tuple[User, bool]:
+    """Create the user or refresh their names and last-seen time; returns (user, created).
+
+    Works the same on SQLite and PostgreSQL: insert in a savepoint, fall back to the existing row when a
+    concurrent update of the same user inserted it first.
+    """
+    now = now or utcnow()
+    user = await session.get(User, user_id)
+    created = False
+    if user is None:
+        candidate = User(
+            id=user_id,
+            username=username,
+            first_name=first_name,
+            last_name=last_name,
+            language=language,
+            role=role,
+            created_at=now,
+            last_seen_at=now,
+            settings={},
+        )
+        try:
+            async with session.begin_nested():
+                session.add(candidate)
+            user, created = candidate, True
+        except IntegrityError:
+            user = await session.get(User, user_id, populate_existing=True)
+            assert user is not None
+    if not created:
+        user.username = username
+        user.first_name = first_name
+        user.last_name = last_name
+        user.last_seen_at = now
+        user.blocked_bot = False
+        if not user.language_chosen:
+            user.language = language
+        if role == "owner" and user.role != "owner":
+            user.role = role
+    return user, created
+
+
+async def set_blocked(session: AsyncSession, user_id: int, blocked: bool) -> None:
+    await session.execute(update(User).where(User.id == user_id).values(blocked_bot=blocked))
+
+
+async def set_language(session: AsyncSession, user: User, language: str) -> None:
+    user.language = language
+    user.language_chosen = True
+
+
+async def ids(session: AsyncSession) -> list[int]:
+    return list((await session.scalars(select(User.id))).all())

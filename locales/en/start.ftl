@@ -1,0 +1,39 @@
+command-start = Start over
+command-books = My books
+command-help = What I can do
+command-language = Change language
+
+start-welcome =
+    👋 Hi{ $name ->
+        [none] {""}
+       *[other] , { $name }
+    }! I'm <b>Librarity</b>: send me a book and talk to it.
+
+    📚 Send a book as a file: PDF, EPUB, FB2, TXT, DOCX, Markdown or HTML.
+    💬 Then ask anything: I answer from the book itself, with quotes and the page or chapter they come from.
+    📝 Ask for a summary, key ideas or quotes, or search across all your books.
+start-button-upload = 📚 Add a book
+start-button-help = ❓ Help
+start-button-language = 🌐 Language
+start-upload-hint =
+    Send the book as a <b>file</b> (the 📎 paperclip → File). I read PDF, EPUB, FB2 (also .fb2.zip), TXT, DOCX, Markdown and HTML, up to 20 MB.
+
+help-text =
+    <b>What I can do</b>
+
+    📚 <b>Add a book</b>: send it as a file (PDF, EPUB, FB2, TXT, DOCX, Markdown, HTML). I show the progress while I read it.
+    💬 <b>Ask</b>: write a question and I answer from your active book, with quotes and places.
+
+    /start: start over
+    /books: your shelf
+    /language: change the language
+    /help: this message
+
+language-choose = Choose your language:
+language-changed = Language: English 🇬🇧
+
+fallback-not-understood = I didn't get that. Send me a book as a file, or write a question about your book.
+fallback-unknown-command = I don't know that command. /help lists what I can do.
+fallback-stale-button = This button is no longer active.
+
+error-unexpected = 😔 Sorry, something went wrong on my side. It has been logged; please try again in a moment.
