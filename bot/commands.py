@@ -13,7 +13,10 @@ MENU_COMMANDS: list[str] = ["start", "books", "help", "language"]
 
 async def set_commands(bot: Bot, i18n: I18n) -> None:
     for locale in SUPPORTED:
-        commands = [BotCommand(command=name, description=i18n.get(locale, f"command-{name}")) for name in MENU_COMMANDS]
+        commands = [
+            BotCommand(command=name, description=i18n.get(locale, f"command-{name}"))
+            for name in MENU_COMMANDS
+        ]
         language_code = None if locale == i18n.default else locale
         await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=language_code)
     # The default list serves every other language too.

@@ -55,7 +55,7 @@ class I18n:
                 text, errors = bundle.format_pattern(message.value, kwargs)
                 if errors:
                     logger.warning("i18n %s/%s: %s", lang, key, errors)
-                return text
+                return str(text)
         logger.error("i18n: missing key %s", key)
         return key
 

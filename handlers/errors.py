@@ -28,9 +28,9 @@ async def on_error(event: ErrorEvent, ctx: Any) -> None:
             logger.exception("error listener failed")
     i18n: I18n = ctx.i18n
     message = update.message or (update.callback_query.message if update.callback_query else None)
-    tg_user = (update.message and update.message.from_user) or (
-        update.callback_query and update.callback_query.from_user
-    )
+    tg_user = update.message.from_user if update.message else None
+    if update.callback_query is not None:
+        tg_user = update.callback_query.from_user
     if message is None or tg_user is None or ctx.bot is None:
         return
     locale = pick_locale(tg_user.language_code, i18n.default)

@@ -28,10 +28,18 @@ class StartCb(CallbackData, prefix="start"):
 def welcome_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [InlineKeyboardButton(text=i18n("start-button-upload"), callback_data=StartCb(action="upload").pack())],
             [
-                InlineKeyboardButton(text=i18n("start-button-help"), callback_data=StartCb(action="help").pack()),
-                InlineKeyboardButton(text=i18n("start-button-language"), callback_data=StartCb(action="language").pack()),
+                InlineKeyboardButton(
+                    text=i18n("start-button-upload"), callback_data=StartCb(action="upload").pack()
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    text=i18n("start-button-help"), callback_data=StartCb(action="help").pack()
+                ),
+                InlineKeyboardButton(
+                    text=i18n("start-button-language"), callback_data=StartCb(action="language").pack()
+                ),
             ],
         ]
     )
@@ -41,7 +49,10 @@ def language_keyboard() -> InlineKeyboardMarkup:
     names = {"en": "🇬🇧 English", "ru": "🇷🇺 Русский"}
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [InlineKeyboardButton(text=names[code], callback_data=LanguageCb(code=code).pack()) for code in SUPPORTED]
+            [
+                InlineKeyboardButton(text=names[code], callback_data=LanguageCb(code=code).pack())
+                for code in SUPPORTED
+            ]
         ]
     )
 
@@ -58,13 +69,21 @@ def referrer_from(args: str | None, user_id: int) -> int | None:
 
 @router.message(CommandStart())
 async def cmd_start(
-    message: Message, command: CommandObject, user: User, user_created: bool, session: AsyncSession, i18n: Translator
+    message: Message,
+    command: CommandObject,
+    user: User,
+    user_created: bool,
+    session: AsyncSession,
+    i18n: Translator,
 ) -> None:
     referrer = referrer_from(command.args, user.id)
     if user_created and referrer is not None and await users.get(session, referrer) is not None:
         user.referrer_id = referrer
         await session.commit()
-    await message.answer(i18n("start-welcome", name=escape(user.first_name or "") or "none"), reply_markup=welcome_keyboard(i18n))
+    await message.answer(
+        i18n("start-welcome", name=escape(user.first_name or "") or "none"),
+        reply_markup=welcome_keyboard(i18n),
+    )
 
 
 @router.message(Command("help"))

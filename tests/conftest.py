@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from bot.settings import Settings, load_settings  # noqa: E402
-from db.base import Base  # noqa: E402
-from db.engine import create_engine, create_session_factory  # noqa: E402
-from db.migrate import upgrade_async  # noqa: E402
+from bot.settings import Settings, load_settings
+from db.base import Base
+from db.engine import create_engine, create_session_factory
+from db.migrate import upgrade_async
 
 PG_ADMIN_DSN = os.environ.get("TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -29,7 +29,9 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # Tests build their own settings; a developer's .env or keys must not leak in.
     for name in list(os.environ):
-        if name.startswith(("BOT_TOKEN", "GEMINI_", "OPENAI_", "YOOKASSA_", "DATABASE_URL", "REDIS_URL", "QDRANT_")):
+        if name.startswith(
+            ("BOT_TOKEN", "GEMINI_", "OPENAI_", "YOOKASSA_", "DATABASE_URL", "REDIS_URL", "QDRANT_")
+        ):
             monkeypatch.delenv(name, raising=False)
 
 

@@ -29,7 +29,9 @@ def test_lists_from_plain_text(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 @pytest.mark.parametrize(
     "name,value", [("ADMIN_IDS", "alice"), ("SANDBOX_PORT", "eighty"), ("DEFAULT_LOCALE", "fr")]
 )
-def test_bad_value_names_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, value: str) -> None:
+def test_bad_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, value: str
+) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError) as caught:
         load_settings(_env_file=None, data_dir=tmp_path)
