@@ -1,0 +1,1 @@
+"""Search over a user's books: chunking, embeddings, lexical vectors and the Qdrant index."""
