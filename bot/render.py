@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import html
 
+# LLM Markdown -> Telegram HTML and the 4096-character splitter (re-exported for handlers).
+from bot.telegram_html import markdown_to_html, split_html, visible_length  # noqa: F401
+
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
