@@ -83,12 +83,76 @@ class Settings(BaseSettings):
             "2a02:5180::/32",
         ]
     )
+    # X-Forwarded-For is believed only when the direct peer is one of these (a reverse proxy of ours).
+    yookassa_trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    yookassa_timeout_seconds: float = 15.0  # one API call, network included; the SDK itself has none
+    yookassa_recheck_after_minutes: int = 10  # pending orders older than this are re-read from the API
+    yookassa_order_ttl_hours: int = 48  # pending orders older than this are given up (canceled)
+    # 54-FZ receipt: sent when enabled; the customer contact is optional (the shop's email stands in).
+    yookassa_receipt_enabled: bool = True
+    yookassa_receipt_email: str | None = None
+    yookassa_vat_code: int = 1  # 1 = without VAT
+    yookassa_tax_system_code: int | None = None
+    yookassa_payment_subject: str = "service"
+    yookassa_payment_mode: str = "full_payment"
+
+    # billing: credits, plans and prices (credits, Stars and kopecks are whole numbers)
+    billing_free_monthly_credits: int = 100
+    billing_free_max_books: int = 3
+    billing_free_max_file_mb: int = 10
+    billing_free_questions_per_day: int = 20
+    billing_free_models: dict[str, str] = Field(default_factory=dict)  # provider -> model; {} = defaults
+    billing_pro_monthly_credits: int = 1500
+    billing_pro_max_books: int = 100
+    billing_pro_max_file_mb: int = 50
+    billing_pro_questions_per_day: int = 300
+    billing_pro_models: dict[str, str] = Field(default_factory=dict)
+    billing_pro_stars: int = 250  # a month, as a Star subscription
+    billing_pro_kopecks: int = 39900  # a month, by card (YooKassa)
+    billing_scholar_monthly_credits: int = 5000
+    billing_scholar_max_books: int = 1000
+    billing_scholar_max_file_mb: int = 50
+    billing_scholar_questions_per_day: int = 1000
+    billing_scholar_models: dict[str, str] = Field(
+        default_factory=lambda: {"gemini": "gemini-2.5-pro", "openai": "gpt-4o"}
+    )
+    billing_scholar_stars: int = 600
+    billing_scholar_kopecks: int = 99900
+    # Credit packs: "credits:stars:kopecks", comma-separated.
+    billing_packs: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["100:50:9900", "500:200:39900", "2000:700:149900"]
+    )
+    billing_trial_days: int = 7
+    billing_trial_credits: int = 300
+    billing_referral_bonus: int = 50  # to each side, once the invited user's first book is ready
+    # Credits per 1M tokens [input, output], by model (or model prefix) or provider name.
+    billing_question_prices: dict[str, list[int]] = Field(
+        default_factory=lambda: {
+            "gemini-2.5-flash": [300, 2500],
+            "gemini-2.5-pro": [1250, 10000],
+            "gpt-4o-mini": [150, 600],
+            "gpt-4o": [2500, 10000],
+        }
+    )
+    billing_question_default_price: list[int] = Field(default_factory=lambda: [1000, 4000])
+    billing_question_min_credits: int = 1
+    billing_extractive_answer_credits: int = 0
+    billing_ingest_credits_per_100_pages: int = 2
+    billing_summary_credits: int = 20
+    billing_confirm_above_credits: int = 10  # actions dearer than this ask for confirmation first
+    billing_warn_at_percent: int = 80
+    billing_plan_grace_hours: int = 24  # a paid plan outlives its expiry this long (renewals arrive late)
+    billing_support_contact: str = ""  # @username or a link shown by /paysupport
+    billing_terms_url: str | None = None
 
     # scheduled jobs
     scheduler_enabled: bool = True
     log_level: str = "INFO"
 
-    @field_validator("admin_ids", "llm_order", "yookassa_trusted_networks", mode="before")
+    @field_validator(
+        "admin_ids", "llm_order", "yookassa_trusted_networks", "yookassa_trusted_proxies", "billing_packs",
+        mode="before",
+    )
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -98,6 +162,23 @@ class Settings(BaseSettings):
             return [item.strip() for item in text.split(",") if item.strip()]
         if isinstance(value, int):
             return [value]
+        return value
+
+    @field_validator("billing_packs")
+    @classmethod
+    def _valid_packs(cls, value: list[str]) -> list[str]:
+        for pack in value:
+            parts = pack.split(":")
+            if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
+                raise ValueError(f"{pack!r} is not credits:stars:kopecks with positive whole numbers")
+        return value
+
+    @field_validator("billing_question_prices")
+    @classmethod
+    def _valid_prices(cls, value: dict[str, list[int]]) -> dict[str, list[int]]:
+        for name, pair in value.items():
+            if len(pair) != 2 or any(v < 0 for v in pair):
+                raise ValueError(f"{name!r} needs [credits per 1M input tokens, credits per 1M output tokens]")
         return value
 
     @field_validator("default_locale")
