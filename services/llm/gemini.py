@@ -96,6 +96,7 @@ class GeminiProvider:
         usage: types.GenerateContentResponseUsageMetadata | None = None
         model_version: str | None = None
         blocked: str | None = None
+        answered = False
         try:
             async with asyncio.timeout(self._timeout):
                 chunks = await self._client.aio.models.generate_content_stream(
@@ -110,6 +111,7 @@ class GeminiProvider:
                             chunk = await anext(iterator)
                     except StopAsyncIteration:
                         break
+                    answered = answered or bool(chunk.candidates)
                     text, reason = _answer_piece(chunk)
                     usage = chunk.usage_metadata or usage
                     model_version = chunk.model_version or model_version
@@ -125,8 +127,8 @@ class GeminiProvider:
             raise
         except Exception as exc:
             raise self._error(exc) from exc
-        if blocked and not parts:
-            raise ProviderError(self.name, "bad_response", blocked)
+        if not answered:
+            raise ProviderError(self.name, "bad_response", blocked or "no answer candidates in the stream")
         if finish is None:
             raise ProviderError(self.name, "server", "the stream ended before the answer finished")
         yield self._result(request, model, "".join(parts), finish, usage, model_version)

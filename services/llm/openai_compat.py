@@ -100,6 +100,7 @@ class OpenAICompatProvider:
         finish: str | None = None
         input_tokens: int | None = None
         output_tokens: int | None = None
+        answered = False
         try:
             chunks = await self._client.chat.completions.create(
                 **self._params(request, model),
@@ -114,6 +115,7 @@ class OpenAICompatProvider:
                         input_tokens = getattr(usage, "prompt_tokens", None)
                         output_tokens = getattr(usage, "completion_tokens", None)
                     for choice in getattr(chunk, "choices", None) or []:
+                        answered = True
                         if getattr(choice, "index", 0) != 0:
                             continue
                         finish = getattr(choice, "finish_reason", None) or finish
@@ -127,6 +129,8 @@ class OpenAICompatProvider:
             raise
         except Exception as exc:
             raise self._error(exc) from exc
+        if not answered:
+            raise ProviderError(self.name, "bad_response", "no choices in the stream")
         if finish is None:
             raise ProviderError(self.name, "server", "the stream ended before the answer finished")
         yield self._result(request, reported, "".join(parts), finish, input_tokens, output_tokens)
