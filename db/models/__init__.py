@@ -1,6 +1,16 @@
 """Every model, imported so that Base.metadata knows all tables."""
 
 from db.models.books import Book, BookStatus, Chunk
+from db.models.chat import AnswerCacheEntry, BookSummary, ChatTurn, LLMUsageRecord
 from db.models.users import User
 
-__all__ = ["Book", "BookStatus", "Chunk", "User"]
+__all__ = [
+    "AnswerCacheEntry",
+    "Book",
+    "BookStatus",
+    "BookSummary",
+    "ChatTurn",
+    "Chunk",
+    "LLMUsageRecord",
+    "User",
+]
