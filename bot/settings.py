@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -42,8 +42,11 @@ class Settings(BaseSettings):
     qdrant_collection: str = "librarity_chunks"
 
     # embeddings
-    embeddings_provider: str = "local"  # local | openai | gemini
-    embeddings_model: str = "all-MiniLM-L6-v2"
+    embeddings_provider: Literal["local", "openai", "gemini"] = "local"
+    embeddings_model: str | None = None  # default per provider: all-MiniLM-L6-v2, text-embedding-3-small, gemini-embedding-001
+    embeddings_dimensions: int | None = None  # OpenAI text-embedding-3 / Gemini output size (Gemini default 768)
+    embeddings_base_url: str | None = None  # default: OPENAI_BASE_URL / GEMINI_BASE_URL
+    embeddings_timeout_seconds: float = 60.0
     embeddings_batch_size: int = 64
     embeddings_device: str = "cpu"
 

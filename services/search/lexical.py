@@ -1,0 +1,124 @@
+"""Language-aware lexical vectors: tokens -> Snowball stems -> hashed sparse vectors for Qdrant.
+
+Each word is stemmed by its own script (Cyrillic -> Russian, Latin -> English), so a Russian question
+over an English book, a book quoting another language, or a mislabelled book all stem correctly; the
+language of a text (for the payload) is detected the same way, independently for book and query.
+Documents carry BM25's saturated term frequency; Qdrant's IDF modifier supplies the inverse document
+frequency at query time, so the score is BM25 computed over the collection.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import Stemmer
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+_CYRILLIC = re.compile(r"[а-яё]")
+_LATIN = re.compile(r"[a-z]")
+_CYRILLIC_LETTERS = re.compile(r"[А-Яа-яЁё]")
+_LATIN_LETTERS = re.compile(r"[A-Za-z]")
+
+# BM25 term-frequency saturation; avgdl is the typical number of content tokens in a chunk of the
+# default size (~800 characters), so length normalisation works without collection statistics.
+K1 = 1.2
+B = 0.75
+AVG_DOC_TOKENS = 75.0
+
+ENGLISH_STOP_WORDS: frozenset[str] = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have
+    having he her here hers herself him himself his how i if in into is it its itself just me more most my
+    myself no nor not now of off on once only or other our ours ourselves out over own same she should so
+    some such than that the their theirs them themselves then there these they this those through to too
+    under until up very was we were what when where which while who whom why will with would you your
+    yours yourself yourselves s t don shall may might must upon unto thee thou thy ye o""".split()
+)
+RUSSIAN_STOP_WORDS: frozenset[str] = frozenset(
+    """и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее мне было
+    вот от меня еще нет о из ему теперь когда даже ну вдруг ли если уже или ни быть был него до вас нибудь
+    опять уж вам ведь там потом себя ничего ей может они тут где есть надо ней для мы тебя их чем была сам
+    чтоб без будто чего раз тоже себе под будет ж тогда кто этот того потому этого какой совсем ним здесь
+    этом один почти мой тем чтобы нее сейчас были куда зачем всех никогда можно при наконец два об другой
+    хоть после над больше тот через эти нас про всего них какая много разве три эту моя впрочем хорошо
+    свою этой перед иногда лучше чуть том нельзя такой им более всегда конечно всю между это оно эта""".split()
+)
+
+_english = Stemmer.Stemmer("english")
+_russian = Stemmer.Stemmer("russian")
+
+
+@dataclass(frozen=True, slots=True)
+class SparseVector:
+    indices: list[int]
+    values: list[float]
+
+
+def detect_language(text: str, default: str = "en") -> str:
+    """ "ru" or "en" by which script has more letters (sampled: enough for a chunk or a book)."""
+    sample = text[:20_000]
+    cyrillic = len(_CYRILLIC_LETTERS.findall(sample))
+    latin = len(_LATIN_LETTERS.findall(sample))
+    if cyrillic == latin == 0:
+        return default
+    return "ru" if cyrillic > latin else "en"
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased words without stop words (ё folded to е, apostrophes dropped)."""
+    words = _WORD.findall(text.lower().replace("ё", "е"))
+    return [
+        word.replace("'", "").replace("’", "")
+        for word in words
+        if word not in ENGLISH_STOP_WORDS and word not in RUSSIAN_STOP_WORDS
+    ]
+
+
+def stems(text: str) -> list[str]:
+    """Stems of the content words of text, each stemmed by its own script."""
+    return [_stem(word) for word in tokenize(text)]
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    if _CYRILLIC.search(word):
+        return _russian.stemWord(word)
+    if _LATIN.search(word):
+        return _english.stemWord(word)
+    return word  # numbers and other scripts as they are
+
+
+def term_id(stem: str) -> int:
+    """A stable index for a stem in [0, 2^31): crc32 is the same in every process and version."""
+    return zlib.crc32(stem.encode("utf-8")) & 0x7FFFFFFF
+
+
+def document_vector(text: str) -> SparseVector:
+    """BM25-saturated term frequencies of a passage (IDF is applied by Qdrant)."""
+    counts = Counter(term_id(stem) for stem in stems(text))
+    norm = K1 * (1.0 - B + B * sum(counts.values()) / AVG_DOC_TOKENS)
+    indices = sorted(counts)
+    return SparseVector(indices, [counts[i] * (K1 + 1.0) / (counts[i] + norm) for i in indices])
+
+
+def query_vector(text: str) -> SparseVector:
+    """Each distinct query stem once (weight 1), so a repeated word does not dominate."""
+    indices = sorted({term_id(stem) for stem in stems(text)})
+    return SparseVector(indices, [1.0] * len(indices))
+
+
+def document_vectors(texts: Iterable[str]) -> list[SparseVector]:
+    return [document_vector(text) for text in texts]
+
+
+def overlap_score(query_stems: Sequence[str], text_stems: Sequence[str]) -> float:
+    """Share of distinct query stems found in a text (0..1); for ranking sentences."""
+    wanted = set(query_stems)
+    if not wanted:
+        return 0.0
+    return len(wanted.intersection(text_stems)) / len(wanted)
