@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     allow_active_pdf: bool = False
     ingestion_workers: int = 1
     ingestion_max_attempts: int = 3
+    ingestion_timeout_seconds: float = 1800.0  # one book's reading; longer ends as "timeout"
+    ingestion_executor: str = "process"  # process | thread: where extraction and chunking run
 
     # answers
     gemini_api_key: SecretStr | None = None
