@@ -1,5 +1,6 @@
 """Every model, imported so that Base.metadata knows all tables."""
 
+from db.models.billing import CreditAccount, LedgerEntry, Payment, PaymentOrder
 from db.models.books import Book, BookStatus, Chunk
 from db.models.chat import AnswerCacheEntry, BookSummary, ChatTurn, LLMUsageRecord
 from db.models.users import User
@@ -11,6 +12,10 @@ __all__ = [
     "BookSummary",
     "ChatTurn",
     "Chunk",
+    "CreditAccount",
     "LLMUsageRecord",
+    "LedgerEntry",
+    "Payment",
+    "PaymentOrder",
     "User",
 ]
