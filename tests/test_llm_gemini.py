@@ -12,6 +12,8 @@ from tests.fakes.gemini_server import FakeGeminiServer
 from tests.fakes.llm_server import Answer, Fail, Hang, Malformed
 
 pytest_plugins = ["tests.fakes.fixtures"]
+# google-genai subclasses aiohttp.ClientSession, which aiohttp warns about; not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore:Inheritance class AiohttpClientSession:DeprecationWarning")
 
 PRICES = PriceTable({"gemini-2.5-flash": [0.30, 2.50]})
 

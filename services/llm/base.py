@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal, Protocol, Self, runtime_checkable
 
 logger = logging.getLogger(__name__)
+
+_VERSION_SUFFIX = re.compile(r"\d{4}-\d{2}-\d{2}|\d{2,8}|latest")
 
 Role = Literal["system", "user", "assistant"]
 ErrorKind = Literal["timeout", "rate_limited", "server", "bad_response", "auth", "config"]
@@ -112,16 +115,19 @@ class ProviderError(LLMError):
 class PriceTable:
     """Prices per model in USD per 1M tokens, `{model: (input, output)}`.
 
-    A model is found by its exact name, else by the longest configured name it starts with followed by
-    "-" (so "gpt-4o-mini-2024-07-18" is priced as "gpt-4o-mini"). Unknown models cost 0 and are
-    logged once each.
+    A model is found by its exact name, else by its name without a version suffix (a date, a number,
+    "latest"): "gpt-4o-mini-2024-07-18" is priced as "gpt-4o-mini", but "gemini-2.5-flash-lite" is not
+    taken for "gemini-2.5-flash". Unknown models cost 0 and are logged once each.
     """
 
     def __init__(self, prices: Mapping[str, Sequence[float]] | None = None) -> None:
         self._prices: dict[str, tuple[float, float]] = {}
         for model, pair in (prices or {}).items():
-            values = tuple(float(v) for v in pair)
-            if len(values) != 2 or any(v < 0 or math.isnan(v) for v in values):
+            try:
+                values = tuple(float(v) for v in pair)
+            except (TypeError, ValueError):
+                values = ()
+            if len(values) != 2 or not all(v >= 0 and math.isfinite(v) for v in values):
                 raise ValueError(
                     f"Setting LLM_PRICES is invalid: {model!r} needs [usd per 1M input, usd per 1M output]"
                 )
@@ -132,8 +138,11 @@ class PriceTable:
         name = _bare_model(model)
         if name in self._prices:
             return self._prices[name]
-        prefixes = [known for known in self._prices if name.startswith(known + "-")]
-        return self._prices[max(prefixes, key=len)] if prefixes else None
+        for family in self._prices:
+            suffix = name.removeprefix(family + "-")
+            if suffix != name and _VERSION_SUFFIX.fullmatch(suffix):
+                return self._prices[family]
+        return None
 
     def cost(self, model: str, input_tokens: int, output_tokens: int) -> float:
         price = self.price(model)

@@ -104,6 +104,7 @@ class LLMRouter:
         usage_sink: UsageSink | None = None,
         health_listeners: Sequence[HealthListener] = (),
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
         if not providers:
@@ -122,6 +123,7 @@ class LLMRouter:
         self.usage_sink = usage_sink
         self._listeners: list[HealthListener] = list(health_listeners)
         self._clock = clock
+        self._sleep = sleep
         self._rng = rng or random.Random()
         self._health = {name: ProviderHealth(name) for name in names}
 
@@ -240,7 +242,7 @@ class LLMRouter:
             if error.retry_after > self.max_retry_after:
                 return False
             delay = max(delay, error.retry_after)
-        await asyncio.sleep(delay)
+        await self._sleep(delay)
         return True
 
     def backoff_delay(self, attempt: int) -> float:

@@ -68,7 +68,7 @@ class FakeGeminiServer(FakeLLMServer):
                     self.cut(request)
                     return response
                 break
-            if behaviour.chunk_delay:
+            if index and behaviour.chunk_delay:
                 await asyncio.sleep(behaviour.chunk_delay)
             last = index == len(pieces) - 1 and behaviour.truncate_after is None
             finish = (behaviour.finish_reason or "STOP") if last else None

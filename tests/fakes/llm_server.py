@@ -33,7 +33,7 @@ class Answer:
     model: str | None = None  # the model reported back; None: the one requested
     report_usage: bool = True
     delay: float = 0.0  # before the reply starts
-    chunk_delay: float = 0.0  # streaming: before each chunk
+    chunk_delay: float = 0.0  # streaming: between chunks
     truncate_after: int | None = None  # streaming: stop after this many chunks, no finish or usage
     drop_connection: bool = False  # with truncate_after: cut the connection instead of ending cleanly
 

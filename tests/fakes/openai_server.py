@@ -86,7 +86,7 @@ class FakeOpenAIServer(FakeLLMServer):
                     return response
                 await response.write_eof()
                 return response
-            if behaviour.chunk_delay:
+            if index and behaviour.chunk_delay:
                 await asyncio.sleep(behaviour.chunk_delay)
             await self.send_sse(response, chunk({"content": piece}, None))
         await self.send_sse(response, chunk({}, finish))
