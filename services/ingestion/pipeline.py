@@ -1,0 +1,85 @@
+"""The CPU-heavy half of ingestion: read a stored file and cut it into chunks.
+
+Runs in a worker process (or a thread), never on the event loop, so it takes and returns plain,
+picklable values: a path in, a `ReadResult` out. A bad file raises `IngestionError`, which pickles.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.search.chunking import Chunk
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """What the reader may do with one file; built from settings by the service."""
+
+    allow_active_pdf: bool = False
+    max_bytes: int | None = None
+    max_pages: int | None = None
+
+
+@dataclass(slots=True)
+class ReadResult:
+    title: str | None
+    author: str | None
+    language: str | None
+    format: str
+    pages: int | None
+    chapters: int
+    chars: int
+    chunks: list[Chunk]
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_book(path: str, file_name: str, password: str | None, options: ReadOptions) -> ReadResult:
+    """Extract the book at `path` and chunk it; raises IngestionError for input it cannot read."""
+    from services.ingestion.extract import extract
+    from services.search.chunking import chunk_book
+
+    started = time.perf_counter()
+    data = Path(path).read_bytes()
+    book = extract(
+        data,
+        file_name,
+        password=password,
+        allow_active_pdf=options.allow_active_pdf,
+        max_bytes=options.max_bytes,
+        max_pages=options.max_pages,
+    )
+    del data
+    read_done = time.perf_counter()
+    chunks = chunk_book(book)
+    chunked = time.perf_counter()
+    if not chunks:
+        from services.ingestion.errors import ErrorCode, IngestionError
+
+        raise IngestionError(ErrorCode.NO_TEXT, format=str(book.format))
+    return ReadResult(
+        title=book.title,
+        author=book.author,
+        language=book.language or _guess_language(book.text[:20_000]),
+        format=str(book.format),
+        pages=book.pages,
+        chapters=book.chapters,
+        chars=book.chars,
+        chunks=chunks,
+        timings={"reading": read_done - started, "chunking": chunked - read_done},
+        warnings=list(book.warnings)[:20],
+    )
+
+
+def warm_up() -> None:
+    """Import the readers once per worker process, so the first book does not pay for it."""
+    import services.ingestion.extract
+    import services.search.chunking  # noqa: F401
+
+
+def _guess_language(text: str) -> str:
+    cyrillic = sum(1 for char in text if "\u0400" <= char <= "\u04ff")
+    letters = sum(1 for char in text if char.isalpha()) or 1
+    return "ru" if cyrillic / letters > 0.3 else "en"

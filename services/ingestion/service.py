@@ -1,0 +1,910 @@
+"""Books in: store the upload, then read -> chunk -> index in the background, durably.
+
+`IngestionService.submit` saves the file under DATA_DIR/files/<sha256> and records a pending book;
+background workers (asyncio tasks, a bounded number) claim pending books, run extraction and chunking
+in a process pool (never on the event loop), index the chunks (the search index embeds in a thread) and
+mark the book ready. Status, stage, progress and attempts live in the database, so a restart resumes
+what a crash interrupted; listeners get progress events to show in the chat.
+
+Nothing here talks to Telegram or produces user text: outcomes are statuses and error codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import secrets
+import socket
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.base import utcnow
+from db.models import Book, BookStatus
+from db.repositories import books as repo
+from services.ingestion.errors import ErrorCode, IngestionError
+from services.ingestion.pipeline import ReadOptions, ReadResult, read_book, warm_up
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from services.search.chunking import Chunk
+
+logger = logging.getLogger(__name__)
+
+MiB = 1024 * 1024
+TITLE_LIMIT = 200
+
+
+class FailureCode(StrEnum):
+    """Why a book failed when the file itself is not to blame (extraction's codes are in errors.py)."""
+
+    INTERNAL = "internal"  # we failed on every attempt (the index or disk was down...)
+    TIMEOUT = "timeout"  # reading took longer than INGESTION_TIMEOUT_SECONDS
+    INTERRUPTED = "interrupted"  # the process died while reading this book, on every attempt
+    FILE_MISSING = "file_missing"  # the stored upload is gone; the user has to send it again
+
+
+class Stage(StrEnum):
+    """What progress listeners are told; `fraction` is the whole book's progress, 0..1."""
+
+    QUEUED = "queued"
+    READING = "reading"
+    INDEXING = "indexing"
+    COPYING = "copying"
+    READY = "ready"
+    FAILED = "failed"
+
+
+# How much of the bar each stage fills, so one bar can cover the whole book.
+_READING_END = 0.25
+_INDEX_START = 0.3
+_COPIED_FIELDS = ("title", "author", "language", "format", "pages", "chapters", "chars", "chunks")
+
+
+class BookIndex(Protocol):
+    """What ingestion needs from the search index (services/search/index.py: SearchIndex)."""
+
+    async def index_chunks(
+        self,
+        user_id: int,
+        book_id: int,
+        language: str | None,
+        chunks: Sequence[Chunk],
+        progress: Callable[[int, int], Awaitable[None]] | None = None,
+    ) -> Any: ...
+
+    async def delete_book(self, user_id: int, book_id: int) -> Any: ...
+
+    async def copy_book(self, src_user: int, src_book: int, dst_user: int, dst_book: int) -> Any: ...
+
+
+ProgressListener = Callable[[Book, str, float], Awaitable[None]]
+# Runs after the text is read and before anything is indexed (or copied); the billing feature charges
+# here. Raising IngestionRejected stops the book with that code (no retry).
+BeforeIndexHook = Callable[[Book], Awaitable[None]]
+
+
+class IngestionRejected(Exception):
+    """A before-index hook refuses the book (e.g. not enough credits); `code` goes to the chat."""
+
+    def __init__(self, code: str, **details: Any) -> None:
+        self.code = code
+        self.details = details
+        super().__init__(code, details)
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """What `submit` did: `new` (will be read), `reuse` (another user's identical file: copied),
+    `retry` (this user's earlier failed upload of the same file, queued again) or `duplicate`
+    (already on the shelf or on its way; nothing new happens)."""
+
+    book: Book
+    outcome: Literal["new", "reuse", "retry", "duplicate"]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestionConfig:
+    files_dir: Path
+    max_file_bytes: int = 50 * MiB
+    max_pages: int | None = None
+    allow_active_pdf: bool = False
+    workers: int = 1
+    max_attempts: int = 3
+    executor: Literal["process", "thread"] = "process"
+    timeout_seconds: float = 1800.0
+    lease_seconds: float = 120.0
+    retry_delays: tuple[float, ...] = (5.0, 30.0, 120.0)
+    progress_write_seconds: float = 1.0  # at most one progress write to the database per this
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> IngestionConfig:
+        values: dict[str, Any] = {
+            "files_dir": settings.files_dir,
+            "max_file_bytes": settings.max_file_mb * MiB,
+            "max_pages": settings.max_pages,
+            "allow_active_pdf": settings.allow_active_pdf,
+            "workers": max(1, settings.ingestion_workers),
+            "max_attempts": max(1, settings.ingestion_max_attempts),
+        }
+        for name in ("executor", "timeout_seconds"):
+            value = getattr(settings, f"ingestion_{name}", None)
+            if value is not None:
+                values[name] = value
+        values.update(overrides)
+        return cls(**values)
+
+
+@dataclass
+class _Running:
+    task: asyncio.Task[None]
+    stage: str = Stage.READING
+    indexed: bool = field(default=False)  # vectors may exist: clean them if the book fails
+
+
+def _owner_id() -> str:
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def _json_safe(details: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(json.dumps(details, default=str))
+    return result
+
+
+def _clip(text: str | None, limit: int) -> str | None:
+    if text is None:
+        return None
+    text = re.sub(r"\s+", " ", text).strip()
+    return text[:limit] or None
+
+
+class IngestionService:
+    """Takes books in and drives them to ready or failed; see the module docstring."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        index: BookIndex,
+        config: IngestionConfig,
+    ) -> None:
+        self._sessions = session_factory
+        self._index = index
+        self.config = config
+        self.owner = _owner_id()
+        self._listeners: list[ProgressListener] = []
+        self.before_index: list[BeforeIndexHook] = []
+        self._queue: asyncio.Queue[int] = asyncio.Queue()
+        self._queued: set[int] = set()
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._workers: list[asyncio.Task[None]] = []
+        self._running: dict[int, _Running] = {}
+        self._deleting: set[int] = set()
+        self._finished: dict[int, asyncio.Event] = {}
+        # Passwords live only in memory, only until the book is done; a restart asks again.
+        self._passwords: dict[int, str] = {}
+        self._executor: Executor | None = None
+        self._started = False
+
+    # ---------------------------------------------------------------- life cycle
+
+    @property
+    def running(self) -> bool:
+        return self._started
+
+    async def start(self, *, resume: bool = True) -> None:
+        """Start the workers and pick up what an earlier run left unfinished."""
+        if self._started:
+            return
+        self._started = True
+        self._executor = self._new_executor()
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"ingestion-worker-{n}")
+            for n in range(self.config.workers)
+        ]
+        if resume:
+            await self.resume()
+
+    async def stop(self) -> None:
+        """Stop the workers; a book in progress goes back to pending (not counted as an attempt)."""
+        if not self._started:
+            return
+        self._started = False
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        tasks = [*self._workers, *(running.task for running in self._running.values())]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._workers.clear()
+        self._shutdown_executor(kill=True)
+
+    def subscribe(self, listener: ProgressListener) -> Callable[[], None]:
+        """Call `listener(book, stage, fraction)` on every progress event; returns an unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    # ---------------------------------------------------------------- the user's side
+
+    async def submit(
+        self,
+        user_id: int,
+        source: bytes | Path,
+        file_name: str,
+        *,
+        password: str | None = None,
+        chat_id: int | None = None,
+        message_id: int | None = None,
+    ) -> Submission:
+        """Store the file and queue the book; raises IngestionError(empty_file | too_large) at once."""
+        sha256, size = await asyncio.to_thread(self._store_upload, source)
+        file_name = _clip(Path(file_name or "book").name, 255) or "book"
+        async with self._sessions() as session:
+            outcome: Literal["new", "reuse", "retry", "duplicate"]
+            book = await repo.find_by_sha(session, user_id, sha256)
+            if book is not None and book.status == BookStatus.FAILED:
+                self._reset_for_retry(book, chat_id, message_id)
+                outcome = "retry"
+            elif book is not None:
+                outcome = "duplicate"
+            else:
+                source_book = await repo.find_ready_source(session, sha256, exclude_user=user_id)
+                book = Book(
+                    user_id=user_id,
+                    file_sha256=sha256,
+                    file_name=file_name,
+                    file_size=size,
+                    status=BookStatus.PENDING,
+                    stage=Stage.QUEUED,
+                    progress=0.0,
+                    attempts=0,
+                    chunks=0,
+                    source_book_id=source_book.id if source_book else None,
+                    chat_id=chat_id,
+                    progress_message_id=message_id,
+                )
+                outcome = "reuse" if source_book else "new"
+                try:
+                    async with session.begin_nested():
+                        session.add(book)
+                except IntegrityError:
+                    # The same file twice at once: the other upload made the book.
+                    book = await repo.find_by_sha(session, user_id, sha256)
+                    assert book is not None
+                    outcome = "duplicate"
+            await session.commit()
+        if outcome == "duplicate":
+            await self._release_file(sha256)
+        else:
+            if password:
+                self._passwords[book.id] = password
+            self._enqueue(book.id)
+        logger.info("book %s for user %s: %s (%s, %d bytes)", book.id, user_id, outcome, sha256[:12], size)
+        return Submission(book=book, outcome=outcome)
+
+    async def retry(self, user_id: int, book_id: int, *, password: str | None = None) -> Book | None:
+        """Queue a failed book again (with a password for a protected PDF); None if there is none."""
+        async with self._sessions() as session:
+            book = await repo.get_for_user(session, user_id, book_id)
+            if book is None or book.status != BookStatus.FAILED:
+                return None
+            if not self._file_path(book.file_sha256).exists():
+                return None
+            self._reset_for_retry(book, book.chat_id, book.progress_message_id)
+            await session.commit()
+        if password:
+            self._passwords[book.id] = password
+        self._enqueue(book.id)
+        return book
+
+    async def attach_message(self, book_id: int, chat_id: int, message_id: int) -> None:
+        """Show this book's progress in another message from now on."""
+        async with self._sessions() as session:
+            book = await repo.get(session, book_id)
+            if book is not None:
+                book.chat_id, book.progress_message_id = chat_id, message_id
+                await session.commit()
+
+    async def get(self, user_id: int, book_id: int) -> Book | None:
+        async with self._sessions() as session:
+            return await repo.get_for_user(session, user_id, book_id)
+
+    async def shelf(self, user_id: int, *, offset: int = 0, limit: int = 8) -> tuple[list[Book], int]:
+        """One page of the user's shelf, newest first, and how many books it has in all."""
+        async with self._sessions() as session:
+            books = await repo.list_shelf(session, user_id, offset=offset, limit=limit)
+            return books, await repo.count_shelf(session, user_id)
+
+    async def active_book_id(self, user_id: int) -> int | None:
+        async with self._sessions() as session:
+            return await repo.active_book_id(session, user_id)
+
+    async def set_active(self, user_id: int, book_id: int) -> Book | None:
+        async with self._sessions() as session:
+            book = await repo.get_for_user(session, user_id, book_id)
+            if book is None or book.status != BookStatus.READY:
+                return None
+            await repo.set_active(session, user_id, book_id)
+            await session.commit()
+            return book
+
+    async def rename(self, user_id: int, book_id: int, title: str) -> Book | None:
+        """Give a book a new title; None when it is not the user's or the title is blank."""
+        clean = _clip(title, TITLE_LIMIT)
+        if not clean:
+            return None
+        async with self._sessions() as session:
+            book = await repo.get_for_user(session, user_id, book_id)
+            if book is None:
+                return None
+            book.title = clean
+            await session.commit()
+            return book
+
+    async def delete(self, user_id: int, book_id: int) -> bool:
+        """Delete a book with its chunks and vectors (stopping its ingestion if it is running)."""
+        async with self._sessions() as session:
+            book = await repo.get_for_user(session, user_id, book_id)
+            if book is None:
+                return False
+            sha256 = book.file_sha256
+        self._deleting.add(book_id)
+        try:
+            running = self._running.get(book_id)
+            if running is not None:
+                running.task.cancel()
+                await asyncio.wait([running.task])
+            await self._index.delete_book(user_id, book_id)
+            async with self._sessions() as session:
+                await repo.delete_book(session, book_id)
+                if await repo.active_book_id(session, user_id) == book_id:
+                    latest = await repo.latest_ready(session, user_id, exclude=book_id)
+                    await repo.set_active(session, user_id, latest.id if latest else None)
+                await session.commit()
+        finally:
+            self._deleting.discard(book_id)
+            self._passwords.pop(book_id, None)
+        await self._release_file(sha256)
+        self._notify_final(book_id)
+        return True
+
+    async def wait(self, book_id: int, max_seconds: float | None = None) -> Book | None:
+        """Wait until the book is ready or failed (or deleted: None)."""
+
+        async def until_final() -> Book | None:
+            while True:
+                event = self._finished.setdefault(book_id, asyncio.Event())
+                async with self._sessions() as session:
+                    book = await repo.get(session, book_id)
+                if book is None or book.is_final:
+                    return book
+                # Another process may finish it too, so look again now and then.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), 2.0)
+
+        return await asyncio.wait_for(until_final(), max_seconds)
+
+    async def ingest(
+        self, user_id: int, source: bytes | Path, file_name: str, *, max_seconds: float | None = None
+    ) -> Book:
+        """Submit and wait for the outcome (the CLI and the benchmark); needs `start()` first."""
+        submission = await self.submit(user_id, source, file_name)
+        book = await self.wait(submission.book.id, max_seconds)
+        return book or submission.book
+
+    # ---------------------------------------------------------------- resume and queue
+
+    async def resume(self) -> int:
+        """Queue every unfinished book; reclaim those whose process died. Returns how many were queued."""
+        now = utcnow()
+        queued = 0
+        async with self._sessions() as session:
+            books = await repo.unfinished(session)
+        for book in books:
+            if book.status == BookStatus.PROCESSING:
+                if not self._lease_is_stale(book, now):
+                    # Someone alive holds it; look again when its lease would run out.
+                    wait = (book.lease_expires_at - now).total_seconds() if book.lease_expires_at else 0.0
+                    self._enqueue(book.id, delay=max(1.0, wait + 1.0))
+                    continue
+                if not await self._reclaim(book):
+                    continue
+                if book.status == BookStatus.FAILED:
+                    continue
+            delay = 0.0
+            if book.next_attempt_at is not None:
+                delay = max(0.0, (book.next_attempt_at - now).total_seconds())
+            self._enqueue(book.id, delay=delay)
+            queued += 1
+        if queued:
+            logger.info("ingestion: resuming %d unfinished book(s)", queued)
+        return queued
+
+    def _lease_is_stale(self, book: Book, now: datetime) -> bool:
+        if book.lease_owner is None or book.lease_expires_at is None or book.lease_expires_at < now:
+            return True
+        host, _, rest = book.lease_owner.partition(":")
+        pid_text = rest.partition(":")[0]
+        if host != socket.gethostname()[:60] or not pid_text.isdigit():
+            return False
+        pid = int(pid_text)
+        if pid == os.getpid():
+            # This process, but not this service instance (a previous one that stopped badly).
+            return book.lease_owner != self.owner
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    async def _reclaim(self, book: Book) -> bool:
+        """Move a book from a dead worker back to pending, or to failed if it keeps dying on it."""
+        exhausted = book.attempts >= self.config.max_attempts
+        values: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
+        if exhausted:
+            values |= {
+                "status": BookStatus.FAILED,
+                "stage": Stage.FAILED,
+                "error_code": FailureCode.INTERRUPTED,
+            }
+        else:
+            values |= {"status": BookStatus.PENDING, "stage": Stage.QUEUED}
+        async with self._sessions() as session:
+            done = await repo.release_stale(session, book.id, book.lease_owner, **values)
+            await session.commit()
+            fresh = await repo.get(session, book.id, fresh=True) if done else None
+        if not done or fresh is None:
+            return False
+        logger.warning("book %s: its worker %s is gone; %s", book.id, book.lease_owner, fresh.status)
+        book.status = fresh.status
+        if exhausted:
+            await self._cleanup_failed(fresh, vectors=True)
+            await self._emit(fresh, Stage.FAILED, fresh.progress)
+        return True
+
+    def _enqueue(self, book_id: int, *, delay: float = 0.0) -> None:
+        timer = self._timers.pop(book_id, None)
+        if timer is not None:
+            timer.cancel()
+        if delay > 0:
+            loop = asyncio.get_running_loop()
+            self._timers[book_id] = loop.call_later(delay, self._enqueue, book_id)
+            return
+        if book_id in self._queued:
+            return
+        self._queued.add(book_id)
+        self._queue.put_nowait(book_id)
+
+    async def _work(self) -> None:
+        while True:
+            book_id = await self._queue.get()
+            self._queued.discard(book_id)
+            if book_id in self._running:
+                continue
+            task = asyncio.create_task(self._process(book_id), name=f"ingest-book-{book_id}")
+            self._running[book_id] = _Running(task)
+            try:
+                await asyncio.wait([task])
+                if not task.cancelled() and task.exception() is not None:
+                    logger.error("book %s: ingestion crashed", book_id, exc_info=task.exception())
+            finally:
+                self._running.pop(book_id, None)
+
+    # ---------------------------------------------------------------- one book
+
+    async def _process(self, book_id: int) -> None:
+        now = utcnow()
+        async with self._sessions() as session:
+            claimed = await repo.claim(
+                session, book_id, owner=self.owner, lease_until=now + self._lease(), now=now
+            )
+            await session.commit()
+            book = await repo.get(session, book_id, fresh=True) if claimed else None
+        if book is None:
+            return
+        heartbeat = asyncio.create_task(self._heartbeat(book_id))
+        try:
+            if book.source_book_id is not None and await self._copy_from_source(book):
+                return
+            await self._read_and_index(book)
+        except asyncio.CancelledError:
+            if book_id not in self._deleting:
+                await self._give_back(book)
+            raise
+        except IngestionError as error:
+            await self._fail(book, error.code.value, error.details)
+        except IngestionRejected as error:
+            await self._fail(book, error.code, error.details)
+        except Exception as error:
+            await self._transient_failure(book, error)
+        finally:
+            heartbeat.cancel()
+
+    async def _read_and_index(self, book: Book) -> None:
+        path = self._file_path(book.file_sha256)
+        if not path.exists():
+            await self._fail(book, FailureCode.FILE_MISSING, {})
+            return
+        await self._emit(book, Stage.READING, 0.02)
+        options = ReadOptions(
+            allow_active_pdf=self.config.allow_active_pdf,
+            max_bytes=self.config.max_file_bytes,
+            max_pages=self.config.max_pages,
+        )
+        password = self._passwords.get(book.id)
+        result = await self._run_cpu(read_book, str(path), book.file_name, password, options)
+        await self._apply_metadata(book, result)
+        await self._emit(book, Stage.READING, _READING_END)
+        for hook in self.before_index:
+            await hook(book)
+        started = time.perf_counter()
+        await self._index_chunks(book, result.chunks, result.language)
+        timings = {**result.timings, "indexing": round(time.perf_counter() - started, 3)}
+        rows = [
+            {
+                "seq": chunk.seq,
+                "text": chunk.text,
+                "page": chunk.page,
+                "chapter": _clip(chunk.chapter, 512),
+                "percent": chunk.percent,
+                "char_start": chunk.char_start,
+                "char_end": chunk.char_end,
+            }
+            for chunk in result.chunks
+        ]
+        await self._finish(book, rows=rows, timings=timings)
+
+    async def _copy_from_source(self, book: Book) -> bool:
+        """Reuse another user's identical book: copy its rows and vectors. False if it is gone."""
+        async with self._sessions() as session:
+            source = await repo.get(session, book.source_book_id or 0)
+        if source is None or source.status != BookStatus.READY or source.file_sha256 != book.file_sha256:
+            await self._set(book, source_book_id=None)
+            return False
+        copied = {name: getattr(source, name) for name in _COPIED_FIELDS}
+        for name, value in copied.items():
+            setattr(book, name, value)
+        await self._set(book, **copied)
+        await self._emit(book, Stage.COPYING, _INDEX_START)
+        for hook in self.before_index:
+            await hook(book)
+        started = time.perf_counter()
+        self._mark_indexed(book.id)
+        await self._index.copy_book(source.user_id, source.id, book.user_id, book.id)
+        await self._finish(
+            book, copy_from=source.id, timings={"copying": round(time.perf_counter() - started, 3)}
+        )
+        return True
+
+    async def _apply_metadata(self, book: Book, result: ReadResult) -> None:
+        values = {
+            "title": _clip(result.title, 512) or _clip(Path(book.file_name).stem, 512),
+            "author": _clip(result.author, 512),
+            "language": (result.language or "")[:8] or None,
+            "format": result.format,
+            "pages": result.pages,
+            "chapters": result.chapters,
+            "chars": result.chars,
+            "chunks": len(result.chunks),
+            "stage": Stage.INDEXING,
+            "progress": _INDEX_START,
+        }
+        for name, value in values.items():
+            setattr(book, name, value)
+        await self._set(book, **values)
+
+    async def _index_chunks(self, book: Book, chunks: list[Chunk], language: str | None) -> None:
+        last_write = time.monotonic()
+
+        async def progress(done: int, total: int) -> None:
+            nonlocal last_write
+            fraction = _INDEX_START + (1 - _INDEX_START) * (done / total if total else 1.0)
+            book.progress = fraction
+            if time.monotonic() - last_write >= self.config.progress_write_seconds:
+                last_write = time.monotonic()
+                await self._set(book, progress=fraction)
+            await self._emit(book, Stage.INDEXING, fraction)
+
+        self._mark_indexed(book.id)
+        await self._emit(book, Stage.INDEXING, _INDEX_START)
+        await self._index.index_chunks(book.user_id, book.id, book.language, chunks, progress)
+
+    async def _finish(
+        self,
+        book: Book,
+        *,
+        rows: list[dict[str, Any]] | None = None,
+        copy_from: int | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> None:
+        """Ready: status, chunks and the user's active book in one transaction."""
+        now = utcnow()
+        async with self._sessions() as session:
+            done = await repo.owned(
+                session,
+                book.id,
+                self.owner,
+                status=BookStatus.READY,
+                stage=Stage.READY,
+                progress=1.0,
+                ready_at=now,
+                error_code=None,
+                error_details=None,
+                lease_owner=None,
+                lease_expires_at=None,
+                timings=timings,
+            )
+            if not done:
+                await session.rollback()
+                await self._lost_claim(book)
+                return
+            if copy_from is not None:
+                await repo.copy_chunks(session, copy_from, book.id)
+            else:
+                await repo.replace_chunks(session, book.id, rows or [])
+            await repo.set_active(session, book.user_id, book.id)
+            await session.commit()
+            fresh = await repo.get(session, book.id, fresh=True)
+        self._passwords.pop(book.id, None)
+        await self._release_file(book.file_sha256)
+        if fresh is not None:
+            logger.info("book %s ready: %s chunks, %s", book.id, fresh.chunks, timings)
+            await self._emit(fresh, Stage.READY, 1.0)
+        self._notify_final(book.id)
+
+    async def _fail(self, book: Book, code: str, details: dict[str, Any]) -> None:
+        async with self._sessions() as session:
+            done = await repo.owned(
+                session,
+                book.id,
+                self.owner,
+                status=BookStatus.FAILED,
+                stage=Stage.FAILED,
+                error_code=str(code),
+                error_details=_json_safe(details),
+                lease_owner=None,
+                lease_expires_at=None,
+                next_attempt_at=None,
+            )
+            await session.commit()
+            fresh = await repo.get(session, book.id, fresh=True) if done else None
+        if fresh is None:
+            await self._lost_claim(book)
+            return
+        logger.info("book %s failed: %s %s", book.id, code, details)
+        await self._cleanup_failed(fresh, vectors=self._was_indexed(book.id))
+        await self._emit(fresh, Stage.FAILED, fresh.progress)
+        self._notify_final(book.id)
+
+    async def _transient_failure(self, book: Book, error: BaseException) -> None:
+        if isinstance(error, BrokenProcessPool):
+            self._shutdown_executor(kill=True)
+            self._executor = self._new_executor()
+        async with self._sessions() as session:
+            current = await repo.get(session, book.id, fresh=True)
+        attempts = current.attempts if current is not None else book.attempts
+        if attempts >= self.config.max_attempts:
+            logger.error("book %s failed after %d attempts", book.id, attempts, exc_info=error)
+            await self._fail(book, FailureCode.INTERNAL, {"reason": type(error).__name__})
+            return
+        delays = self.config.retry_delays or (0.0,)
+        delay = delays[min(attempts - 1, len(delays) - 1)]
+        logger.warning("book %s: attempt %d failed (%r); retrying in %.0fs", book.id, attempts, error, delay)
+        async with self._sessions() as session:
+            done = await repo.owned(
+                session,
+                book.id,
+                self.owner,
+                status=BookStatus.PENDING,
+                stage=Stage.QUEUED,
+                error_details={"reason": type(error).__name__},
+                lease_owner=None,
+                lease_expires_at=None,
+                next_attempt_at=utcnow() + timedelta(seconds=delay),
+            )
+            await session.commit()
+        if done:
+            await self._emit(book, Stage.QUEUED, book.progress or 0.0)
+            self._enqueue(book.id, delay=delay)
+
+    async def _give_back(self, book: Book) -> None:
+        """On shutdown: back to pending, and this attempt does not count."""
+        try:
+            async with self._sessions() as session:
+                await repo.owned(
+                    session,
+                    book.id,
+                    self.owner,
+                    status=BookStatus.PENDING,
+                    stage=Stage.QUEUED,
+                    attempts=max(0, book.attempts - 1),
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+                await session.commit()
+        except Exception:
+            logger.exception("book %s: could not give it back on shutdown", book.id)
+
+    async def _lost_claim(self, book: Book) -> None:
+        """The book was deleted (or taken over) while we worked: drop what we indexed if it is gone."""
+        async with self._sessions() as session:
+            exists = await repo.get(session, book.id) is not None
+        if not exists and self._was_indexed(book.id):
+            with contextlib.suppress(Exception):
+                await self._index.delete_book(book.user_id, book.id)
+        self._notify_final(book.id)
+
+    async def _cleanup_failed(self, book: Book, *, vectors: bool) -> None:
+        if vectors:
+            try:
+                await self._index.delete_book(book.user_id, book.id)
+            except Exception:
+                logger.exception("book %s: could not remove its vectors", book.id)
+        if book.error_code not in repo.PASSWORD_CODES:
+            self._passwords.pop(book.id, None)
+        await self._release_file(book.file_sha256)
+
+    async def _heartbeat(self, book_id: int) -> None:
+        period = max(0.5, self.config.lease_seconds / 3)
+        while True:
+            await asyncio.sleep(period)
+            try:
+                async with self._sessions() as session:
+                    await repo.owned(session, book_id, self.owner, lease_expires_at=utcnow() + self._lease())
+                    await session.commit()
+            except Exception:
+                logger.warning("book %s: lease renewal failed", book_id, exc_info=True)
+
+    async def _set(self, book: Book, **values: Any) -> None:
+        async with self._sessions() as session:
+            await repo.owned(session, book.id, self.owner, **values)
+            await session.commit()
+
+    async def _emit(self, book: Book, stage: str, fraction: float) -> None:
+        running = self._running.get(book.id)
+        if running is not None:
+            running.stage = stage
+        for listener in list(self._listeners):
+            try:
+                await listener(book, stage, fraction)
+            except Exception:
+                logger.exception("ingestion progress listener failed")
+
+    def _notify_final(self, book_id: int) -> None:
+        event = self._finished.pop(book_id, None)
+        if event is not None:
+            event.set()
+
+    def _mark_indexed(self, book_id: int) -> None:
+        running = self._running.get(book_id)
+        if running is not None:
+            running.indexed = True
+
+    def _was_indexed(self, book_id: int) -> bool:
+        running = self._running.get(book_id)
+        return running is None or running.indexed
+
+    @staticmethod
+    def _reset_for_retry(book: Book, chat_id: int | None, message_id: int | None) -> None:
+        book.status = BookStatus.PENDING
+        book.stage = Stage.QUEUED
+        book.progress = 0.0
+        book.attempts = 0
+        book.error_code = None
+        book.error_details = None
+        book.next_attempt_at = None
+        book.lease_owner = None
+        book.lease_expires_at = None
+        book.chat_id = chat_id
+        book.progress_message_id = message_id
+
+    def _lease(self) -> timedelta:
+        return timedelta(seconds=self.config.lease_seconds)
+
+    # ---------------------------------------------------------------- files and CPU work
+
+    def _file_path(self, sha256: str) -> Path:
+        return self.config.files_dir / sha256
+
+    def _store_upload(self, source: bytes | Path) -> tuple[str, int]:
+        """Save the upload as files/<sha256> (atomically) before anything else; returns (sha256, size)."""
+        files_dir = self.config.files_dir
+        files_dir.mkdir(parents=True, exist_ok=True)
+        limit = self.config.max_file_bytes
+        if isinstance(source, bytes | bytearray | memoryview):
+            data = bytes(source)
+            if not data:
+                raise IngestionError(ErrorCode.EMPTY_FILE)
+            if len(data) > limit:
+                raise IngestionError(ErrorCode.TOO_LARGE, size=len(data), limit=limit)
+            sha256 = hashlib.sha256(data).hexdigest()
+            target = self._file_path(sha256)
+            if not target.exists():
+                tmp = files_dir / f".{sha256}.{secrets.token_hex(4)}.part"
+                with open(tmp, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, target)
+            return sha256, len(data)
+        size = source.stat().st_size
+        if size == 0:
+            raise IngestionError(ErrorCode.EMPTY_FILE)
+        if size > limit:
+            raise IngestionError(ErrorCode.TOO_LARGE, size=size, limit=limit)
+        tmp = files_dir / f".upload.{secrets.token_hex(6)}.part"
+        digest = hashlib.sha256()
+        with open(source, "rb") as reader, open(tmp, "wb") as writer:
+            while block := reader.read(1024 * 1024):
+                digest.update(block)
+                writer.write(block)
+            writer.flush()
+            os.fsync(writer.fileno())
+        sha256 = digest.hexdigest()
+        target = self._file_path(sha256)
+        if target.exists():
+            tmp.unlink(missing_ok=True)
+        else:
+            os.replace(tmp, target)
+        return sha256, size
+
+    async def _release_file(self, sha256: str) -> None:
+        """Delete the stored upload once no book needs it any more (ready, or failed for good)."""
+        async with self._sessions() as session:
+            needed = await repo.file_still_needed(session, sha256)
+        if not needed:
+            with contextlib.suppress(FileNotFoundError):
+                self._file_path(sha256).unlink()
+
+    def _new_executor(self) -> Executor:
+        if self.config.executor == "thread":
+            return ThreadPoolExecutor(max_workers=self.config.workers, thread_name_prefix="ingestion")
+        import multiprocessing
+
+        # spawn: a fork of a process with running threads (torch, asyncio) is not safe.
+        return ProcessPoolExecutor(
+            max_workers=self.config.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=warm_up,
+            max_tasks_per_child=50,
+        )
+
+    def _shutdown_executor(self, *, kill: bool) -> None:
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        if kill and isinstance(executor, ProcessPoolExecutor):
+            # Python 3.11 has no public way to stop a busy worker; a stuck reader must not outlive us.
+            for process in list(getattr(executor, "_processes", {}).values()):
+                with contextlib.suppress(Exception):
+                    process.kill()
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _run_cpu(self, func: Callable[..., ReadResult], *args: Any) -> ReadResult:
+        if self._executor is None:
+            self._executor = self._new_executor()
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, func, *args)
+        try:
+            return await asyncio.wait_for(future, self.config.timeout_seconds)
+        except TimeoutError:
+            # Only a killed process stops a runaway reader; threads run on but their result is dropped.
+            self._shutdown_executor(kill=True)
+            self._executor = self._new_executor()
+            raise IngestionRejected(FailureCode.TIMEOUT) from None
