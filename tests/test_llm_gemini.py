@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from google.genai import _api_client as genai_api_client
 
 from services.llm.base import ChatMessage, LLMRequest, LLMResult, PriceTable, ProviderError
 from services.llm.gemini import GeminiProvider
@@ -216,13 +217,25 @@ async def test_stream_that_stalls_times_out(gemini: GeminiProvider, gemini_serve
     assert caught.value.kind == "timeout"
 
 
-async def test_unreachable_server_is_a_server_error() -> None:
+@pytest.mark.parametrize("streaming", [False, True])
+async def test_unreachable_server_is_a_server_error_without_sdk_retries(
+    streaming: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class NoImplicitRetry:
+        # Unless told not to retry, the SDK sleeps 1 + random.randint(0, 9) s and retries a refused connection.
+        def randint(self, *args: int) -> int:
+            raise AssertionError("the SDK retried on its own")
+
+    monkeypatch.setattr(genai_api_client, "random", NoImplicitRetry())
     async with FakeGeminiServer() as server:
         url = server.url
-    provider = GeminiProvider(api_key="k", base_url=url, timeout=0.5)
+    provider = GeminiProvider(api_key="k", base_url=url, timeout=5)
     try:
         with pytest.raises(ProviderError) as caught:
-            await provider.generate(ask())
+            if streaming:
+                await read_stream(provider, ask())
+            else:
+                await provider.generate(ask())
     finally:
         await provider.aclose()
     assert caught.value.kind == "server"

@@ -191,7 +191,7 @@ class LLMStream:
         self._source = source
         self._parts: list[str] = []
         self._result: LLMResult | None = None
-        self._started = False
+        self._deltas_iterator: AsyncGenerator[str, None] | None = None
 
     async def __aenter__(self) -> Self:
         return self
@@ -205,15 +205,17 @@ class LLMStream:
         await self.aclose()
 
     async def aclose(self) -> None:
+        if self._deltas_iterator is not None:
+            await self._deltas_iterator.aclose()
         await self._source.aclose()
 
     def __aiter__(self) -> AsyncIterator[str]:
-        if self._started:
+        if self._deltas_iterator is not None:
             raise RuntimeError("an LLMStream can be iterated only once")
-        self._started = True
-        return self._deltas()
+        self._deltas_iterator = self._deltas()
+        return self._deltas_iterator
 
-    async def _deltas(self) -> AsyncIterator[str]:
+    async def _deltas(self) -> AsyncGenerator[str, None]:
         async for item in self._source:
             if isinstance(item, LLMResult):
                 self._result = item
