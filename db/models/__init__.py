@@ -3,6 +3,7 @@
 from db.models.billing import CreditAccount, LedgerEntry, Payment, PaymentOrder
 from db.models.books import Book, BookStatus, Chunk
 from db.models.chat import AnswerCacheEntry, BookSummary, ChatTurn, LLMUsageRecord
+from db.models.notifications import Broadcast, Delivery, Event, JobRun
 from db.models.users import User
 
 __all__ = [
@@ -10,9 +11,13 @@ __all__ = [
     "Book",
     "BookStatus",
     "BookSummary",
+    "Broadcast",
     "ChatTurn",
     "Chunk",
     "CreditAccount",
+    "Delivery",
+    "Event",
+    "JobRun",
     "LLMUsageRecord",
     "LedgerEntry",
     "Payment",
