@@ -152,6 +152,15 @@ class Settings(BaseSettings):
 
     # scheduled jobs
     scheduler_enabled: bool = True
+    # notifications, alerts and analytics
+    send_rate_per_second: float = 25.0  # bot-initiated messages, all chats together
+    alerts_flush_seconds: float = 30.0  # admin alerts within this window become one message
+    admin_report_hour: int = 9  # UTC hour of the daily report to admins
+    book_notify_after_seconds: int = 120  # a book that took longer is announced even to a watching user
+    events_retention_days: int = 400
+    deliveries_retention_days: int = 90
+    job_runs_retention_days: int = 90
+    cache_retention_days: int = 30
     log_level: str = "INFO"
 
     @field_validator(

@@ -1,0 +1,1 @@
+"""Messages the bot starts: the sender (Telegram's pace), user notifications, broadcasts, admin alerts."""
