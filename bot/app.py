@@ -92,3 +92,12 @@ async def build_context(settings: Settings, *, migrate: bool = True) -> AppConte
 # Each feature adds one installer: `async def install(ctx)` that builds its services into ctx.services
 # and appends its start/stop hooks. Kept as a list so features stay independent of one another.
 SERVICE_INSTALLERS: list[Hook] = []
+
+
+def _register_installers() -> None:
+    from services.notifications.install import install as install_notifications
+
+    SERVICE_INSTALLERS.append(install_notifications)
+
+
+_register_installers()

@@ -7,6 +7,7 @@ from aiogram import Bot, Dispatcher
 from bot.app import AppContext
 from bot.commands import set_commands
 from bot.middlewares import DbSessionMiddleware, I18nMiddleware, UserMiddleware
+from bot.middlewares.analytics import AnalyticsMiddleware
 from handlers import get_routers
 
 
@@ -15,6 +16,8 @@ def build_dispatcher(ctx: AppContext) -> Dispatcher:
     dp.update.outer_middleware(DbSessionMiddleware(ctx.session_factory))
     dp.update.outer_middleware(UserMiddleware(ctx.settings))
     dp.update.outer_middleware(I18nMiddleware(ctx.i18n))
+    if "analytics" in ctx.services:
+        dp.update.outer_middleware(AnalyticsMiddleware(ctx.services["analytics"], ctx.services.get("alerts")))
     dp.include_routers(*get_routers())
 
     async def on_startup(bot: Bot) -> None:

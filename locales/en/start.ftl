@@ -26,6 +26,7 @@ help-text =
 
     /start: start over
     /books: your shelf
+    /settings: daily quote, digest and other messages, their hour and time zone
     /language: change the language
     /help: this message
 

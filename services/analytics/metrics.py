@@ -275,9 +275,9 @@ class Metrics:
             previous = set(
                 (
                     await session.scalars(
-                        select(distinct(Payment.user_id)).where(
-                            plan_paid, Payment.created_at >= now - 2 * period, Payment.created_at < now - period
-                        )
+                        select(Payment.user_id)
+                        .where(plan_paid, Payment.created_at >= now - 2 * period, Payment.created_at < now - period)
+                        .distinct()
                     )
                 ).all()
             )

@@ -1,0 +1,142 @@
+"""/settings: which messages the bot may send on its own, at what hour, in which time zone."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import Translator
+from db.models import User
+from services.notifications import preferences
+from services.notifications.preferences import COMMON_TIMEZONES, KINDS
+
+router = Router(name=__name__)
+
+
+class SettingsCb(CallbackData, prefix="stg"):
+    # "menu" | "toggle" (value: kind) | "hours" | "hour" (value: 0..23) | "zones" | "zone" (value: index)
+    action: str
+    value: str = ""
+
+
+def settings_text(user: User, i18n: Translator) -> str:
+    lines = [i18n("settings-title"), ""]
+    for kind in KINDS:
+        mark = "✅" if preferences.is_enabled(user, kind) else "▫️"
+        lines.append(f"{mark} {i18n(f'settings-kind-{kind}')}")
+    lines += ["", i18n("settings-when", hour=f"{preferences.hour_of(user):02d}:00", zone=preferences.timezone_of(user).key)]
+    return "\n".join(lines)
+
+
+def settings_keyboard(user: User, i18n: Translator) -> InlineKeyboardMarkup:
+    toggles = [
+        InlineKeyboardButton(
+            text=("✅ " if preferences.is_enabled(user, kind) else "▫️ ") + i18n(f"settings-kind-{kind}"),
+            callback_data=SettingsCb(action="toggle", value=kind.value).pack(),
+        )
+        for kind in KINDS
+    ]
+    rows = [toggles[i : i + 2] for i in range(0, len(toggles), 2)]
+    rows.append(
+        [
+            InlineKeyboardButton(
+                text=i18n("settings-button-hour", hour=f"{preferences.hour_of(user):02d}:00"),
+                callback_data=SettingsCb(action="hours").pack(),
+            ),
+            InlineKeyboardButton(
+                text=i18n("settings-button-zone", zone=preferences.timezone_of(user).key),
+                callback_data=SettingsCb(action="zones").pack(),
+            ),
+        ]
+    )
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def hours_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(text=f"{h:02d}:00", callback_data=SettingsCb(action="hour", value=str(h)).pack())
+        for h in range(24)
+    ]
+    rows = [buttons[i : i + 6] for i in range(0, 24, 6)]
+    rows.append([InlineKeyboardButton(text=i18n("settings-button-back"), callback_data=SettingsCb(action="menu").pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def zones_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(text=name, callback_data=SettingsCb(action="zone", value=str(i)).pack())
+        for i, name in enumerate(COMMON_TIMEZONES)
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([InlineKeyboardButton(text=i18n("settings-button-back"), callback_data=SettingsCb(action="menu").pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
+    if isinstance(query.message, Message):
+        try:
+            await query.message.edit_text(text, reply_markup=markup)
+        except TelegramBadRequest as error:
+            if "not modified" not in error.message:
+                raise
+
+
+@router.message(Command("settings"))
+async def cmd_settings(message: Message, user: User, i18n: Translator) -> None:
+    await message.answer(settings_text(user, i18n), reply_markup=settings_keyboard(user, i18n))
+
+
+@router.callback_query(SettingsCb.filter(F.action == "menu"))
+async def on_menu(query: CallbackQuery, user: User, i18n: Translator) -> None:
+    await query.answer()
+    await _show(query, settings_text(user, i18n), settings_keyboard(user, i18n))
+
+
+@router.callback_query(SettingsCb.filter(F.action == "toggle"))
+async def on_toggle(query: CallbackQuery, callback_data: SettingsCb, user: User, session: AsyncSession, i18n: Translator) -> None:
+    if callback_data.value not in {k.value for k in KINDS}:
+        await query.answer()
+        return
+    enabled = not preferences.is_enabled(user, callback_data.value)
+    preferences.set_enabled(user, callback_data.value, enabled)
+    await session.commit()
+    await query.answer(i18n("settings-turned-on" if enabled else "settings-turned-off"))
+    await _show(query, settings_text(user, i18n), settings_keyboard(user, i18n))
+
+
+@router.callback_query(SettingsCb.filter(F.action == "hours"))
+async def on_hours(query: CallbackQuery, i18n: Translator) -> None:
+    await query.answer()
+    await _show(query, i18n("settings-choose-hour"), hours_keyboard(i18n))
+
+
+@router.callback_query(SettingsCb.filter(F.action == "hour"))
+async def on_hour(query: CallbackQuery, callback_data: SettingsCb, user: User, session: AsyncSession, i18n: Translator) -> None:
+    if not callback_data.value.isdigit() or not 0 <= int(callback_data.value) <= 23:
+        await query.answer()
+        return
+    preferences.set_hour(user, int(callback_data.value))
+    await session.commit()
+    await query.answer(i18n("settings-saved"))
+    await _show(query, settings_text(user, i18n), settings_keyboard(user, i18n))
+
+
+@router.callback_query(SettingsCb.filter(F.action == "zones"))
+async def on_zones(query: CallbackQuery, user: User, i18n: Translator) -> None:
+    await query.answer()
+    await _show(query, i18n("settings-choose-zone", zone=preferences.timezone_of(user).key), zones_keyboard(i18n))
+
+
+@router.callback_query(SettingsCb.filter(F.action == "zone"))
+async def on_zone(query: CallbackQuery, callback_data: SettingsCb, user: User, session: AsyncSession, i18n: Translator) -> None:
+    if not callback_data.value.isdigit() or int(callback_data.value) >= len(COMMON_TIMEZONES):
+        await query.answer()
+        return
+    preferences.set_timezone(user, COMMON_TIMEZONES[int(callback_data.value)])
+    await session.commit()
+    await query.answer(i18n("settings-saved"))
+    await _show(query, settings_text(user, i18n), settings_keyboard(user, i18n))

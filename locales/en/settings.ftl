@@ -1,0 +1,20 @@
+command-settings = Notifications and time
+
+settings-title = ⚙️ <b>Settings</b>: messages I send you on my own. Tap one to turn it on or off.
+settings-kind-quote = Daily quote
+settings-kind-digest = Weekly digest
+settings-kind-books = Book ready
+settings-kind-payments = Payments
+settings-kind-trial = Trial
+settings-kind-balance = Low balance
+settings-kind-reminders = Reminders
+settings-kind-news = News
+settings-when = 🕘 The quote comes daily at <b>{ $hour }</b>, the digest on Sundays at the same time (time zone { $zone }).
+settings-button-hour = 🕘 { $hour }
+settings-button-zone = 🌍 { $zone }
+settings-button-back = ← Back
+settings-choose-hour = At what hour should the daily quote and the digest come?
+settings-choose-zone = Your time zone (now { $zone }):
+settings-saved = Saved
+settings-turned-on = Turned on
+settings-turned-off = Turned off

@@ -1,0 +1,20 @@
+command-settings = Уведомления и время
+
+settings-title = ⚙️ <b>Настройки</b>: сообщения, которые я присылаю сам. Нажмите, чтобы включить или выключить.
+settings-kind-quote = Цитата дня
+settings-kind-digest = Дайджест недели
+settings-kind-books = Книга готова
+settings-kind-payments = Оплаты
+settings-kind-trial = Пробный период
+settings-kind-balance = Мало кредитов
+settings-kind-reminders = Напоминания
+settings-kind-news = Новости
+settings-when = 🕘 Цитата приходит каждый день в <b>{ $hour }</b>, дайджест — по воскресеньям в то же время (часовой пояс { $zone }).
+settings-button-hour = 🕘 { $hour }
+settings-button-zone = 🌍 { $zone }
+settings-button-back = ← Назад
+settings-choose-hour = В котором часу присылать цитату дня и дайджест?
+settings-choose-zone = Ваш часовой пояс (сейчас { $zone }):
+settings-saved = Сохранено
+settings-turned-on = Включено
+settings-turned-off = Выключено
