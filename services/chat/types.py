@@ -1,0 +1,119 @@
+"""The chat layer's vocabulary: passages, citations, answers, and what it needs from search."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from services.llm import LLMUsage
+
+Mode = Literal["answer", "quotes", "simple", "study"]
+MODES: tuple[Mode, ...] = ("answer", "quotes", "simple", "study")
+EXTRACTIVE = "extractive"
+
+
+class HitLike(Protocol):
+    """A search hit as `services.search` returns it (`Hit`)."""
+
+    book_id: int
+    seq: int
+    text: str
+    page: int | None
+    chapter: str | None
+    score: float
+
+
+class Retriever(Protocol):
+    """`SearchIndex.search` (see docs/SEARCH_CONTRACT.md); the user filter is in the query itself."""
+
+    async def search(
+        self,
+        user_id: int,
+        query: str,
+        *,
+        book_ids: Sequence[int] | None = None,
+        k: int = 10,
+        mode: str = "hybrid",
+    ) -> Sequence[HitLike]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A passage of a book with its place; `chunk_id` is the chunk's `seq` within the book."""
+
+    book_id: int
+    chunk_id: int
+    page: int | None
+    chapter: str | None
+    text: str
+    score: float
+
+    @classmethod
+    def from_hit(cls, hit: HitLike) -> Citation:
+        return cls(hit.book_id, hit.seq, hit.page, hit.chapter, hit.text, float(hit.score))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Citation:
+        return cls(
+            int(data["book_id"]),
+            int(data["chunk_id"]),
+            data.get("page"),
+            data.get("chapter"),
+            str(data.get("text", "")),
+            float(data.get("score", 0.0)),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "book_id": self.book_id,
+            "chunk_id": self.chunk_id,
+            "page": self.page,
+            "chapter": self.chapter,
+            "text": self.text,
+            "score": self.score,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerResult:
+    """What the user gets for one question.
+
+    `text` is Markdown-ish (render it with `bot.render.markdown_to_html`); `[n]` in it refers to
+    `citations[n-1]`. `passages` are all retrieved passages, best first. `cached` answers cost no LLM
+    call (and are not charged). `found` is False when nothing relevant was retrieved; `text` is then
+    empty and the handler says so. `unverified_quotes` were quoted by the model but are not in the
+    book verbatim: they lost their quotation marks and carry `UNVERIFIED_MARK` in `text`.
+    """
+
+    text: str
+    citations: list[Citation]
+    passages: list[Citation]
+    provider: str
+    cached: bool
+    usage: list[LLMUsage] = field(default_factory=list)
+    mode: Mode = "answer"
+    found: bool = True
+    unverified_quotes: list[str] = field(default_factory=list)
+    model: str | None = None
+    search_query: str = ""
+    book_id: int | None = None
+    turn_id: int | None = None
+    # The model was asked but failed (every provider): the text is the extractive fallback.
+    degraded: bool = False
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(u.cost_usd for u in self.usage)
+
+    @property
+    def input_tokens(self) -> int:
+        return sum(u.input_tokens for u in self.usage)
+
+    @property
+    def output_tokens(self) -> int:
+        return sum(u.output_tokens for u in self.usage)
+
+
+# Put after a quotation the model made up, where its quotation marks were.
+UNVERIFIED_MARK = "⚠️"
