@@ -27,6 +27,8 @@ class UpdateQueue:
         self._generation = 0
         self._closed = False
         self.allowed_updates: list[str] | None = None
+        #: Set once the bot first asks for updates (its start-up is done).
+        self.polled = asyncio.Event()
         self.history: OrderedDict[int, Json] = OrderedDict()
         self._history_size = history_size
 
@@ -78,6 +80,7 @@ class UpdateQueue:
             self.allowed_updates = allowed_updates
         self._generation += 1
         generation = self._generation
+        self.polled.set()
         self._notify()
         deadline = time.monotonic() + timeout
         while True:
