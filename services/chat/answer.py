@@ -170,7 +170,7 @@ class AnswerService:
                     citations=[c.as_dict() for c in generated.citations],
                     provider=generated.provider,
                 )
-        result = generated or self._extractive(
+        result = generated or await self._extractive(
             question, context, passages, usage, mode, search_query, book_id, degraded=use_llm
         )
         return await self._remember(session, result, user_id, question, remember)
@@ -325,7 +325,7 @@ class AnswerService:
             book_id=book_id,
         )
 
-    def _extractive(
+    async def _extractive(
         self,
         question: str,
         context: list[Citation],
@@ -337,7 +337,7 @@ class AnswerService:
         *,
         degraded: bool,
     ) -> AnswerResult:
-        reply = extractive_reply(question, context)
+        reply = await extractive_reply(question, context, embedder=getattr(self.retriever, "embedder", None))
         return AnswerResult(
             text=reply.text,
             citations=reply.citations,
