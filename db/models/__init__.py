@@ -1,5 +1,6 @@
 """Every model, imported so that Base.metadata knows all tables."""
 
+from db.models.admin import AuditEntry, UserBan
 from db.models.billing import CreditAccount, LedgerEntry, Payment, PaymentOrder
 from db.models.books import Book, BookStatus, Chunk
 from db.models.chat import AnswerCacheEntry, BookSummary, ChatTurn, LLMUsageRecord
@@ -8,6 +9,7 @@ from db.models.users import User
 
 __all__ = [
     "AnswerCacheEntry",
+    "AuditEntry",
     "Book",
     "BookStatus",
     "BookSummary",
@@ -23,4 +25,5 @@ __all__ = [
     "Payment",
     "PaymentOrder",
     "User",
+    "UserBan",
 ]
