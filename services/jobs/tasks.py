@@ -152,10 +152,8 @@ async def renewals(ctx: JobContext, now: datetime) -> dict[str, Any]:
     """Monthly plan credits: billing renews every account whose period is over (idempotent per period)."""
     if ctx.billing.renew_due is None:
         return {"skipped": "billing not wired"}
-    async with ctx.session_factory() as session:
-        result = await ctx.billing.renew_due(session, now)
-        await session.commit()
-    return {"renewed": _count(result)}
+    done = await _drain(ctx, ctx.billing.renew_due, now)
+    return {"renewed": len(done)}
 
 
 async def trials(ctx: JobContext, now: datetime) -> dict[str, Any]:
@@ -165,14 +163,11 @@ async def trials(ctx: JobContext, now: datetime) -> dict[str, Any]:
         async with ctx.session_factory() as session:
             ending = list(await ctx.billing.trials_ending_within(session, now, timedelta(days=1)))
         for item in ending:
-            ends_at = getattr(item, "trial_ends_at", None) or now + timedelta(days=1)
+            ends_at = getattr(item, "ends_at", None) or getattr(item, "trial_ends_at", None) or now + timedelta(days=1)
             result = await ctx.notifier.trial_ending(user_id_of(item), ends_at=ends_at)
             notified += int(result is not None and result.ok)
     if ctx.billing.expire_trials is not None:
-        async with ctx.session_factory() as session:
-            expired = await ctx.billing.expire_trials(session, now)
-            await session.commit()
-        for item in expired if isinstance(expired, Iterable) else []:
+        for item in await _drain(ctx, ctx.billing.expire_trials, now):
             result = await ctx.notifier.trial_ended(user_id_of(item), ended_at=now)
             ended += int(result is not None and result.ok)
     return {"notified": notified, "ended": ended}
@@ -219,6 +214,20 @@ async def cleanup(ctx: JobContext, now: datetime) -> dict[str, Any]:
             deleted[name] = _count(await step(session, now))
         await session.commit()
     return deleted
+
+
+async def _drain(ctx: JobContext, step: SessionFn, now: datetime, rounds: int = 1000) -> list[Any]:
+    """Call a batched billing function until it has nothing left (it handles up to a batch per call)."""
+    done: list[Any] = []
+    for _ in range(rounds):
+        async with ctx.session_factory() as session:
+            result = await step(session, now)
+            await session.commit()
+        items = list(result) if isinstance(result, Iterable) else []
+        if not items:
+            break
+        done.extend(items)
+    return done
 
 
 def _count(result: Any) -> int:

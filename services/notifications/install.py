@@ -7,7 +7,6 @@ startup hook when SCHEDULER_ENABLED (or from `librarity scheduler`) and stops at
 
 from __future__ import annotations
 
-import importlib
 import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -87,7 +86,10 @@ async def start_services(ctx: AppContext, bot: Bot, *, scheduler: bool, broadcas
     await ctx.services["alerts"].start()
     await ctx.services["analytics"].start()
     _listen_to_llm_health(ctx)
-    ctx.services["jobs"].context.billing = billing_hooks()
+    ctx.services["jobs"].context.billing = billing_hooks(ctx.services)
+    plan_members = _find_method(ctx.services, "plan_members")
+    if plan_members is not None:
+        ctx.services["broadcasts"].plan_members = plan_members
     if broadcasts:
         resumed = await ctx.services["broadcasts"].resume_unfinished()
         if resumed:
@@ -107,20 +109,25 @@ async def stop_services(ctx: AppContext) -> None:
     await ctx.services["analytics"].stop()
 
 
-def billing_hooks() -> BillingHooks:
-    """Billing's scheduled functions, wherever in services.billing they live (absent ones stay None)."""
-    names = ("renew_due", "expire_trials", "trials_ending_within", "recheck_pending")
+def billing_hooks(services: dict[str, Any]) -> BillingHooks:
+    """Billing's scheduled functions, found on whichever installed service offers them (billing's
+    BillingService, its payments service); absent ones stay None and their jobs report "skipped"."""
     found: dict[str, Any] = {}
-    for module_name in ("services.billing", "services.billing.plans", "services.billing.trials",
-                        "services.billing.subscriptions", "services.billing.payments", "services.billing.service"):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        for name in names:
-            if name not in found and callable(getattr(module, name, None)):
-                found[name] = getattr(module, name)
+    for name in ("renew_due", "expire_trials", "trials_ending_within", "recheck_pending"):
+        for service in services.values():
+            method = getattr(service, name, None)
+            if callable(method):
+                found[name] = method
+                break
     return BillingHooks(**found)
+
+
+def _find_method(services: dict[str, Any], name: str) -> Any:
+    for service in services.values():
+        method = getattr(service, name, None)
+        if callable(method):
+            return method
+    return None
 
 
 async def _on_error(ctx: Any, update_id: int, exception: BaseException) -> None:
