@@ -8,7 +8,7 @@ startup hook when SCHEDULER_ENABLED (or from `librarity scheduler`) and stops at
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from services.analytics.events import Analytics
@@ -43,7 +43,15 @@ async def install(ctx: AppContext) -> None:
         flush_interval=settings.alerts_flush_seconds,
     )
     analytics = Analytics(ctx.session_factory, clock)
-    notifier = Notifier(ctx.session_factory, sender, ctx.i18n, clock, alerts=alerts, analytics=analytics)
+    notifier = Notifier(
+        ctx.session_factory,
+        sender,
+        ctx.i18n,
+        clock,
+        alerts=alerts,
+        analytics=analytics,
+        book_slow_after=timedelta(seconds=settings.book_notify_after_seconds),
+    )
     broadcasts = BroadcastService(ctx.session_factory, sender, clock)
     metrics = Metrics(ctx.session_factory)
     job_context = JobContext(
@@ -86,6 +94,7 @@ async def start_services(ctx: AppContext, bot: Bot, *, scheduler: bool, broadcas
     await ctx.services["alerts"].start()
     await ctx.services["analytics"].start()
     _listen_to_llm_health(ctx)
+    _listen_to_ingestion(ctx)
     ctx.services["jobs"].context.billing = billing_hooks(ctx.services)
     plan_members = _find_method(ctx.services, "plan_members")
     if plan_members is not None:
@@ -141,6 +150,16 @@ def _listen_for_errors() -> None:
 
     if _on_error not in ERROR_LISTENERS:
         ERROR_LISTENERS.append(_on_error)
+
+
+def _listen_to_ingestion(ctx: AppContext) -> None:
+    ingestion = ctx.services.get("ingestion")
+    notifier: Notifier = ctx.services["notifier"]
+    if ingestion is None or not callable(getattr(ingestion, "subscribe", None)):
+        return
+    if not getattr(ingestion, "_notifier_listening", False):
+        ingestion.subscribe(notifier.on_ingestion_progress)
+        ingestion._notifier_listening = True
 
 
 def _listen_to_llm_health(ctx: AppContext) -> None:

@@ -45,6 +45,7 @@ class Notifier:
         *,
         alerts: AdminAlerts | None = None,
         analytics: Any | None = None,
+        book_slow_after: timedelta = BOOK_SLOW_AFTER,
     ) -> None:
         self.session_factory = session_factory
         self.sender = sender
@@ -52,6 +53,8 @@ class Notifier:
         self.clock = clock
         self.alerts = alerts
         self.analytics = analytics
+        self.book_slow_after = book_slow_after
+        self.started_at = clock.now()
 
     async def notify(
         self,
@@ -191,7 +194,21 @@ class Notifier:
         )
 
     def _worth_telling(self, started_at: datetime | None, resumed: bool) -> bool:
-        return resumed or (started_at is not None and self.clock.now() - started_at > BOOK_SLOW_AFTER)
+        return resumed or (started_at is not None and self.clock.now() - started_at > self.book_slow_after)
+
+    async def on_ingestion_progress(self, book: Any, stage: str, fraction: float) -> None:
+        """IngestionService listener: ready and failed books, told as book_ready / book_failed say. A book
+        created before this process started was resumed after a restart."""
+        if stage not in ("ready", "failed"):
+            return
+        created = getattr(book, "created_at", None)
+        resumed = created is not None and created < self.started_at
+        title = getattr(book, "display_title", None) or getattr(book, "title", None) or ""
+        if stage == "ready":
+            await self.book_ready(book.user_id, book.id, title, started_at=created, resumed=resumed)
+        else:
+            code = str(getattr(book, "error_code", None) or "internal")
+            await self.book_failed(book.user_id, book.id, title, code, started_at=created, resumed=resumed)
 
     # --- money (called by billing) -------------------------------------------------------------------
 
