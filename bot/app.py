@@ -95,9 +95,11 @@ SERVICE_INSTALLERS: list[Hook] = []
 
 
 def _register_installers() -> None:
+    from services.billing.install import install as install_billing
     from services.notifications.install import install as install_notifications
 
     SERVICE_INSTALLERS.append(install_notifications)
+    SERVICE_INSTALLERS.append(install_billing)
 
 
 _register_installers()

@@ -16,6 +16,15 @@ WEBHOOK_PATH = "/telegram/webhook"
 ROUTE_INSTALLERS: list[Callable[[web.Application, AppContext], None]] = []
 
 
+def _register_route_installers() -> None:
+    from services.billing.install import install_routes as billing_routes
+
+    ROUTE_INSTALLERS.append(billing_routes)  # YooKassa notifications (only when YooKassa is configured)
+
+
+_register_route_installers()
+
+
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 

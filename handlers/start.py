@@ -13,6 +13,7 @@ from bot.i18n import SUPPORTED, Translator
 from bot.render import escape
 from db.models import User
 from db.repositories import users
+from services.billing.service import BillingService
 
 router = Router(name=__name__)
 
@@ -75,6 +76,7 @@ async def cmd_start(
     user_created: bool,
     session: AsyncSession,
     i18n: Translator,
+    billing: BillingService | None = None,
 ) -> None:
     referrer = referrer_from(command.args, user.id)
     if user_created and referrer is not None and await users.get(session, referrer) is not None:
@@ -84,6 +86,13 @@ async def cmd_start(
         i18n("start-welcome", name=escape(user.first_name or "") or "none"),
         reply_markup=welcome_keyboard(i18n),
     )
+    # The Pro trial starts at a user's first /start (once ever; later calls do nothing).
+    if billing is not None:
+        trial = await billing.start_trial(session, user.id)
+        await session.commit()
+        if trial is not None:
+            days = billing.settings.billing_trial_days
+            await message.answer(i18n("billing-trial-started", days=days, credits=trial.credits))
 
 
 @router.message(Command("help"))

@@ -23,9 +23,13 @@ help-text =
 
     📚 <b>Add a book</b>: send it as a file (PDF, EPUB, FB2, TXT, DOCX, Markdown, HTML). I show the progress while I read it.
     💬 <b>Ask</b>: write a question and I answer from your active book, with quotes and places.
+    💰 <b>Credits</b>: questions, books and summaries cost credits. Free credits come every month; a new user gets a Pro trial.
 
     /start: start over
     /books: your shelf
+    /balance: your credits, plan and payments
+    /buy: buy credits or a plan (Telegram Stars or card)
+    /paysupport: help with payments · /terms: terms of use
     /settings: daily quote, digest and other messages, their hour and time zone
     /language: change the language
     /help: this message

@@ -62,7 +62,7 @@ class CreditLedger:
         """
         if amount <= 0:
             raise ValueError("a charge takes a positive amount")
-        first = await self._replay(session, idempotency_key)
+        first = await self.find(session, idempotency_key)
         if first is not None:
             return first
         now = now or utcnow()
@@ -90,7 +90,7 @@ class CreditLedger:
         bonuses), so the 80% warning measures use against everything the user had this period."""
         if amount <= 0:
             raise ValueError("a grant takes a positive amount")
-        first = await self._replay(session, idempotency_key)
+        first = await self.find(session, idempotency_key)
         if first is not None:
             return first
         now = now or utcnow()
@@ -121,7 +121,7 @@ class CreditLedger:
         """
         if amount <= 0:
             raise ValueError("a take-back takes a positive amount")
-        first = await self._replay(session, idempotency_key)
+        first = await self.find(session, idempotency_key)
         if first is not None:
             return first
         now = now or utcnow()
@@ -133,7 +133,7 @@ class CreditLedger:
             if part == 0:
                 entry_id = await self._insert_entry(session, user_id, 0, reason, ref, current, idempotency_key, now)
                 if entry_id is None:
-                    replay = await self._replay(session, idempotency_key)
+                    replay = await self.find(session, idempotency_key)
                     assert replay is not None
                     return replay
                 return LedgerResult(ok=True, amount=0, balance=current, entry_id=entry_id)
@@ -170,7 +170,8 @@ class CreditLedger:
 
     # --- internals ------------------------------------------------------------------------------
 
-    async def _replay(self, session: AsyncSession, key: str) -> LedgerResult | None:
+    async def find(self, session: AsyncSession, key: str) -> LedgerResult | None:
+        """The result recorded under `key`, or None when the key was never used."""
         entry = await session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == key))
         if entry is None:
             return None
@@ -193,7 +194,7 @@ class CreditLedger:
         row = (await session.execute(statement, execution_options={"synchronize_session": False})).first()
         if row is None:
             return None
-        self._forget_cached_account(session, user_id)
+        self.forget_cached(session, user_id)
         return int(row[0])
 
     async def _record_or_undo(
@@ -219,7 +220,7 @@ class CreditLedger:
         if "period_credits" in values:
             undo["period_credits"] = CreditAccount.period_credits - amount
         await self._update(session, user_id, undo)
-        replay = await self._replay(session, key)
+        replay = await self.find(session, key)
         assert replay is not None
         return replay
 
@@ -252,8 +253,8 @@ class CreditLedger:
         return int(row[0]) if row is not None else None
 
     @staticmethod
-    def _forget_cached_account(session: AsyncSession, user_id: int) -> None:
-        # The update bypassed the ORM; a CreditAccount already loaded in this session must re-read.
+    def forget_cached(session: AsyncSession, user_id: int) -> None:
+        """Make a CreditAccount loaded in this session re-read (an UPDATE bypassed the ORM)."""
         cached = session.sync_session.identity_map.get(session.sync_session.identity_key(CreditAccount, user_id))
         if cached is not None:
             session.expire(cached)

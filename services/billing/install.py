@@ -1,0 +1,102 @@
+"""Builds billing into the AppContext: `ctx.services["billing"]` (handlers receive `billing`), the YooKassa
+notification route (bot/web.py ROUTE_INSTALLERS, so polling, webhook and sandbox modes all serve it), and
+the hooks into ingestion (charge before indexing, refund a failed book, referral bonus on a ready one).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.settings import Settings
+from services.billing.orders import OrderBook
+from services.billing.service import BillingService
+from services.billing.stars import StarsPayments
+from services.billing.yookassa import YooKassaGateway, YooKassaPayments
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from bot.app import AppContext
+
+logger = logging.getLogger(__name__)
+
+
+def build_billing(settings: Settings, session_factory: async_sessionmaker[AsyncSession] | None = None) -> BillingService:
+    """The billing service with its order book, Stars, and YooKassa when YOOKASSA_SHOP_ID and
+    YOOKASSA_SECRET_KEY are both set."""
+    billing = BillingService(settings, session_factory=session_factory)
+    billing.orders = OrderBook(billing)
+    billing.stars = StarsPayments(billing, billing.orders)
+    if settings.yookassa_shop_id and settings.yookassa_secret_key:
+        gateway = YooKassaGateway(
+            settings.yookassa_shop_id,
+            settings.yookassa_secret_key.get_secret_value(),
+            api_url=settings.yookassa_api_url,
+            timeout=settings.yookassa_timeout_seconds,
+        )
+        billing.yookassa = YooKassaPayments(billing, billing.orders, gateway, settings)
+    return billing
+
+
+async def install(ctx: AppContext) -> None:
+    billing = build_billing(ctx.settings, ctx.session_factory)
+    ctx.services["billing"] = billing
+
+    async def on_start(ctx: AppContext) -> None:
+        from handlers.billing import BillingNotices
+
+        assert ctx.bot is not None
+        notices = BillingNotices(
+            ctx.bot,
+            ctx.i18n,
+            ctx.session_factory,
+            warn_percent=ctx.settings.billing_warn_at_percent,
+            alerts=ctx.services.get("alerts"),
+        )
+        billing.on_payment_event = notices.payment_event
+        hook_ingestion(ctx, billing, notices)
+
+    async def on_stop(ctx: AppContext) -> None:
+        if billing.yookassa is not None:
+            await billing.yookassa.gateway.aclose()
+
+    ctx.startup_hooks.append(on_start)
+    ctx.shutdown_hooks.append(on_stop)
+
+
+def install_routes(app: web.Application, ctx: AppContext) -> None:
+    """The YooKassa notification endpoint at YOOKASSA_WEBHOOK_PATH (only when YooKassa is configured)."""
+    from services.billing.webhook import YooKassaWebhook
+
+    billing: BillingService | None = ctx.services.get("billing")
+    if billing is None or billing.yookassa is None:
+        return
+    settings = ctx.settings
+    webhook = YooKassaWebhook(
+        billing.yookassa,
+        ctx.session_factory,
+        trusted_networks=settings.yookassa_trusted_networks,
+        trusted_proxies=settings.yookassa_trusted_proxies,
+        on_event=billing.announce,
+    )
+    app.router.add_post(settings.yookassa_webhook_path, webhook.handle)
+    logger.info("YooKassa notifications at %s", settings.yookassa_webhook_path)
+
+
+def hook_ingestion(ctx: AppContext, billing: BillingService, notices: Any = None) -> None:
+    """Charge for a book once its pages are known (before indexing), give the credits back if it fails,
+    and pay the referral bonus when an invited user's book is ready."""
+    ingestion: Any = ctx.services.get("ingestion")
+    if ingestion is None or getattr(ingestion, "_billing_hooked", False):
+        return
+    from services.billing.ingestion_hooks import IngestionBilling
+
+    hooks = IngestionBilling(billing, ctx.session_factory, notices)
+    if isinstance(getattr(ingestion, "before_index", None), list):
+        ingestion.before_index.append(hooks.before_index)
+    if callable(getattr(ingestion, "subscribe", None)):
+        ingestion.subscribe(hooks.on_progress)
+    ingestion._billing_hooked = True
