@@ -193,8 +193,11 @@ async def test_html_message_reaches_the_user_with_entities(bot: Bot, user: UserC
         ("", "Bad Request: message text is empty"),
         ("  <b> </b> ", "Bad Request: message text is empty"),
         ("x" * 4097, "Bad Request: message is too long"),
-        ("<b>unclosed", "Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"b\""),
-        ("a <br> b", "Bad Request: can't parse entities: Unsupported start tag \"br\" at byte offset 2"),
+        (
+            "<b>unclosed",
+            "Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"b\"",
+        ),
+        ("a <br> b", 'Bad Request: can\'t parse entities: Unsupported start tag "br" at byte offset 2'),
     ],
 )
 async def test_send_message_errors(bot: Bot, user: UserClient, text: str, description: str) -> None:
@@ -248,9 +251,13 @@ async def test_edits_apply_and_identical_edit_is_not_modified(bot: Bot, user: Us
     chat_id = await started_chat(bot, user)
     markup = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="More", callback_data="more")]])
     sent = await bot.send_message(chat_id, "Reading…", reply_markup=markup)
-    await bot.edit_message_text("<i>Read</i>", chat_id=chat_id, message_id=sent.message_id, reply_markup=markup)
+    await bot.edit_message_text(
+        "<i>Read</i>", chat_id=chat_id, message_id=sent.message_id, reply_markup=markup
+    )
     with pytest.raises(TelegramBadRequest) as caught:
-        await bot.edit_message_text("<i>Read</i>", chat_id=chat_id, message_id=sent.message_id, reply_markup=markup)
+        await bot.edit_message_text(
+            "<i>Read</i>", chat_id=chat_id, message_id=sent.message_id, reply_markup=markup
+        )
     assert caught.value.message == NOT_MODIFIED
     shown = await user.message(sent.message_id)
     assert shown is not None
@@ -309,7 +316,13 @@ async def test_tap_returns_the_bot_answer_and_a_second_answer_is_too_old(bot: Bo
     assert query is not None and query.data == "go" and query.message is not None
     assert query.message.message_id == sent.message_id
     assert await bot.answer_callback_query(query.id, text="Going", show_alert=True)
-    assert await tap == {"ok": True, "answered": True, "query_id": query.id, "text": "Going", "show_alert": True}
+    assert await tap == {
+        "ok": True,
+        "answered": True,
+        "query_id": query.id,
+        "text": "Going",
+        "show_alert": True,
+    }
     with pytest.raises(TelegramBadRequest) as caught:
         await bot.answer_callback_query(query.id)
     assert caught.value.message == (
@@ -337,7 +350,9 @@ async def test_injected_flood_error_carries_retry_after(bot: Bot, user: UserClie
     assert (await bot.send_message(chat_id, "hi")).text == "hi"
 
 
-@pytest.mark.parametrize("config", [SandboxConfig(rate_limit=True, per_chat_burst=2, per_chat_per_second=0.5)])
+@pytest.mark.parametrize(
+    "config", [SandboxConfig(rate_limit=True, per_chat_burst=2, per_chat_per_second=0.5)]
+)
 async def test_optional_rate_check_answers_429_past_the_burst(bot: Bot, user: UserClient) -> None:
     chat_id = await started_chat(bot, user)
     await bot.send_message(chat_id, "1")
@@ -352,9 +367,15 @@ async def test_optional_rate_check_answers_429_past_the_burst(bot: Bot, user: Us
 
 async def test_document_round_trip(bot: Bot, user: UserClient) -> None:
     chat_id = await started_chat(bot, user)
-    sent = await bot.send_document(chat_id, BufferedInputFile(b"chapter one", "notes.txt"), caption="<b>Notes</b>")
+    sent = await bot.send_document(
+        chat_id, BufferedInputFile(b"chapter one", "notes.txt"), caption="<b>Notes</b>"
+    )
     assert sent.document is not None
-    assert (sent.document.file_name, sent.document.mime_type, sent.document.file_size) == ("notes.txt", "text/plain", 11)
+    assert (sent.document.file_name, sent.document.mime_type, sent.document.file_size) == (
+        "notes.txt",
+        "text/plain",
+        11,
+    )
     assert sent.caption == "Notes"
     file = await bot.get_file(sent.document.file_id)
     assert file.file_path is not None
@@ -370,7 +391,10 @@ async def test_user_document_reaches_the_bot(bot: Bot, user: UserClient) -> None
     await user.send_document(b"%PDF-1.4 tiny", "book.pdf", caption="my book")
     update = await next_update(bot)
     assert update.message is not None and update.message.document is not None
-    assert (update.message.document.file_name, update.message.document.mime_type) == ("book.pdf", "application/pdf")
+    assert (update.message.document.file_name, update.message.document.mime_type) == (
+        "book.pdf",
+        "application/pdf",
+    )
     assert update.message.caption == "my book"
     downloaded = await bot.download(update.message.document.file_id)
     assert downloaded is not None and downloaded.read() == b"%PDF-1.4 tiny"
@@ -429,7 +453,9 @@ async def test_draft_is_shown_until_the_real_message(bot: Bot, user: UserClient)
 
 
 async def test_commands_per_language(bot: Bot, user: UserClient) -> None:
-    await bot.set_my_commands([BotCommand(command="start", description="Start")], scope=BotCommandScopeDefault())
+    await bot.set_my_commands(
+        [BotCommand(command="start", description="Start")], scope=BotCommandScopeDefault()
+    )
     await bot.set_my_commands([BotCommand(command="start", description="Начать")], language_code="ru")
     ru = await bot.get_my_commands(language_code="ru")
     assert [c.description for c in ru] == ["Начать"]
@@ -455,20 +481,30 @@ async def test_get_chat_and_member(bot: Bot, user: UserClient) -> None:
 async def _answer_pre_checkout(bot: Bot, ok: bool = True) -> Update:
     update = await next_update(bot)
     assert update.pre_checkout_query is not None
-    await bot.answer_pre_checkout_query(update.pre_checkout_query.id, ok=ok, error_message=None if ok else "Sold out")
+    await bot.answer_pre_checkout_query(
+        update.pre_checkout_query.id, ok=ok, error_message=None if ok else "Sold out"
+    )
     return update
 
 
 async def test_stars_invoice_payment_and_refund(bot: Bot, user: UserClient) -> None:
     chat_id = await started_chat(bot, user)
     invoice = await bot.send_invoice(
-        chat_id, "100 credits", "A pack", "pack:100", currency="XTR", prices=[LabeledPrice(label="Pack", amount=50)]
+        chat_id,
+        "100 credits",
+        "A pack",
+        "pack:100",
+        currency="XTR",
+        prices=[LabeledPrice(label="Pack", amount=50)],
     )
     assert invoice.invoice is not None and invoice.invoice.total_amount == 50
     paying = asyncio.create_task(user.pay(invoice.message_id))
     checkout = await _answer_pre_checkout(bot)
     assert checkout.pre_checkout_query is not None
-    assert (checkout.pre_checkout_query.invoice_payload, checkout.pre_checkout_query.total_amount) == ("pack:100", 50)
+    assert (checkout.pre_checkout_query.invoice_payload, checkout.pre_checkout_query.total_amount) == (
+        "pack:100",
+        50,
+    )
     result = await paying
     assert result["status"] == "paid"
     update = await next_update(bot)
@@ -510,7 +546,12 @@ async def test_stars_rules_for_invoices(bot: Bot, user: UserClient) -> None:
         )  # fmt: skip
     with pytest.raises(TelegramBadRequest, match="SUBSCRIPTION_PERIOD_INVALID"):
         await bot.create_invoice_link(
-            "t", "d", "p", currency="XTR", prices=[LabeledPrice(label="a", amount=1)], subscription_period=3600
+            "t",
+            "d",
+            "p",
+            currency="XTR",
+            prices=[LabeledPrice(label="a", amount=1)],
+            subscription_period=3600,
         )
 
 
@@ -533,11 +574,16 @@ async def test_subscription_link_renewal_and_cancel(bot: Bot, user: UserClient) 
     renewed = (await next_update(bot)).message
     assert renewed is not None and renewed.successful_payment is not None
     assert renewed.successful_payment.telegram_payment_charge_id == renewal["telegram_payment_charge_id"]
-    assert (renewed.successful_payment.is_recurring, renewed.successful_payment.is_first_recurring) == (True, False)
+    assert (renewed.successful_payment.is_recurring, renewed.successful_payment.is_first_recurring) == (
+        True,
+        False,
+    )
     assert renewed.successful_payment.subscription_expiration_date is not None
     assert renewed.successful_payment.subscription_expiration_date > paid.subscription_expiration_date
 
-    assert await bot.edit_user_star_subscription(user.user_id, first["telegram_payment_charge_id"], is_canceled=True)
+    assert await bot.edit_user_star_subscription(
+        user.user_id, first["telegram_payment_charge_id"], is_canceled=True
+    )
     with pytest.raises(AssertionError, match="canceled"):
         await user.renew_subscription()
     transactions = await bot.get_star_transactions()

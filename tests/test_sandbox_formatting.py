@@ -31,7 +31,10 @@ def test_offsets_are_utf16_code_units() -> None:
 @pytest.mark.parametrize(
     ("source", "entity"),
     [
-        ('<a href="https://example.com/?a=1&amp;b=2">x</a>', {"type": "text_link", "url": "https://example.com/?a=1&b=2"}),
+        (
+            '<a href="https://example.com/?a=1&amp;b=2">x</a>',
+            {"type": "text_link", "url": "https://example.com/?a=1&b=2"},
+        ),
         ('<span class="tg-spoiler">x</span>', {"type": "spoiler"}),
         ("<tg-spoiler>x</tg-spoiler>", {"type": "spoiler"}),
         ("<s>x</s>", {"type": "strikethrough"}),
@@ -42,7 +45,10 @@ def test_offsets_are_utf16_code_units() -> None:
         ('<pre><code class="language-python">x</code></pre>', {"type": "pre", "language": "python"}),
         ("<blockquote>x</blockquote>", {"type": "blockquote"}),
         ("<blockquote expandable>x</blockquote>", {"type": "expandable_blockquote"}),
-        ('<tg-emoji emoji-id="5368324170671202286">x</tg-emoji>', {"type": "custom_emoji", "custom_emoji_id": "5368324170671202286"}),
+        (
+            '<tg-emoji emoji-id="5368324170671202286">x</tg-emoji>',
+            {"type": "custom_emoji", "custom_emoji_id": "5368324170671202286"},
+        ),
     ],
 )
 def test_each_allowed_tag(source: str, entity: dict[str, str]) -> None:

@@ -15,6 +15,14 @@ WORLD_KEY = web.AppKey("sandbox_world", SandboxWorld)
 
 
 def _chat_id_of(world: SandboxWorld, params: Params) -> int | None:
+    """The chat a call concerns, for pacing and for the per-chat call log."""
+    for key, store in (
+        ("callback_query_id", world.callback_queries),
+        ("pre_checkout_query_id", world.pre_checkout_queries),
+    ):
+        query = store.get(params.get_str(key) or "")
+        if query is not None:
+            return query.user_id
     for key in ("chat_id", "user_id"):
         value = params.get_str(key)
         if value:
@@ -29,15 +37,16 @@ async def call_method(world: SandboxWorld, name: str, params: Params) -> Any:
     """Run one Bot API call as Telegram would, recording it in the call log."""
     spec = find_method(name)
     method_name = spec.name if spec is not None else name
+    chat_id = _chat_id_of(world, params)
     try:
         if spec is None:
             raise not_found()
-        world.check_flood(spec.name, _chat_id_of(world, params), spec.paced)
+        world.check_flood(spec.name, chat_id, spec.paced)
         result = await spec.handler(world, params)
     except BotApiError as e:
-        world.log_call(method_name, params.loggable(), False, e.description)
+        world.log_call(method_name, params.loggable(), chat_id, e.description)
         raise
-    world.log_call(method_name, params.loggable(), True, None)
+    world.log_call(method_name, params.loggable(), chat_id, None)
     return result
 
 

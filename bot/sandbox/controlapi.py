@@ -105,7 +105,9 @@ def payment_json(payment: Payment) -> Json:
 async def list_payments(request: web.Request) -> web.Response:
     user_id = _optional_int(request, "user_id")
     payments = [
-        payment_json(p) for p in world_of(request).payments.values() if user_id is None or p.user_id == user_id
+        payment_json(p)
+        for p in world_of(request).payments.values()
+        if user_id is None or p.user_id == user_id
     ]
     return web.json_response({"payments": payments})
 

@@ -1,7 +1,7 @@
 """The sandbox server: the Bot API emulator, the user JSON API and the web chat page on one aiohttp app.
 
-    async with SandboxEmulator(port=0) as emulator:
-        bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url)))
+async with SandboxEmulator(port=0) as emulator:
+    bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url)))
 """
 
 from __future__ import annotations
@@ -51,7 +51,9 @@ def create_app(world: SandboxWorld) -> web.Application:
 class SandboxEmulator:
     """A local Telegram on host:port (port 0 picks a free one)."""
 
-    def __init__(self, config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.world = SandboxWorld(config)
         self.host = host
         self.port = port

@@ -60,5 +60,9 @@ FILE_TOO_BIG = "file is too big"
 QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
 CHAT_NOT_FOUND = "chat not found"
 BOT_BLOCKED = "bot was blocked by the user"
-GET_UPDATES_CONFLICT = "terminated by other getUpdates request; make sure that only one bot instance is running"
-WEBHOOK_ACTIVE_CONFLICT = "can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+GET_UPDATES_CONFLICT = (
+    "terminated by other getUpdates request; make sure that only one bot instance is running"
+)
+WEBHOOK_ACTIVE_CONFLICT = (
+    "can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+)

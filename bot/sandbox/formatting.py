@@ -178,7 +178,9 @@ class _HtmlParser:
             while self.char(pos).isalnum() or self.char(pos) in (".", "-"):
                 pos += 1
             if not (self.char(pos).isspace() or self.char(pos) == ">"):
-                raise EntityParseError(f"Unexpected end of name token at byte offset {self.byte_offset(begin)}")
+                raise EntityParseError(
+                    f"Unexpected end of name token at byte offset {self.byte_offset(begin)}"
+                )
             return self.src[begin:pos].lower(), pos
         pos += 1
         chunks: list[str] = []

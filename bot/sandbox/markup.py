@@ -30,10 +30,12 @@ class Markup:
 
 def _check_inline_button(button: Any) -> Json:
     if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-        raise bad_request("can't parse inline keyboard button: Field \"text\" must be of type String")
+        raise bad_request('can\'t parse inline keyboard button: Field "text" must be of type String')
     actions = [key for key in _INLINE_ACTIONS if key in button and button[key] not in (None, False)]
     if not actions:
-        raise bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+        raise bad_request(
+            "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+        )
     if "callback_data" in button:
         data = button["callback_data"]
         if not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES:
@@ -46,7 +48,7 @@ def _check_inline_button(button: Any) -> Json:
 def parse_inline_keyboard(value: Any) -> Json:
     rows = value.get("inline_keyboard") if isinstance(value, dict) else None
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise bad_request("can't parse inline keyboard markup: field \"inline_keyboard\" must be an Array")
+        raise bad_request('can\'t parse inline keyboard markup: field "inline_keyboard" must be an Array')
     return {"inline_keyboard": [[_check_inline_button(button) for button in row] for row in rows]}
 
 
@@ -55,7 +57,7 @@ def _reply_button(button: Any) -> Json:
         return {"text": button}
     if isinstance(button, dict) and isinstance(button.get("text"), str):
         return button
-    raise bad_request("can't parse keyboard button: Field \"text\" must be of type String")
+    raise bad_request('can\'t parse keyboard button: Field "text" must be of type String')
 
 
 def parse_markup(params: Params, *, inline_only: bool = False) -> Markup:
@@ -72,12 +74,12 @@ def parse_markup(params: Params, *, inline_only: bool = False) -> Markup:
     if "keyboard" in value:
         rows = value["keyboard"]
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-            raise bad_request("can't parse reply keyboard markup: field \"keyboard\" must be an Array")
+            raise bad_request('can\'t parse reply keyboard markup: field "keyboard" must be an Array')
         keyboard = {**value, "keyboard": [[_reply_button(b) for b in row] for row in rows]}
         return Markup(reply_keyboard=keyboard)
     if value.get("remove_keyboard") or value.get("force_reply"):
         return Markup(reply_keyboard=value)
-    raise bad_request("can't find field \"inline_keyboard\"")
+    raise bad_request('can\'t find field "inline_keyboard"')
 
 
 def callback_buttons(markup: Json | None) -> list[Json]:

@@ -231,20 +231,18 @@ class CallRecord:
     method: str
     params: Json
     time: float
-    ok: bool
+    #: The chat the call concerns (a callback or pre-checkout answer: the user who asked), if any.
+    chat_id: int | None
+    #: The error description Telegram answered with; None for a successful call.
     error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
     def to_json(self) -> Json:
         record: Json = {"seq": self.seq, "method": self.method, "params": self.params, "time": self.time}
-        record["ok"] = self.ok
+        record |= {"chat_id": self.chat_id, "ok": self.ok}
         if self.error is not None:
             record["error"] = self.error
         return record
-
-    @property
-    def chat_id(self) -> int | None:
-        value = self.params.get("chat_id", self.params.get("user_id"))
-        try:
-            return int(value) if value is not None else None
-        except (TypeError, ValueError):
-            return None

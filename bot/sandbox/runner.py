@@ -83,7 +83,9 @@ async def _wait_until_polling(sandbox: RunningSandbox) -> None:
     """Return once the bot asks for updates (its startup hooks have run), or raise why it never did."""
     polled = asyncio.ensure_future(sandbox.emulator.world.updates.polled.wait())
     try:
-        done, _ = await asyncio.wait({polled, sandbox.polling}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {polled, sandbox.polling}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+        )
     finally:
         polled.cancel()
     if sandbox.polling in done:
@@ -165,6 +167,8 @@ async def run_sandbox(
         app_factory = librarity_app(settings)
     host = host or (settings.sandbox_host if settings else "127.0.0.1")
     port = port if port is not None else (settings.sandbox_port if settings else 8080)
-    async with start_sandbox(app_factory, host=host, port=port, config=config, handle_signals=True) as sandbox:
+    async with start_sandbox(
+        app_factory, host=host, port=port, config=config, handle_signals=True
+    ) as sandbox:
         print(f"Librarity sandbox: open {sandbox.base_url}/", flush=True)
         await sandbox.polling

@@ -33,10 +33,11 @@ class UpdateQueue:
         self._history_size = history_size
 
     def push(self, kind: str, payload: Json) -> Json:
-        update = {"update_id": self._next_id, kind: payload}
+        update_id = self._next_id
         self._next_id += 1
+        update: Json = {"update_id": update_id, kind: payload}
         self._pending.append(update)
-        self.history[update["update_id"]] = update
+        self.history[update_id] = update
         while len(self.history) > self._history_size:
             self.history.popitem(last=False)
         self._notify()
@@ -74,7 +75,7 @@ class UpdateQueue:
         return self._pending[:limit]
 
     async def get(
-        self, offset: int | None, limit: int, timeout: float, allowed_updates: list[str] | None
+        self, offset: int | None, limit: int, wait_seconds: float, allowed_updates: list[str] | None
     ) -> list[Json]:
         if allowed_updates is not None:
             self.allowed_updates = allowed_updates
@@ -82,7 +83,7 @@ class UpdateQueue:
         generation = self._generation
         self.polled.set()
         self._notify()
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + wait_seconds
         while True:
             if generation != self._generation:
                 raise conflict(GET_UPDATES_CONFLICT)
@@ -96,11 +97,11 @@ class UpdateQueue:
             except TimeoutError:
                 pass
 
-    async def wait_for_push(self, timeout: float) -> None:
+    async def wait_for_push(self, wait_seconds: float) -> None:
         """Wait until something changes in the queue (or the timeout passes)."""
         wakeup = self._wakeup
         try:
-            await asyncio.wait_for(wakeup.wait(), timeout)
+            await asyncio.wait_for(wakeup.wait(), wait_seconds)
         except TimeoutError:
             pass
 

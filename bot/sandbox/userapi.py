@@ -142,7 +142,9 @@ async def send_document(request: web.Request) -> web.Response:
     user = acting_user(world, user_id_of(request), fields)
     data = upload.file.read()
     name = upload.filename or "file"
-    stored = world.store_file(data, kind="documents", file_name=name, mime_type=guess_mime(name, upload.content_type))
+    stored = world.store_file(
+        data, kind="documents", file_name=name, mime_type=guess_mime(name, upload.content_type)
+    )
     content: Json = {"document": file_json(stored)}
     caption = fields.get("caption", "")
     if caption:
@@ -230,12 +232,16 @@ def record_payment(
     charge_id = world.next_id("stx" if invoice.currency == "XTR" else "chg")
     expiration: int | None = None
     if invoice.subscription_period:
-        start = renews.subscription_expiration_date if renews and renews.subscription_expiration_date else now()
+        start = (
+            renews.subscription_expiration_date if renews and renews.subscription_expiration_date else now()
+        )
         expiration = start + invoice.subscription_period
     first_charge = (renews.renews or renews.charge_id) if renews else None
     payment = Payment(charge_id, user.id, invoice, now(), expiration, renews=first_charge)
     world.payments[charge_id] = payment
-    message = world.user_message(user, {"successful_payment": successful_payment(payment, first=renews is None)})
+    message = world.user_message(
+        user, {"successful_payment": successful_payment(payment, first=renews is None)}
+    )
     return payment, message
 
 

@@ -10,10 +10,10 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import HTTP
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -55,7 +55,7 @@ class WebhookPusher:
             while self.world.webhook is not None:
                 updates = self.world.updates.take(self._offset, 1)
                 if not updates:
-                    await self.world.updates.wait_for_push(timeout=30)
+                    await self.world.updates.wait_for_push(30)
                     continue
                 update = updates[0]
                 if await self._deliver(session, update):
@@ -67,7 +67,9 @@ class WebhookPusher:
         webhook = self.world.webhook
         if webhook is None:
             return False
-        headers = {"X-Telegram-Bot-Api-Secret-Token": webhook["secret_token"]} if webhook["secret_token"] else {}
+        headers = (
+            {"X-Telegram-Bot-Api-Secret-Token": webhook["secret_token"]} if webhook["secret_token"] else {}
+        )
         try:
             async with session.post(webhook["url"], json=update, headers=headers) as response:
                 if response.status >= 300:

@@ -15,7 +15,6 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from bot.sandbox.errors import (
     BOT_BLOCKED,
@@ -204,7 +203,9 @@ class SandboxWorld:
     def user_message(self, user: SandboxUser, content: Json) -> ChatMessage:
         """A message from the user, delivered to the bot as a `message` update."""
         chat = self.chats[user.id]
-        message = chat.add({"from": user.to_user(), "chat": user.to_chat(), "date": now(), **content}, outgoing=False)
+        message = chat.add(
+            {"from": user.to_user(), "chat": user.to_chat(), "date": now(), **content}, outgoing=False
+        )
         self.updates.push("message", message.data)
         return message
 
@@ -279,9 +280,9 @@ class SandboxWorld:
 
     # --- call log and flood control -------------------------------------------------------------
 
-    def log_call(self, method: str, params: Json, ok: bool, error: str | None) -> None:
+    def log_call(self, method: str, params: Json, chat_id: int | None, error: str | None) -> None:
         self._call_seq += 1
-        self.calls.append(CallRecord(self._call_seq, method, params, time.time(), ok, error))
+        self.calls.append(CallRecord(self._call_seq, method, params, time.time(), chat_id, error))
 
     def check_flood(self, method: str, chat_id: int | None, paced: bool) -> None:
         for rule in self.flood_rules:
@@ -301,5 +302,3 @@ class SandboxWorld:
                     query.answer.cancel()
         if self._tempdir is not None:
             self._tempdir.cleanup()
-
-

@@ -53,7 +53,9 @@ def find_button(message: Message, text_substring: str) -> dict[str, Any]:
         if text_substring.lower() in str(button.get("text", "")).lower():
             return button
     labels = [b.get("text") for b in buttons_of(message)]
-    raise AssertionError(f"no button with {text_substring!r} in message {message.get('message_id')}: {labels}")
+    raise AssertionError(
+        f"no button with {text_substring!r} in message {message.get('message_id')}: {labels}"
+    )
 
 
 class _ApiClient:
@@ -104,7 +106,12 @@ class SandboxControl(_ApiClient):
         self, retry_after: int = 1, *, count: int = 1, method: str | None = None, chat_id: int | None = None
     ) -> None:
         """The next `count` matching Bot API calls answer 429 with this retry_after."""
-        body: dict[str, Any] = {"retry_after": retry_after, "count": count, "method": method, "chat_id": chat_id}
+        body: dict[str, Any] = {
+            "retry_after": retry_after,
+            "count": count,
+            "method": method,
+            "chat_id": chat_id,
+        }
         await self._request("POST", "/api/flood", json=body)
 
     async def clear_flood(self) -> None:
@@ -240,7 +247,9 @@ class UserClient(_ApiClient):
 
     async def message(self, message_id: int) -> Message | None:
         """One message as it is now (None once deleted)."""
-        found = [m for m in await self.messages(message_id - 1, include_own=True) if m["message_id"] == message_id]
+        found = [
+            m for m in await self.messages(message_id - 1, include_own=True) if m["message_id"] == message_id
+        ]
         return found[0] if found else None
 
     async def draft(self) -> dict[str, Any] | None:
@@ -270,7 +279,7 @@ class UserClient(_ApiClient):
         predicate: Callable[[list[Message]], T | None] | Callable[[list[Message]], Awaitable[T | None]],
         *,
         after: int = 0,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (a polling deadline)
         include_own: bool = False,
     ) -> T:
         """Poll the bot's messages (id > after) until predicate returns something truthy; return it."""
@@ -284,11 +293,17 @@ class UserClient(_ApiClient):
                 return result  # type: ignore[return-value]
             if time.monotonic() > deadline:
                 shown = [(m["message_id"], text_of(m)[:80]) for m in messages]
-                raise AssertionError(f"user {self.user_id}: condition not met; messages after {after}: {shown}")
+                raise AssertionError(
+                    f"user {self.user_id}: condition not met; messages after {after}: {shown}"
+                )
             await asyncio.sleep(POLL_INTERVAL)
 
     async def wait_reply(
-        self, after_id: int, *, timeout: float | None = None, contains: str | None = None
+        self,
+        after_id: int,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 (a polling deadline)
+        contains: str | None = None,
     ) -> Message:
         """The first bot message after `after_id` (containing `contains`, if given)."""
 
@@ -301,7 +316,11 @@ class UserClient(_ApiClient):
         return await self.wait_for(first, after=after_id, timeout=timeout)
 
     async def wait_edit(
-        self, message_id: int, predicate: Callable[[Message], bool], *, timeout: float | None = None
+        self,
+        message_id: int,
+        predicate: Callable[[Message], bool],
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 (a polling deadline)
     ) -> Message:
         """Wait until the message (as edited) satisfies predicate."""
 
@@ -311,7 +330,13 @@ class UserClient(_ApiClient):
 
         return await self.wait_for(edited, after=message_id - 1, timeout=timeout)
 
-    async def ask(self, text: str, *, timeout: float | None = None, contains: str | None = None) -> Message:
+    async def ask(
+        self,
+        text: str,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 (a polling deadline)
+        contains: str | None = None,
+    ) -> Message:
         """Send text and return the bot's first reply to it."""
         sent = await self.send(text)
         return await self.wait_reply(int(sent["message_id"]), timeout=timeout, contains=contains)
@@ -320,7 +345,9 @@ class UserClient(_ApiClient):
 class SandboxHarness:
     """A running sandbox with the bot polling it: the base URL, users to talk as, and the control side."""
 
-    def __init__(self, running: RunningSandbox, session: aiohttp.ClientSession, first_user_id: int = 10_001) -> None:
+    def __init__(
+        self, running: RunningSandbox, session: aiohttp.ClientSession, first_user_id: int = 10_001
+    ) -> None:
         self.running = running
         self.session = session
         self.control = SandboxControl(running.base_url, session)

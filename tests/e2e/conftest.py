@@ -33,7 +33,9 @@ def sandbox_app_factory(settings: Settings) -> AppFactory:
 
 
 @pytest.fixture
-async def sandbox_bot(sandbox_app_factory: AppFactory, sandbox_config: SandboxConfig) -> AsyncIterator[SandboxHarness]:
+async def sandbox_bot(
+    sandbox_app_factory: AppFactory, sandbox_config: SandboxConfig
+) -> AsyncIterator[SandboxHarness]:
     async with (
         start_sandbox(sandbox_app_factory, config=sandbox_config) as running,
         aiohttp.ClientSession() as session,

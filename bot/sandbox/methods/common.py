@@ -37,7 +37,7 @@ def _explicit_entities(value: Any) -> list[Json]:
     entities: list[Json] = []
     for entity in value:
         if not isinstance(entity, dict) or not {"type", "offset", "length"} <= entity.keys():
-            raise bad_request("can't parse MessageEntity: field \"type\" must be of type String")
+            raise bad_request('can\'t parse MessageEntity: field "type" must be of type String')
         entities.append(dict(entity))
     return sort_entities(entities)
 
@@ -74,7 +74,9 @@ def formatted_text(
     return text, entities
 
 
-def text_content(text: str, entities: list[Json], text_key: str = "text", entities_key: str = "entities") -> Json:
+def text_content(
+    text: str, entities: list[Json], text_key: str = "text", entities_key: str = "entities"
+) -> Json:
     content: Json = {}
     if text:
         content[text_key] = text
@@ -109,7 +111,9 @@ def reply_to(chat: Chat, params: Params) -> Json:
     return {"reply_to_message": replied}
 
 
-def send(world: SandboxWorld, chat: Chat, content: Json, params: Params, markup: Markup | None = None) -> Json:
+def send(
+    world: SandboxWorld, chat: Chat, content: Json, params: Params, markup: Markup | None = None
+) -> Json:
     """Store a bot message with the options every send method takes; the Message JSON to return."""
     markup = markup if markup is not None else parse_markup(params)
     content = {**content, **reply_to(chat, params)}

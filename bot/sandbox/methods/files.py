@@ -14,7 +14,11 @@ WRONG_FILE = "wrong file identifier/HTTP URL specified"
 
 
 def file_json(stored: StoredFile, *, with_name: bool = True) -> Json:
-    data: Json = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_size": stored.size}
+    data: Json = {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "file_size": stored.size,
+    }
     if with_name and stored.file_name:
         data["file_name"] = stored.file_name
     if with_name and stored.mime_type:

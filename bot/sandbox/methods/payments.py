@@ -102,7 +102,11 @@ async def create_invoice_link(world: SandboxWorld, params: Params) -> str:
 @method("answerPreCheckoutQuery")
 async def answer_pre_checkout_query(world: SandboxWorld, params: Params) -> bool:
     query = world.pre_checkout_queries.get(params.require_str("pre_checkout_query_id"))
-    if query is None or query.answer.done() or time.monotonic() - query.created > world.config.pre_checkout_wait:
+    if (
+        query is None
+        or query.answer.done()
+        or time.monotonic() - query.created > world.config.pre_checkout_wait
+    ):
         raise bad_request(QUERY_TOO_OLD)
     ok = params.get_bool("ok")
     error_message = params.get_str("error_message")

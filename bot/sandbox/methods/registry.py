@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.sandbox.params import Params
 from bot.sandbox.world import SandboxWorld
 
 Handler = Callable[[SandboxWorld, Params], Awaitable[Any]]
+H = TypeVar("H", bound=Handler)
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,8 @@ class MethodSpec:
 _METHODS: dict[str, MethodSpec] = {}
 
 
-def method(name: str, *, paced: bool = False) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
+def method(name: str, *, paced: bool = False) -> Callable[[H], H]:
+    def register(handler: H) -> H:
         _METHODS[name.lower()] = MethodSpec(name, handler, paced)
         return handler
 
