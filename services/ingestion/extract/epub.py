@@ -80,8 +80,9 @@ def read_epub(data: bytes, filename: str | None, limits: ExtractLimits) -> Extra
             if member is None:
                 warnings.append(f"missing spine document {item.path[:100]}")
                 continue
+            content = archive.read(member)  # a damaged archive fails the whole book
             try:
-                root = parse_xhtml(archive.read(member), member, _FMT)
+                root = parse_xhtml(content, member, _FMT)
             except IngestionError as exc:
                 if exc.code != ErrorCode.CORRUPT_FILE:
                     raise
@@ -232,7 +233,12 @@ def _nav_toc(archive: SafeZip, nav: _Item) -> list[_TocEntry]:
 
 def _nav_list(listing: etree._Element, base: str, level: int, entries: list[_TocEntry]) -> None:
     for item in listing:
-        if local(item.tag) != "li" or len(entries) >= _MAX_TOC_ENTRIES:
+        if len(entries) >= _MAX_TOC_ENTRIES:
+            return
+        if local(item.tag) in ("ol", "ul"):  # a list nested without its <li>, seen in the wild
+            _nav_list(item, base, level + 1, entries)
+            continue
+        if local(item.tag) != "li":
             continue
         link = next((node for node in item if local(node.tag) in ("a", "span")), None)
         if link is not None and local(link.tag) == "a":
