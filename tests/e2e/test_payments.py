@@ -1,0 +1,184 @@
+"""Payments end to end through the sandbox: Stars invoices (paid once, a redelivered successful_payment
+credits nothing more, a paid invoice can't be paid again), a Pro subscription with a renewal and a
+cancellation, a refund that takes the credits back, and a card payment settled by a YooKassa notification
+that reaches the sandbox's HTTP server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.sandbox.runner import AppFactory, librarity_app
+from db.models.billing import LedgerEntry, Payment
+from services.billing.service import BillingService
+from tests.e2e.client import Message, SandboxHarness, UserClient, buttons_of, text_of
+from tests.fakes.yookassa_server import FakeYooKassaServer
+
+ADMIN = 777
+
+
+@pytest.fixture
+async def yookassa() -> AsyncIterator[FakeYooKassaServer]:
+    async with FakeYooKassaServer() as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox_app_factory(make_settings: Any, yookassa: FakeYooKassaServer) -> AppFactory:
+    return librarity_app(
+        make_settings(
+            admin_ids=[ADMIN],
+            billing_free_monthly_credits=100,
+            billing_trial_credits=300,
+            billing_packs=["100:50:9900", "500:200:39900"],
+            billing_pro_stars=250,
+            billing_pro_monthly_credits=1500,
+            yookassa_shop_id=yookassa.shop_id,
+            yookassa_secret_key=yookassa.secret_key,
+            yookassa_api_url=yookassa.api_url,
+            yookassa_trusted_networks=["127.0.0.1/32"],
+            yookassa_receipt_email="shop@example.com",
+            scheduler_enabled=False,
+        )
+    )
+
+
+def _billing(sandbox: SandboxHarness) -> BillingService:
+    billing: BillingService = sandbox.running.dispatcher["billing"]
+    return billing
+
+
+async def _balance(sandbox: SandboxHarness, user_id: int) -> int:
+    billing = _billing(sandbox)
+    async with sandbox.running.dispatcher["ctx"].session_factory() as session:
+        balance = await billing.ledger.balance(session, user_id)
+        assert balance == await billing.ledger.total(session, user_id), "the ledger sums to the balance"
+        return balance
+
+
+async def _started(user: UserClient) -> int:
+    """/start: the welcome and the trial gift; returns the last message id seen."""
+    sent = await user.send("/start")
+    gift = await user.wait_reply(int(sent["message_id"]), contains="Pro for 7 days")
+    return int(gift["message_id"])
+
+
+async def _buy_menu(user: UserClient) -> Message:
+    return await user.ask("/buy", contains="Credit packs")
+
+
+def _invoice(messages: list[Message]) -> Message | None:
+    return next((m for m in messages if m.get("invoice")), None)
+
+
+async def test_stars_pack_is_credited_exactly_once(sandbox_bot: SandboxHarness, user: UserClient) -> None:
+    last = await _started(user)
+    assert await _balance(sandbox_bot, user.user_id) == 400  # free credits + the trial's
+    menu = await _buy_menu(user)
+    labels = [b["text"] for b in buttons_of(menu)]
+    assert any("⭐" in label for label in labels) and any("₽" in label for label in labels), labels
+
+    await user.tap_button(menu, "100 credits · 50")
+    invoice = await user.wait_for(_invoice, after=int(menu["message_id"]))
+    assert invoice["invoice"]["currency"] == "XTR" and invoice["invoice"]["total_amount"] == 50
+    paid = await user.pay(int(invoice["message_id"]))
+    assert paid["status"] == "paid", paid
+    thanks = await user.wait_reply(int(invoice["message_id"]), contains="100 credits added")
+    assert await _balance(sandbox_bot, user.user_id) == 500
+
+    # Telegram delivers the same successful_payment again: nothing more is credited or said.
+    await user.redeliver(last="successful_payment")
+    again = await user.ask("/balance", contains="credits")
+    assert "500 credits" in text_of(again)
+    said = [m for m in await user.messages(int(thanks["message_id"])) if "credits added" in text_of(m)]
+    assert not said, "no second thank-you"
+    assert await _balance(sandbox_bot, user.user_id) == 500
+
+    # The paid invoice cannot be paid twice: the pre-checkout says no.
+    second = await user.pay(int(invoice["message_id"]))
+    assert second["status"] == "declined", second
+    assert await _balance(sandbox_bot, user.user_id) == 500
+    assert last > 0
+
+
+async def test_pro_subscription_renews_and_cancels(sandbox_bot: SandboxHarness, user: UserClient) -> None:
+    await _started(user)
+    menu = await _buy_menu(user)
+    await user.tap_button(menu, "Pro · 250")
+    offer = await user.wait_reply(int(menu["message_id"]), contains="Subscribe")
+    paid = await user.tap_button(offer, "Subscribe")
+    assert paid["status"] == "paid", paid
+    charge_id = paid["telegram_payment_charge_id"]
+    welcome = await user.wait_reply(int(offer["message_id"]), contains="You're on")
+    assert "Pro" in text_of(welcome)
+    assert await _balance(sandbox_bot, user.user_id) == 400 + 1500
+
+    renewed = await user.renew_subscription(charge_id)
+    assert renewed.get("telegram_payment_charge_id") != charge_id
+    await user.wait_reply(int(welcome["message_id"]), contains="renewed until")
+    assert await _balance(sandbox_bot, user.user_id) == 400 + 3000
+
+    balance = await user.ask("/balance", contains="credits")
+    assert "renews on" in text_of(balance)
+    await user.tap_button(balance, "Cancel subscription")
+    await user.wait_reply(int(balance["message_id"]), contains="Subscription canceled")
+    payments = await user.control.payments(user.user_id)
+    assert payments and all(p["subscription_canceled"] for p in payments)
+    calls = await user.control.calls("editUserStarSubscription")
+    assert calls and calls[-1]["params"]["is_canceled"] in (True, "true", "True")
+
+
+async def test_refund_takes_the_credits_back(sandbox_bot: SandboxHarness, user: UserClient) -> None:
+    await _started(user)
+    menu = await _buy_menu(user)
+    await user.tap_button(menu, "500 credits · 200")
+    invoice = await user.wait_for(_invoice, after=int(menu["message_id"]))
+    paid = await user.pay(int(invoice["message_id"]))
+    await user.wait_reply(int(invoice["message_id"]), contains="500 credits added")
+    assert await _balance(sandbox_bot, user.user_id) == 900
+
+    admin = sandbox_bot.user(ADMIN)
+    await admin.send("/start")
+    done = await admin.ask(f"/refund {paid['telegram_payment_charge_id']}", contains="Refunded")
+    assert "500 of 500" in text_of(done)
+    notice = await user.wait_reply(int(invoice["message_id"]), contains="refunded")
+    assert "500 credits were taken back" in text_of(notice)
+    assert await _balance(sandbox_bot, user.user_id) == 400
+    refunds = [p for p in await user.control.payments(user.user_id) if p["refunded"]]
+    assert len(refunds) == 1
+
+    # The refunded_payment update that followed was recorded once; asking again changes nothing.
+    again = await admin.ask(f"/refund {paid['telegram_payment_charge_id']}", contains="already")
+    assert again
+    async with sandbox_bot.running.dispatcher["ctx"].session_factory() as session:
+        entries = await session.scalar(
+            select(func.count()).select_from(LedgerEntry).where(LedgerEntry.user_id == user.user_id, LedgerEntry.reason == "refund")
+        )
+        assert entries == 1
+    assert await _balance(sandbox_bot, user.user_id) == 400
+    messages = [m for m in await user.messages(int(invoice["message_id"])) if "refunded" in text_of(m)]
+    assert len(messages) == 1, "the user is told once"
+
+
+async def test_card_payment_settled_by_a_notification_to_the_sandbox(
+    sandbox_bot: SandboxHarness, user: UserClient, yookassa: FakeYooKassaServer
+) -> None:
+    await _started(user)
+    menu = await _buy_menu(user)
+    await user.tap_button(menu, "500 credits · 399.00")
+    pay = await user.wait_reply(int(menu["message_id"]), contains="YooKassa")
+    url = next(b["url"] for b in buttons_of(pay) if "url" in b)
+    payment_id = url.rsplit("/", 1)[-1]
+    yookassa.set_status(payment_id, "succeeded")
+    path = _billing(sandbox_bot).settings.yookassa_webhook_path
+    for _ in range(2):  # duplicated
+        async with user.session.post(f"{sandbox_bot.base_url}{path}", json=yookassa.notification(payment_id)) as response:
+            assert response.status == 200
+    await user.wait_reply(int(pay["message_id"]), contains="500 credits added")
+    assert await _balance(sandbox_bot, user.user_id) == 900
+    async with sandbox_bot.running.dispatcher["ctx"].session_factory() as session:
+        count = await session.scalar(select(func.count()).select_from(Payment).where(Payment.user_id == user.user_id))
+        assert count == 1
