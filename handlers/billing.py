@@ -29,7 +29,13 @@ from bot.i18n import I18n, Translator
 from bot.render import escape
 from db.models import User
 from services.billing.plans import FREE, Product
-from services.billing.service import Affordability, BalanceSummary, BillingService, ChargeOutcome, ReferralBonus
+from services.billing.service import (
+    Affordability,
+    BalanceSummary,
+    BillingService,
+    ChargeOutcome,
+    ReferralBonus,
+)
 from services.billing.stars import StarsCharge
 from services.billing.yookassa import PaymentEvent, YooKassaError, rubles
 
@@ -99,16 +105,26 @@ def balance_keyboard(i18n: Translator, summary: BalanceSummary) -> InlineKeyboar
     rows = [
         [
             InlineKeyboardButton(text=i18n("billing-button-buy"), callback_data=BuyCb(action="menu").pack()),
-            InlineKeyboardButton(text=i18n("billing-button-history"), callback_data=BalanceCb(action="history").pack()),
+            InlineKeyboardButton(
+                text=i18n("billing-button-history"), callback_data=BalanceCb(action="history").pack()
+            ),
         ]
     ]
     if summary.subscription_active:
         rows.append(
-            [InlineKeyboardButton(text=i18n("billing-button-cancel-sub"), callback_data=BalanceCb(action="cancel").pack())]
+            [
+                InlineKeyboardButton(
+                    text=i18n("billing-button-cancel-sub"), callback_data=BalanceCb(action="cancel").pack()
+                )
+            ]
         )
     elif summary.subscription_canceled:
         rows.append(
-            [InlineKeyboardButton(text=i18n("billing-button-resume-sub"), callback_data=BalanceCb(action="resume").pack())]
+            [
+                InlineKeyboardButton(
+                    text=i18n("billing-button-resume-sub"), callback_data=BalanceCb(action="resume").pack()
+                )
+            ]
         )
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
@@ -128,7 +144,9 @@ def buy_text(i18n: Translator, billing: BillingService) -> str:
     )
 
 
-def _product_buttons(i18n: Translator, billing: BillingService, product: Product) -> list[InlineKeyboardButton]:
+def _product_buttons(
+    i18n: Translator, billing: BillingService, product: Product
+) -> list[InlineKeyboardButton]:
     name = product_name(i18n, product.code, product.credits, product.plan)
     kind = "plan" if product.is_plan else "pack"
     buttons = [
@@ -154,7 +172,9 @@ def buy_keyboard(i18n: Translator, billing: BillingService) -> InlineKeyboardMar
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def refusal_reply(i18n: Translator, billing: BillingService, refusal: Affordability) -> tuple[str, InlineKeyboardMarkup]:
+def refusal_reply(
+    i18n: Translator, billing: BillingService, refusal: Affordability
+) -> tuple[str, InlineKeyboardMarkup]:
     """What to say when `check_can_afford` refuses: a friendly message and the buy buttons."""
     limits = refusal.limits
     if refusal.reason == "daily_limit":
@@ -170,7 +190,9 @@ def refusal_reply(i18n: Translator, billing: BillingService, refusal: Affordabil
 
 def low_credits_text(i18n: Translator, billing: BillingService, outcome: ChargeOutcome) -> str:
     """The one warning a period, when a charge's `warn_low` is set."""
-    return i18n("billing-low-credits", percent=billing.settings.billing_warn_at_percent, balance=outcome.balance)
+    return i18n(
+        "billing-low-credits", percent=billing.settings.billing_warn_at_percent, balance=outcome.balance
+    )
 
 
 async def referral_link(bot: Bot, user_id: int) -> str | None:
@@ -184,7 +206,9 @@ async def referral_link(bot: Bot, user_id: int) -> str | None:
 # --- /balance ------------------------------------------------------------------------------------
 
 
-async def _show_balance(message: Message, user: User, session: AsyncSession, billing: BillingService, i18n: Translator, bot: Bot) -> None:
+async def _show_balance(
+    message: Message, user: User, session: AsyncSession, billing: BillingService, i18n: Translator, bot: Bot
+) -> None:
     summary = await billing.summary(session, user.id)
     await session.commit()
     link = await referral_link(bot, user.id)
@@ -200,7 +224,9 @@ async def cmd_balance(
 
 
 @router.callback_query(BalanceCb.filter(F.action == "history"))
-async def on_history(query: CallbackQuery, user: User, session: AsyncSession, billing: BillingService, i18n: Translator) -> None:
+async def on_history(
+    query: CallbackQuery, user: User, session: AsyncSession, billing: BillingService, i18n: Translator
+) -> None:
     await query.answer()
     payments = await billing.payments(session, user.id, limit=10)
     if not payments:
@@ -239,7 +265,9 @@ async def on_subscription(
     key = "billing-sub-canceled" if cancel else "billing-sub-resumed"
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.answer(i18n(key, plan=plan_name(i18n, summary.plan), until=_date(summary.plan_expires_at)))
+        await query.message.answer(
+            i18n(key, plan=plan_name(i18n, summary.plan), until=_date(summary.plan_expires_at))
+        )
 
 
 # --- /buy ------------------------------------------------------------------------------------------
@@ -285,9 +313,13 @@ async def on_buy_stars(
             provider_token="", subscription_period=stars_order.subscription_period,
         )  # fmt: skip
         markup = InlineKeyboardMarkup(
-            inline_keyboard=[[InlineKeyboardButton(text=i18n("billing-button-subscribe", stars=order.amount), url=link)]]
+            inline_keyboard=[
+                [InlineKeyboardButton(text=i18n("billing-button-subscribe", stars=order.amount), url=link)]
+            ]
         )
-        await bot.send_message(user.id, i18n("billing-subscribe-text", name=name, stars=order.amount), reply_markup=markup)
+        await bot.send_message(
+            user.id, i18n("billing-subscribe-text", name=name, stars=order.amount), reply_markup=markup
+        )
     else:
         await bot.send_invoice(
             user.id, title=title, description=description, payload=order.payload, currency="XTR", prices=prices,
@@ -313,11 +345,19 @@ async def on_buy_card(
         return
     if payment is None or payment.confirmation_url is None:
         if isinstance(query.message, Message):
-            await query.message.answer(i18n("billing-product-unknown" if payment is None else "billing-card-unavailable"))
+            await query.message.answer(
+                i18n("billing-product-unknown" if payment is None else "billing-card-unavailable")
+            )
         return
     amount = rubles(payment.order.amount)
     markup = InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text=i18n("billing-button-pay-card", rubles=amount), url=payment.confirmation_url)]]
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=i18n("billing-button-pay-card", rubles=amount), url=payment.confirmation_url
+                )
+            ]
+        ]
     )
     if isinstance(query.message, Message):
         await query.message.answer(i18n("billing-card-text", rubles=amount), reply_markup=markup)
@@ -327,7 +367,9 @@ async def on_buy_card(
 
 
 @router.pre_checkout_query()
-async def on_pre_checkout(query: PreCheckoutQuery, session: AsyncSession, billing: BillingService, i18n: Translator) -> None:
+async def on_pre_checkout(
+    query: PreCheckoutQuery, session: AsyncSession, billing: BillingService, i18n: Translator
+) -> None:
     assert billing.stars is not None
     try:
         error = await asyncio.wait_for(
@@ -346,8 +388,12 @@ async def on_pre_checkout(query: PreCheckoutQuery, session: AsyncSession, billin
 
 
 @router.message(F.successful_payment)
-async def on_successful_payment(message: Message, session: AsyncSession, billing: BillingService, i18n: Translator) -> None:
-    assert billing.stars is not None and message.successful_payment is not None and message.from_user is not None
+async def on_successful_payment(
+    message: Message, session: AsyncSession, billing: BillingService, i18n: Translator
+) -> None:
+    assert (
+        billing.stars is not None and message.successful_payment is not None and message.from_user is not None
+    )
     paid = message.successful_payment
     charge = StarsCharge(
         telegram_payment_charge_id=paid.telegram_payment_charge_id,
@@ -366,7 +412,11 @@ async def on_successful_payment(message: Message, session: AsyncSession, billing
         await message.answer(i18n("billing-paid-problem"))
         return
     if result.plan:
-        key = "billing-paid-renewal" if charge.is_recurring and not charge.is_first_recurring else "billing-paid-plan"
+        key = (
+            "billing-paid-renewal"
+            if charge.is_recurring and not charge.is_first_recurring
+            else "billing-paid-plan"
+        )
         text = i18n(key, plan=plan_name(i18n, result.plan), until=_date(result.plan_expires_at),
                     credits=result.credits, balance=result.balance)  # fmt: skip
     else:
@@ -375,17 +425,27 @@ async def on_successful_payment(message: Message, session: AsyncSession, billing
 
 
 @router.message(F.refunded_payment)
-async def on_refunded_payment(message: Message, session: AsyncSession, billing: BillingService, i18n: Translator) -> None:
+async def on_refunded_payment(
+    message: Message, session: AsyncSession, billing: BillingService, i18n: Translator
+) -> None:
     assert billing.stars is not None and message.refunded_payment is not None
     outcome = await billing.stars.record_refund(session, message.refunded_payment.telegram_payment_charge_id)
     if outcome.status == "refunded":
-        await message.answer(_refund_text(i18n, outcome.amount, outcome.currency, outcome.credits_taken, outcome.plan_ended))
+        await message.answer(
+            _refund_text(i18n, outcome.amount, outcome.currency, outcome.credits_taken, outcome.plan_ended)
+        )
 
 
 def _refund_text(i18n: Translator, amount: int, currency: str, taken: int, plan_ended: bool) -> str:
     shown = str(amount) if currency == "XTR" else rubles(amount)
     symbol = "⭐" if currency == "XTR" else "₽"
-    return i18n("billing-refunded", amount=shown, currency=symbol, taken=taken, plan_ended="yes" if plan_ended else "no")
+    return i18n(
+        "billing-refunded",
+        amount=shown,
+        currency=symbol,
+        taken=taken,
+        plan_ended="yes" if plan_ended else "no",
+    )
 
 
 @router.message(Command("refund"))
@@ -410,12 +470,19 @@ async def cmd_refund(
         await message.answer(i18n("billing-refund-already"))
         return
     await message.answer(
-        i18n("billing-refund-done", user_id=str(outcome.user_id), taken=outcome.credits_taken, owed=outcome.credits_owed)
+        i18n(
+            "billing-refund-done",
+            user_id=str(outcome.user_id),
+            taken=outcome.credits_taken,
+            owed=outcome.credits_owed,
+        )
     )
     if outcome.user_id is not None and outcome.user_id != user.id:
         customer = await session.get(User, outcome.user_id)
         translator = ctx.i18n.translator(customer.language if customer else ctx.i18n.default)
-        text = _refund_text(translator, outcome.amount, outcome.currency, outcome.credits_taken, outcome.plan_ended)
+        text = _refund_text(
+            translator, outcome.amount, outcome.currency, outcome.credits_taken, outcome.plan_ended
+        )
         try:
             await bot.send_message(outcome.user_id, text)
         except Exception:
@@ -438,7 +505,10 @@ async def cmd_paysupport(message: Message, command: CommandObject, user: User, b
         return
     admin_i18n = ctx.i18n.translator(ctx.i18n.default)
     forwarded = admin_i18n(
-        "billing-paysupport-admin", user=escape(user.full_name or str(user.id)), user_id=str(user.id), text=escape(text[:3000])
+        "billing-paysupport-admin",
+        user=escape(user.full_name or str(user.id)),
+        user_id=str(user.id),
+        text=escape(text[:3000]),
     )
     for admin in admins:
         try:
@@ -505,16 +575,30 @@ class BillingNotices:
                 self.alerts.payment(order.user_id, order.amount / 100, order.currency, order.product)
         elif event.kind == "canceled":
             markup = InlineKeyboardMarkup(
-                inline_keyboard=[[InlineKeyboardButton(text=i18n("billing-button-buy"), callback_data=BuyCb(action="menu").pack())]]
+                inline_keyboard=[
+                    [
+                        InlineKeyboardButton(
+                            text=i18n("billing-button-buy"), callback_data=BuyCb(action="menu").pack()
+                        )
+                    ]
+                ]
             )
             await self._send(order.user_id, i18n("billing-card-canceled", rubles=amount), markup)
 
     async def low_credits(self, user_id: int, balance: int) -> None:
         i18n = await self._translator(user_id)
         markup = InlineKeyboardMarkup(
-            inline_keyboard=[[InlineKeyboardButton(text=i18n("billing-button-buy"), callback_data=BuyCb(action="menu").pack())]]
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=i18n("billing-button-buy"), callback_data=BuyCb(action="menu").pack()
+                    )
+                ]
+            ]
         )
-        await self._send(user_id, i18n("billing-low-credits", percent=self.warn_percent, balance=balance), markup)
+        await self._send(
+            user_id, i18n("billing-low-credits", percent=self.warn_percent, balance=balance), markup
+        )
 
     async def referral_bonus(self, bonus: ReferralBonus) -> None:
         invitee = await self._translator(bonus.invitee_id)

@@ -31,7 +31,9 @@ async def test_fifty_concurrent_charges_never_overdraw(
 
     async def charge(n: int) -> bool:
         async with session_factory() as session:
-            result = await ledger.charge(session, USER, 7, "answer", f"q{n}", f"charge:{n}", count_as_usage=True)
+            result = await ledger.charge(
+                session, USER, 7, "answer", f"q{n}", f"charge:{n}", count_as_usage=True
+            )
             await session.commit()
             return result.ok
 

@@ -61,7 +61,9 @@ def test_prices_come_from_token_usage(billing: BillingService) -> None:
     flash = LLMUsage("gemini", "gemini-2.5-flash", input_tokens=4000, output_tokens=800, cost_usd=0.0)
     # 4000 * 300 + 800 * 2500 = 3.2M micro-credits -> 4 credits (rounded up)
     assert billing.quote_answer(flash) == 4
-    assert billing.quote_answer(LLMUsage("gemini", "gemini-2.5-flash", 10, 10, 0.0)) == 1, "at least the minimum"
+    assert billing.quote_answer(LLMUsage("gemini", "gemini-2.5-flash", 10, 10, 0.0)) == 1, (
+        "at least the minimum"
+    )
     versioned = LLMUsage("openai", "gpt-4o-mini-2024-07-18", 1_000_000, 0, 0.0)
     assert billing.quote_answer(versioned) == 150, "a dated model is priced as its family"
     assert billing.quote_answer([flash, flash]) == 7
@@ -72,7 +74,9 @@ def test_prices_come_from_token_usage(billing: BillingService) -> None:
     assert billing.quote_summary() == 20 and billing.needs_confirmation(billing.quote_summary())
 
 
-async def test_new_account_gets_free_credits_and_the_trial_only_once(billing: BillingService, session: AsyncSession) -> None:
+async def test_new_account_gets_free_credits_and_the_trial_only_once(
+    billing: BillingService, session: AsyncSession
+) -> None:
     account = await billing.ensure_account(session, 1, NOW)
     assert account.plan == FREE and account.balance == 100
     trial = await billing.start_trial(session, 1, NOW)
@@ -92,11 +96,17 @@ async def test_new_account_gets_free_credits_and_the_trial_only_once(billing: Bi
     assert [(r.user_id, r.kind) for r in ended] == [(1, "trial_ended")]
     assert await billing.expire_trials(session, NOW + timedelta(days=7, minutes=2)) == [], "idempotent"
     summary = await billing.summary(session, 1, NOW + timedelta(days=8))
-    assert summary.plan == FREE and not summary.on_trial and summary.balance == 400, "unspent trial credits stay"
-    assert await billing.start_trial(session, 1, NOW + timedelta(days=9)) is None, "a trial is once per user ever"
+    assert summary.plan == FREE and not summary.on_trial and summary.balance == 400, (
+        "unspent trial credits stay"
+    )
+    assert await billing.start_trial(session, 1, NOW + timedelta(days=9)) is None, (
+        "a trial is once per user ever"
+    )
 
 
-async def test_free_credits_renew_monthly_without_rollover_idempotently(billing: BillingService, session: AsyncSession) -> None:
+async def test_free_credits_renew_monthly_without_rollover_idempotently(
+    billing: BillingService, session: AsyncSession
+) -> None:
     await billing.ensure_account(session, 2, NOW)
     await session.commit()
     outcome = await billing.charge_for_summary(session, 2, book_id=1, ref="s1", credits=70, now=NOW)
@@ -115,7 +125,9 @@ async def test_free_credits_renew_monthly_without_rollover_idempotently(billing:
     await _consistent(billing, session, 2)
 
 
-async def test_paid_plan_lapses_back_to_free_after_grace(billing: BillingService, session: AsyncSession) -> None:
+async def test_paid_plan_lapses_back_to_free_after_grace(
+    billing: BillingService, session: AsyncSession
+) -> None:
     await billing.ensure_account(session, 3, NOW)
     expires = await billing.activate_plan(
         session, 3, PRO, expires_at=None, credits=1500, idempotency_key="pay:test:1", ref="order:1", now=NOW
@@ -123,7 +135,9 @@ async def test_paid_plan_lapses_back_to_free_after_grace(billing: BillingService
     await session.commit()
     assert expires == NOW + timedelta(days=30)
     assert (await billing.limits(session, 3)).plan == PRO
-    assert await billing.renew_due(session, expires + timedelta(hours=1)) == [], "still within the grace period"
+    assert await billing.renew_due(session, expires + timedelta(hours=1)) == [], (
+        "still within the grace period"
+    )
     done = await billing.renew_due(session, expires + timedelta(hours=25))
     assert [(r.user_id, r.kind) for r in done] == [(3, "downgraded")]
     assert await billing.renew_due(session, expires + timedelta(hours=26)) == []
@@ -145,11 +159,15 @@ async def test_warning_at_80_percent_exactly_once(billing: BillingService, sessi
     assert again.replayed and not again.warn_low
     # The next period may warn again.
     await billing.renew_due(session, add_month(NOW) + timedelta(minutes=1))
-    outcome = await billing.charge_for_summary(session, 4, book_id=99, ref="next", credits=85, now=add_month(NOW))
+    outcome = await billing.charge_for_summary(
+        session, 4, book_id=99, ref="next", credits=85, now=add_month(NOW)
+    )
     assert outcome.warn_low
 
 
-async def test_zero_balance_refuses_and_charges_nothing(billing: BillingService, session: AsyncSession) -> None:
+async def test_zero_balance_refuses_and_charges_nothing(
+    billing: BillingService, session: AsyncSession
+) -> None:
     await billing.ensure_account(session, 5, NOW)
     assert (await billing.charge_for_summary(session, 5, book_id=1, ref="all", credits=100, now=NOW)).depleted
     await session.commit()
@@ -168,7 +186,9 @@ async def test_answers_cost_tokens_free_when_cached_or_failed_and_count_per_day(
     usage = LLMUsage("gemini", "gemini-2.5-flash", input_tokens=4000, output_tokens=800, cost_usd=0.0)
     charged = await billing.charge_for_answer(session, 6, usage, "a1", now=NOW)
     assert charged.ok and charged.credits == 4 and charged.balance == 96
-    assert (await billing.charge_for_answer(session, 6, usage, "a1", now=NOW)).replayed, "the same answer charges once"
+    assert (await billing.charge_for_answer(session, 6, usage, "a1", now=NOW)).replayed, (
+        "the same answer charges once"
+    )
     cached = await billing.charge_for_answer(session, 6, usage, "a2", cached=True, now=NOW)
     failed = await billing.charge_for_answer(session, 6, usage, "a3", failed=True, now=NOW)
     assert cached.credits == 0 and failed.credits == 0
@@ -176,12 +196,16 @@ async def test_answers_cost_tokens_free_when_cached_or_failed_and_count_per_day(
     assert (await billing.check_can_afford(session, 6, "question", now=NOW)).ok
     await billing.charge_for_answer(session, 6, None, "a4", now=NOW)  # extractive: free, still a question
     refused = await billing.check_can_afford(session, 6, "question", now=NOW)
-    assert not refused.ok and refused.reason == "daily_limit", "3 questions a day on Free (failed ones don't count)"
+    assert not refused.ok and refused.reason == "daily_limit", (
+        "3 questions a day on Free (failed ones don't count)"
+    )
     assert (await billing.check_can_afford(session, 6, "question", now=NOW + timedelta(days=1))).ok
     assert await _consistent(billing, session, 6) == 96
 
 
-async def test_an_answer_dearer_than_the_balance_takes_what_is_left(billing: BillingService, session: AsyncSession) -> None:
+async def test_an_answer_dearer_than_the_balance_takes_what_is_left(
+    billing: BillingService, session: AsyncSession
+) -> None:
     await billing.ensure_account(session, 7, NOW)
     big = LLMUsage("gemini", "gemini-2.5-pro", input_tokens=100_000, output_tokens=20_000, cost_usd=0.0)
     assert billing.quote_answer(big) > 100
@@ -190,10 +214,14 @@ async def test_an_answer_dearer_than_the_balance_takes_what_is_left(billing: Bil
     assert await _consistent(billing, session, 7) == 0
 
 
-async def test_ingestion_limits_and_refund_of_a_failed_book(billing: BillingService, session: AsyncSession) -> None:
+async def test_ingestion_limits_and_refund_of_a_failed_book(
+    billing: BillingService, session: AsyncSession
+) -> None:
     check = await billing.check_can_afford(session, 8, "ingestion", pages=250, books_now=3, now=NOW)
     assert not check.ok and check.reason == "books_limit"
-    big = await billing.check_can_afford(session, 8, "ingestion", pages=10, file_size=11 * 1024 * 1024, now=NOW)
+    big = await billing.check_can_afford(
+        session, 8, "ingestion", pages=10, file_size=11 * 1024 * 1024, now=NOW
+    )
     assert big.reason == "file_too_large"
     charged = await billing.charge_for_ingestion(session, 8, 250, book_id=42, now=NOW)
     assert charged.ok and charged.credits == 6 and charged.balance == 94

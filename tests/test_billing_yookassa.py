@@ -62,7 +62,9 @@ class Webhook:
 
 
 @pytest.fixture
-async def webhook(billing: BillingService, session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[Webhook]:
+async def webhook(
+    billing: BillingService, session_factory: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[Webhook]:
     assert billing.yookassa is not None
     events: list[PaymentEvent] = []
 
@@ -89,7 +91,9 @@ async def webhook(billing: BillingService, session_factory: async_sessionmaker[A
     await billing.yookassa.gateway.aclose()
 
 
-async def _buy(billing: BillingService, session_factory: async_sessionmaker[AsyncSession], product: str = "pack_500") -> PaymentOrder:
+async def _buy(
+    billing: BillingService, session_factory: async_sessionmaker[AsyncSession], product: str = "pack_500"
+) -> PaymentOrder:
     assert billing.yookassa is not None
     async with session_factory() as session:
         await billing.ensure_account(session, USER)
@@ -99,11 +103,15 @@ async def _buy(billing: BillingService, session_factory: async_sessionmaker[Asyn
         return payment.order
 
 
-async def _state(billing: BillingService, session_factory: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
+async def _state(
+    billing: BillingService, session_factory: async_sessionmaker[AsyncSession]
+) -> tuple[int, int]:
     async with session_factory() as session:
         balance = await billing.ledger.balance(session, USER)
         assert balance == await billing.ledger.total(session, USER)
-        payments = await session.scalar(select(func.count()).select_from(Payment).where(Payment.user_id == USER))
+        payments = await session.scalar(
+            select(func.count()).select_from(Payment).where(Payment.user_id == USER)
+        )
         return balance, int(payments or 0)
 
 
@@ -116,13 +124,18 @@ def test_sender_address_honours_forwarded_for_only_behind_our_proxy() -> None:
     proxies = parse_networks(["10.0.0.0/8"])
     assert str(sender_address("10.1.2.3", "1.1.1.1, 185.71.76.10", proxies)) == "185.71.76.10"
     assert str(sender_address("10.1.2.3", "185.71.76.10, 10.0.0.5", proxies)) == "185.71.76.10"
-    assert str(sender_address("8.8.8.8", "185.71.76.10", proxies)) == "8.8.8.8", "a stranger's header is ignored"
+    assert str(sender_address("8.8.8.8", "185.71.76.10", proxies)) == "8.8.8.8", (
+        "a stranger's header is ignored"
+    )
     assert str(sender_address("::ffff:185.71.76.10", None, proxies)) == "185.71.76.10"
     assert sender_address("10.1.2.3", "garbage", proxies) is None
 
 
 async def test_payment_is_created_once_with_a_receipt(
-    billing: BillingService, session_factory: async_sessionmaker[AsyncSession], yookassa: FakeYooKassaServer, db_kind: str
+    billing: BillingService,
+    session_factory: async_sessionmaker[AsyncSession],
+    yookassa: FakeYooKassaServer,
+    db_kind: str,
 ) -> None:
     order = await _buy(billing, session_factory)
     again = await _buy(billing, session_factory)  # a double tap reuses the order and its payment
@@ -136,7 +149,10 @@ async def test_payment_is_created_once_with_a_receipt(
 
 
 async def test_a_timed_out_create_is_retried_with_the_same_key(
-    billing: BillingService, session_factory: async_sessionmaker[AsyncSession], yookassa: FakeYooKassaServer, db_kind: str
+    billing: BillingService,
+    session_factory: async_sessionmaker[AsyncSession],
+    yookassa: FakeYooKassaServer,
+    db_kind: str,
 ) -> None:
     assert billing.yookassa is not None
     yookassa.hang = True
@@ -153,7 +169,9 @@ async def test_a_timed_out_create_is_retried_with_the_same_key(
     assert yookassa.create_calls == 1, "the retry found the payment the first request made"
 
 
-async def test_hanging_api_times_out_without_freezing_the_loop(make_settings, yookassa: FakeYooKassaServer) -> None:  # type: ignore[no-untyped-def]
+async def test_hanging_api_times_out_without_freezing_the_loop(
+    make_settings, yookassa: FakeYooKassaServer
+) -> None:  # type: ignore[no-untyped-def]
     gateway = YooKassaGateway(yookassa.shop_id, yookassa.secret_key, api_url=yookassa.api_url, timeout=0.5)
     yookassa.hang = True
     ticks = 0
@@ -217,9 +235,17 @@ async def test_webhook_credits_exactly_once_whatever_arrives(
     assert await _state(billing, session_factory) == (600, 1)
 
     # Unknown payments and garbage change nothing.
-    assert await webhook.deliver({"type": "notification", "event": "payment.succeeded", "object": {"id": "nope"}}) == 200
+    assert (
+        await webhook.deliver(
+            {"type": "notification", "event": "payment.succeeded", "object": {"id": "nope"}}
+        )
+        == 200
+    )
     assert await webhook.deliver({"event": "payment.succeeded"}) == 400
-    assert await webhook.deliver({"type": "notification", "event": "refund.succeeded", "object": {"id": "r1"}}) == 200
+    assert (
+        await webhook.deliver({"type": "notification", "event": "refund.succeeded", "object": {"id": "r1"}})
+        == 200
+    )
     assert await _state(billing, session_factory) == (600, 1)
 
 

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, BigIntId, UTCDateTime, utcnow
@@ -96,7 +106,9 @@ class Payment(Base):
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     order_id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"), ForeignKey("payment_orders.id", ondelete="CASCADE"), index=True
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("payment_orders.id", ondelete="CASCADE"),
+        index=True,
     )
     user_id: Mapped[int] = mapped_column(BigInteger)
     provider: Mapped[str] = mapped_column(String(16))

@@ -69,7 +69,9 @@ class IngestionBilling:
             outcome = await self.billing.charge_for_ingestion(session, book.user_id, pages, book.id)
             await session.commit()
         if not outcome.ok:
-            raise IngestionRejected("no_credits", cost=self.billing.quote_ingestion(pages), balance=outcome.balance)
+            raise IngestionRejected(
+                "no_credits", cost=self.billing.quote_ingestion(pages), balance=outcome.balance
+            )
         if outcome.warn_low and self.notices is not None:
             await self.notices.low_credits(book.user_id, outcome.balance)
 

@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def build_billing(settings: Settings, session_factory: async_sessionmaker[AsyncSession] | None = None) -> BillingService:
+def build_billing(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession] | None = None
+) -> BillingService:
     """The billing service with its order book, Stars, and YooKassa when YOOKASSA_SHOP_ID and
     YOOKASSA_SECRET_KEY are both set."""
     billing = BillingService(settings, session_factory=session_factory)

@@ -72,7 +72,9 @@ class CreditLedger:
         balance = await self._update(session, user_id, values, CreditAccount.balance >= amount)
         if balance is None:
             return LedgerResult(ok=False, amount=0, balance=await self.balance(session, user_id))
-        return await self._record_or_undo(session, user_id, -amount, reason, ref, balance, idempotency_key, now, values)
+        return await self._record_or_undo(
+            session, user_id, -amount, reason, ref, balance, idempotency_key, now, values
+        )
 
     async def grant(
         self,
@@ -100,7 +102,9 @@ class CreditLedger:
         balance = await self._update(session, user_id, values)
         if balance is None:
             raise AccountMissing(user_id)
-        return await self._record_or_undo(session, user_id, amount, reason, ref, balance, idempotency_key, now, values)
+        return await self._record_or_undo(
+            session, user_id, amount, reason, ref, balance, idempotency_key, now, values
+        )
 
     async def take(
         self,
@@ -131,7 +135,9 @@ class CreditLedger:
             current = await self.balance(session, user_id)
             part = min(current, amount)
             if part == 0:
-                entry_id = await self._insert_entry(session, user_id, 0, reason, ref, current, idempotency_key, now)
+                entry_id = await self._insert_entry(
+                    session, user_id, 0, reason, ref, current, idempotency_key, now
+                )
                 if entry_id is None:
                     replay = await self.find(session, idempotency_key)
                     assert replay is not None
@@ -255,6 +261,8 @@ class CreditLedger:
     @staticmethod
     def forget_cached(session: AsyncSession, user_id: int) -> None:
         """Make a CreditAccount loaded in this session re-read (an UPDATE bypassed the ORM)."""
-        cached = session.sync_session.identity_map.get(session.sync_session.identity_key(CreditAccount, user_id))
+        cached = session.sync_session.identity_map.get(
+            session.sync_session.identity_key(CreditAccount, user_id)
+        )
         if cached is not None:
             session.expire(cached)

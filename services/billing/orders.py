@@ -177,7 +177,9 @@ class OrderBook:
         """The money of charge `charge_id` went back to the user: take its credits back (what is there;
         the balance never goes below zero) and end the plan it paid for. Idempotent; does not commit."""
         now = now or utcnow()
-        payment = await session.scalar(select(Payment).where(Payment.provider == provider, Payment.charge_id == charge_id))
+        payment = await session.scalar(
+            select(Payment).where(Payment.provider == provider, Payment.charge_id == charge_id)
+        )
         if payment is None:
             return RefundOutcome("unknown")
         claimed = await session.execute(
@@ -216,7 +218,11 @@ class OrderBook:
         )
         if taken < payment.credits:
             logger.warning(
-                "refund of %s %s: took back %d of %d credits (the rest was spent)", provider, charge_id, taken, payment.credits
+                "refund of %s %s: took back %d of %d credits (the rest was spent)",
+                provider,
+                charge_id,
+                taken,
+                payment.credits,
             )
         return RefundOutcome(
             "refunded", payment.user_id, taken, payment.credits, plan_ended, payment.amount, payment.currency

@@ -38,7 +38,10 @@ def _ceil_div(numerator: int, denominator: int) -> int:
 class Pricing:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._prices = {name.removeprefix("models/"): (int(p[0]), int(p[1])) for name, p in settings.billing_question_prices.items()}
+        self._prices = {
+            name.removeprefix("models/"): (int(p[0]), int(p[1]))
+            for name, p in settings.billing_question_prices.items()
+        }
         default = settings.billing_question_default_price
         self._default = (int(default[0]), int(default[1]))
 

@@ -155,7 +155,9 @@ class BillingService:
         self.pricing = Pricing(settings)
         self.ledger = ledger or CreditLedger()
         self.session_factory = session_factory
-        self.llm_available = bool(settings.gemini_api_key or settings.openai_api_key or settings.openai_base_url)
+        self.llm_available = bool(
+            settings.gemini_api_key or settings.openai_api_key or settings.openai_base_url
+        )
         # Wired by services.billing.install (see build_billing): the payment providers, and who tells
         # users about payments settled outside a chat (YooKassa notifications, re-checks).
         self.orders: OrderBook | None = None
@@ -197,7 +199,9 @@ class BillingService:
 
     # --- accounts ---------------------------------------------------------------------------------
 
-    async def ensure_account(self, session: AsyncSession, user_id: int, now: datetime | None = None) -> CreditAccount:
+    async def ensure_account(
+        self, session: AsyncSession, user_id: int, now: datetime | None = None
+    ) -> CreditAccount:
         """The user's credit account; a new one starts on Free with this month's free credits."""
         account = await session.get(CreditAccount, user_id)
         if account is not None:
@@ -227,7 +231,14 @@ class BillingService:
         free = self.catalog.plan_limits(FREE).monthly_credits
         if created and free > 0:
             await self.ledger.grant(
-                session, user_id, free, "free_credits", None, f"welcome:{user_id}", add_to_period=True, now=now
+                session,
+                user_id,
+                free,
+                "free_credits",
+                None,
+                f"welcome:{user_id}",
+                add_to_period=True,
+                now=now,
             )
         account = await session.get(CreditAccount, user_id, populate_existing=True)
         assert account is not None
@@ -238,7 +249,9 @@ class BillingService:
         plan = await session.scalar(select(CreditAccount.plan).where(CreditAccount.user_id == user_id))
         return self.catalog.plan_limits(plan or FREE)
 
-    async def summary(self, session: AsyncSession, user_id: int, now: datetime | None = None) -> BalanceSummary:
+    async def summary(
+        self, session: AsyncSession, user_id: int, now: datetime | None = None
+    ) -> BalanceSummary:
         now = now or utcnow()
         account = await self.ensure_account(session, user_id, now)
         today = now.date().isoformat()
@@ -253,8 +266,10 @@ class BillingService:
             period_credits=account.period_credits,
             period_used=account.period_used,
             questions_today=account.day_questions if account.day == today else 0,
-            subscription_active=account.subscription_charge_id is not None and not account.subscription_canceled,
-            subscription_canceled=account.subscription_charge_id is not None and account.subscription_canceled,
+            subscription_active=account.subscription_charge_id is not None
+            and not account.subscription_canceled,
+            subscription_canceled=account.subscription_charge_id is not None
+            and account.subscription_canceled,
         )
 
     async def history(self, session: AsyncSession, user_id: int, limit: int = 10) -> list[LedgerEntry]:
@@ -397,7 +412,13 @@ class BillingService:
         if not charged or charged >= 0:
             return 0
         await self.ledger.grant(
-            session, user_id, -charged, "ingestion_refund", f"book:{book_id}", f"ingest-refund:{book_id}:{round_}", now=now
+            session,
+            user_id,
+            -charged,
+            "ingestion_refund",
+            f"book:{book_id}",
+            f"ingest-refund:{book_id}:{round_}",
+            now=now,
         )
         await session.execute(
             update(CreditAccount)
@@ -435,17 +456,35 @@ class BillingService:
         if price <= 0:
             return ChargeOutcome(ok=True, credits=0, balance=await self.ledger.balance(session, user_id))
         result = await self.ledger.charge(
-            session, user_id, price, "summary", f"book:{book_id}", f"summary:{ref}", count_as_usage=True, now=now
+            session,
+            user_id,
+            price,
+            "summary",
+            f"book:{book_id}",
+            f"summary:{ref}",
+            count_as_usage=True,
+            now=now,
         )
         return await self._outcome(session, user_id, result)
 
     async def _charge_after_the_fact(
-        self, session: AsyncSession, user_id: int, credits: int, reason: str, ref: str, key: str, now: datetime
+        self,
+        session: AsyncSession,
+        user_id: int,
+        credits: int,
+        reason: str,
+        ref: str,
+        key: str,
+        now: datetime,
     ) -> ChargeOutcome:
-        result = await self.ledger.charge(session, user_id, credits, reason, ref, key, count_as_usage=True, now=now)
+        result = await self.ledger.charge(
+            session, user_id, credits, reason, ref, key, count_as_usage=True, now=now
+        )
         if not result.ok:
             # Already delivered: take what is left rather than go below zero.
-            result = await self.ledger.take(session, user_id, credits, reason, ref, key, count_as_usage=True, now=now)
+            result = await self.ledger.take(
+                session, user_id, credits, reason, ref, key, count_as_usage=True, now=now
+            )
         return await self._outcome(session, user_id, result)
 
     async def _outcome(self, session: AsyncSession, user_id: int, result: LedgerResult) -> ChargeOutcome:
@@ -488,7 +527,9 @@ class BillingService:
         )
         await session.execute(
             update(CreditAccount)
-            .where(CreditAccount.user_id == user_id, or_(CreditAccount.day.is_(None), CreditAccount.day != today))
+            .where(
+                CreditAccount.user_id == user_id, or_(CreditAccount.day.is_(None), CreditAccount.day != today)
+            )
             .values(day=today, day_questions=1),
             execution_options={"synchronize_session": False},
         )
@@ -496,7 +537,9 @@ class BillingService:
 
     # --- plans --------------------------------------------------------------------------------------
 
-    async def start_trial(self, session: AsyncSession, user_id: int, now: datetime | None = None) -> TrialStart | None:
+    async def start_trial(
+        self, session: AsyncSession, user_id: int, now: datetime | None = None
+    ) -> TrialStart | None:
         """The Pro trial, once per user ever: None when it was had already (or a paid plan is on)."""
         if self.settings.billing_trial_days <= 0:
             return None
@@ -505,7 +548,11 @@ class BillingService:
         ends = now + timedelta(days=self.settings.billing_trial_days)
         result = await session.execute(
             update(CreditAccount)
-            .where(CreditAccount.user_id == user_id, CreditAccount.trial_used.is_(False), CreditAccount.plan == FREE)
+            .where(
+                CreditAccount.user_id == user_id,
+                CreditAccount.trial_used.is_(False),
+                CreditAccount.plan == FREE,
+            )
             .values(
                 trial_used=True,
                 plan=PRO,
@@ -525,19 +572,25 @@ class BillingService:
         self.ledger.forget_cached(session, user_id)
         credits = self.settings.billing_trial_credits
         if credits > 0:
-            await self.ledger.grant(session, user_id, credits, "trial", None, f"trial:{user_id}", add_to_period=True, now=now)
+            await self.ledger.grant(
+                session, user_id, credits, "trial", None, f"trial:{user_id}", add_to_period=True, now=now
+            )
         return TrialStart(ends_at=ends, credits=credits)
 
-    async def trials_ending_within(self, session: AsyncSession, now: datetime, delta: timedelta) -> list[TrialEnding]:
+    async def trials_ending_within(
+        self, session: AsyncSession, now: datetime, delta: timedelta
+    ) -> list[TrialEnding]:
         """Trials that end in (now, now + delta]: for the notice a day before."""
         rows = await session.execute(
             select(CreditAccount.user_id, CreditAccount.trial_ends_at)
             .where(CreditAccount.trial_ends_at > now, CreditAccount.trial_ends_at <= now + delta)
             .order_by(CreditAccount.trial_ends_at)
         )
-        return [TrialEnding(user_id, ends_at) for user_id, ends_at in rows.all()]
+        return [TrialEnding(user_id, ends_at) for user_id, ends_at in rows.all() if ends_at is not None]
 
-    async def expire_trials(self, session: AsyncSession, now: datetime | None = None, *, batch: int = 500) -> list[Renewal]:
+    async def expire_trials(
+        self, session: AsyncSession, now: datetime | None = None, *, batch: int = 500
+    ) -> list[Renewal]:
         """End the trials that are over: back to Free with this month's free credits. Idempotent;
         commits after each user."""
         now = now or utcnow()
@@ -567,7 +620,9 @@ class BillingService:
             await session.commit()
         return done
 
-    async def renew_due(self, session: AsyncSession, now: datetime | None = None, *, batch: int = 500) -> list[Renewal]:
+    async def renew_due(
+        self, session: AsyncSession, now: datetime | None = None, *, batch: int = 500
+    ) -> list[Renewal]:
         """Roll over the periods that are due: Free months get their credits topped up; paid plans whose
         expiry (plus BILLING_PLAN_GRACE_HOURS) has passed without a renewal payment go back to Free.
         Idempotent per user and period (a repeated run changes nothing); commits after each user."""
@@ -575,12 +630,19 @@ class BillingService:
         grace = timedelta(hours=self.settings.billing_plan_grace_hours)
         rows = (
             await session.execute(
-                select(CreditAccount.user_id, CreditAccount.plan, CreditAccount.period_end, CreditAccount.plan_expires_at)
+                select(
+                    CreditAccount.user_id,
+                    CreditAccount.plan,
+                    CreditAccount.period_end,
+                    CreditAccount.plan_expires_at,
+                )
                 .where(
                     CreditAccount.trial_ends_at.is_(None),
                     or_(
                         and_(CreditAccount.plan == FREE, CreditAccount.period_end <= now),
-                        and_(CreditAccount.plan.in_(PAID_PLANS), CreditAccount.plan_expires_at <= now - grace),
+                        and_(
+                            CreditAccount.plan.in_(PAID_PLANS), CreditAccount.plan_expires_at <= now - grace
+                        ),
                     ),
                 )
                 .limit(batch)
@@ -598,19 +660,27 @@ class BillingService:
             await session.commit()
         return done
 
-    async def _renew_free(self, session: AsyncSession, user_id: int, period_end: datetime, now: datetime) -> Renewal | None:
+    async def _renew_free(
+        self, session: AsyncSession, user_id: int, period_end: datetime, now: datetime
+    ) -> Renewal | None:
         start = period_end
         while add_month(start) <= now:  # months the bot was not running for are not paid out
             start = add_month(start)
         claimed = await session.execute(
             update(CreditAccount)
-            .where(CreditAccount.user_id == user_id, CreditAccount.plan == FREE, CreditAccount.period_end == period_end)
+            .where(
+                CreditAccount.user_id == user_id,
+                CreditAccount.plan == FREE,
+                CreditAccount.period_end == period_end,
+            )
             .values(**self._new_period(start, add_month(start))),
             execution_options={"synchronize_session": False},
         )
         if not claimed.rowcount:  # type: ignore[attr-defined]
             return None
-        granted, balance = await self._top_up_free(session, user_id, f"renew:{user_id}:{int(start.timestamp())}", now)
+        granted, balance = await self._top_up_free(
+            session, user_id, f"renew:{user_id}:{int(start.timestamp())}", now
+        )
         return Renewal(user_id, "renewed", granted, balance)
 
     async def _downgrade(
@@ -618,7 +688,11 @@ class BillingService:
     ) -> Renewal | None:
         claimed = await session.execute(
             update(CreditAccount)
-            .where(CreditAccount.user_id == user_id, CreditAccount.plan == plan, CreditAccount.plan_expires_at == expired_at)
+            .where(
+                CreditAccount.user_id == user_id,
+                CreditAccount.plan == plan,
+                CreditAccount.plan_expires_at == expired_at,
+            )
             .values(
                 plan=FREE,
                 plan_expires_at=None,
@@ -645,14 +719,18 @@ class BillingService:
             "updated_at": utcnow(),
         }
 
-    async def _top_up_free(self, session: AsyncSession, user_id: int, key: str, now: datetime) -> tuple[int, int]:
+    async def _top_up_free(
+        self, session: AsyncSession, user_id: int, key: str, now: datetime
+    ) -> tuple[int, int]:
         """Free credits do not roll over: top the balance up to the monthly amount."""
         self.ledger.forget_cached(session, user_id)
         balance = await self.ledger.balance(session, user_id)
         missing = self.catalog.plan_limits(FREE).monthly_credits - balance
         if missing <= 0:
             return 0, balance
-        result = await self.ledger.grant(session, user_id, missing, "free_credits", None, key, add_to_period=True, now=now)
+        result = await self.ledger.grant(
+            session, user_id, missing, "free_credits", None, key, add_to_period=True, now=now
+        )
         return (0 if result.replayed else result.amount), result.balance
 
     async def activate_plan(
@@ -693,7 +771,9 @@ class BillingService:
         )
         self.ledger.forget_cached(session, user_id)
         if credits > 0:
-            await self.ledger.grant(session, user_id, credits, "plan_credits", ref, idempotency_key, add_to_period=True, now=now)
+            await self.ledger.grant(
+                session, user_id, credits, "plan_credits", ref, idempotency_key, add_to_period=True, now=now
+            )
         return expires_at
 
     async def end_plan(self, session: AsyncSession, user_id: int, now: datetime | None = None) -> None:

@@ -23,7 +23,15 @@ def insert_ignoring_conflicts(
     """
     name = dialect_name(session)
     if name == "postgresql":
-        return postgresql.insert(model).values(**values).on_conflict_do_nothing(index_elements=list(conflict_columns))
+        return (
+            postgresql.insert(model)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        )
     if name == "sqlite":
-        return sqlite.insert(model).values(**values).on_conflict_do_nothing(index_elements=list(conflict_columns))
+        return (
+            sqlite.insert(model)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        )
     raise NotImplementedError(f"no ON CONFLICT twin for the {name} dialect")

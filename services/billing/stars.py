@@ -78,7 +78,9 @@ class StarsPayments:
         if product is None or product.stars <= 0:
             return None
         subscription = product.is_plan and product.stars <= MAX_SUBSCRIPTION_STARS
-        order = await self.orders.create(session, user_id, product, "stars", subscription=subscription, now=now)
+        order = await self.orders.create(
+            session, user_id, product, "stars", subscription=subscription, now=now
+        )
         return StarsOrder(order, product, subscription)
 
     async def check_pre_checkout(
@@ -143,7 +145,9 @@ class StarsPayments:
     ) -> RefundOutcome:
         """Give the Stars of a payment back (refundStarPayment), take its credits back, end its plan, and
         commit. Safe to repeat: a charge already refunded is only recorded."""
-        payment = await session.scalar(select(Payment).where(Payment.provider == "stars", Payment.charge_id == charge_id))
+        payment = await session.scalar(
+            select(Payment).where(Payment.provider == "stars", Payment.charge_id == charge_id)
+        )
         if payment is None:
             return RefundOutcome("unknown")
         if payment.status == "paid":
@@ -160,7 +164,9 @@ class StarsPayments:
         await session.commit()
         return outcome
 
-    async def record_refund(self, session: AsyncSession, charge_id: str, now: datetime | None = None) -> RefundOutcome:
+    async def record_refund(
+        self, session: AsyncSession, charge_id: str, now: datetime | None = None
+    ) -> RefundOutcome:
         """A refunded_payment arrived (Telegram refunded, or our own refund echoed): record it, commit."""
         outcome = await self.orders.record_refund(session, "stars", charge_id, now=now)
         await session.commit()
@@ -182,7 +188,9 @@ class StarsPayments:
             if "NOT_MODIFIED" not in str(error).upper():
                 raise
         await session.execute(
-            update(CreditAccount).where(CreditAccount.user_id == user_id).values(subscription_canceled=canceled),
+            update(CreditAccount)
+            .where(CreditAccount.user_id == user_id)
+            .values(subscription_canceled=canceled),
             execution_options={"synchronize_session": False},
         )
         self.billing.ledger.forget_cached(session, user_id)

@@ -85,7 +85,9 @@ class YooKassaWebhook:
     async def handle(self, request: web.Request) -> web.Response:
         sender = sender_address(request.remote, request.headers.get("X-Forwarded-For"), self.trusted_proxies)
         if sender is None or not _within(sender, self.trusted_networks):
-            logger.warning("YooKassa notification from an untrusted address %s (peer %s)", sender, request.remote)
+            logger.warning(
+                "YooKassa notification from an untrusted address %s (peer %s)", sender, request.remote
+            )
             return web.json_response({"ok": False}, status=403)
         try:
             body = await request.json()

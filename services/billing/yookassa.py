@@ -68,9 +68,9 @@ class _TimedSession(requests.Session):
         super().__init__()
         self._timeout = timeout
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs.setdefault("timeout", self._timeout)
-        return super().request(method, url, *args, **kwargs)
+        return super().request(*args, **kwargs)
 
 
 def _sdk_client(shop_id: str, secret_key: str, api_url: str, timeout: float) -> Any:
@@ -107,7 +107,13 @@ class YooKassaGateway:
     """The YooKassa API through its SDK, asynchronously and always with a deadline."""
 
     def __init__(
-        self, shop_id: str, secret_key: str, *, api_url: str | None = None, timeout: float = 15.0, workers: int = 4
+        self,
+        shop_id: str,
+        secret_key: str,
+        *,
+        api_url: str | None = None,
+        timeout: float = 15.0,
+        workers: int = 4,
     ) -> None:
         from yookassa import Configuration
 
@@ -172,7 +178,9 @@ def _translate_errors(call: Callable[[], T]) -> T:
         status = int(getattr(error, "HTTP_CODE", 0) or 0)
         content = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
         if status in (400, 401, 403, 404, 405, 415):
-            raise YooKassaRejected(status, str(content.get("code", "error")), str(content.get("description", ""))) from None
+            raise YooKassaRejected(
+                status, str(content.get("code", "error")), str(content.get("description", ""))
+            ) from None
         raise YooKassaUnavailable(f"YooKassa answered {status or 'an error'}: {content}") from None
     except (ValueError, TypeError, KeyError) as error:
         raise YooKassaRejected(0, "invalid_request", str(error)) from None
@@ -182,7 +190,7 @@ def _translate_errors(call: Callable[[], T]) -> T:
 
 
 def kopecks_from(value: Any) -> int | None:
-    """"399.00" -> 39900; None for anything that is not a whole number of kopecks."""
+    """ "399.00" -> 39900; None for anything that is not a whole number of kopecks."""
     try:
         amount = Decimal(str(value)) * 100
     except (InvalidOperation, ValueError):
@@ -225,7 +233,9 @@ class PaymentEvent:
 
 
 class YooKassaPayments:
-    def __init__(self, billing: BillingService, orders: OrderBook, gateway: YooKassaGateway, settings: Settings) -> None:
+    def __init__(
+        self, billing: BillingService, orders: OrderBook, gateway: YooKassaGateway, settings: Settings
+    ) -> None:
         self.billing = billing
         self.orders = orders
         self.gateway = gateway
@@ -273,16 +283,25 @@ class YooKassaPayments:
         return CardPayment(order, order.confirmation_url)
 
     async def _create_remote(
-        self, session: AsyncSession, order: PaymentOrder, *, email: str | None = None, phone: str | None = None
+        self,
+        session: AsyncSession,
+        order: PaymentOrder,
+        *,
+        email: str | None = None,
+        phone: str | None = None,
     ) -> None:
         assert order.idempotence_key
-        data = await self.gateway.create_payment(self.payment_body(order, email=email, phone=phone), order.idempotence_key)
+        data = await self.gateway.create_payment(
+            self.payment_body(order, email=email, phone=phone), order.idempotence_key
+        )
         order.provider_payment_id = str(data.get("id"))
         order.confirmation_url = (data.get("confirmation") or {}).get("confirmation_url")
         order.updated_at = utcnow()
         await session.commit()
 
-    def payment_body(self, order: PaymentOrder, *, email: str | None = None, phone: str | None = None) -> dict[str, Any]:
+    def payment_body(
+        self, order: PaymentOrder, *, email: str | None = None, phone: str | None = None
+    ) -> dict[str, Any]:
         """The payment request: the same order always gives the same body (the idempotence key expects it)."""
         value = {"value": rubles(order.amount), "currency": RUB}
         description = f"Librarity {order.product} (order {order.id})"
@@ -299,7 +318,13 @@ class YooKassaPayments:
         return body
 
     def receipt(
-        self, order: PaymentOrder, value: dict[str, str], description: str, *, email: str | None, phone: str | None
+        self,
+        order: PaymentOrder,
+        value: dict[str, str],
+        description: str,
+        *,
+        email: str | None,
+        phone: str | None,
     ) -> dict[str, Any] | None:
         """The 54-FZ receipt: one item with vat_code, payment_subject and payment_mode from settings.
         The customer's contact is optional: the shop's receipt email stands in; with neither, no receipt
@@ -313,7 +338,10 @@ class YooKassaPayments:
         elif settings.yookassa_receipt_email:
             customer = {"email": settings.yookassa_receipt_email}
         else:
-            logger.warning("order %s: no receipt contact (set YOOKASSA_RECEIPT_EMAIL); paying without a receipt", order.id)
+            logger.warning(
+                "order %s: no receipt contact (set YOOKASSA_RECEIPT_EMAIL); paying without a receipt",
+                order.id,
+            )
             return None
         receipt: dict[str, Any] = {
             "customer": customer,
@@ -334,7 +362,9 @@ class YooKassaPayments:
 
     # --- settling -------------------------------------------------------------------------------
 
-    async def process_notification(self, session: AsyncSession, payment_id: str, now: datetime | None = None) -> PaymentEvent:
+    async def process_notification(
+        self, session: AsyncSession, payment_id: str, now: datetime | None = None
+    ) -> PaymentEvent:
         """A notification named `payment_id`: re-read it from the API and settle its order. Raises
         YooKassaUnavailable when the API cannot be asked (answer 5xx so YooKassa delivers again)."""
         try:
@@ -344,19 +374,25 @@ class YooKassaPayments:
             return PaymentEvent("ignored", payment_id, reason="unknown_payment")
         return await self.apply(session, data, now=now)
 
-    async def apply(self, session: AsyncSession, data: dict[str, Any], now: datetime | None = None) -> PaymentEvent:
+    async def apply(
+        self, session: AsyncSession, data: dict[str, Any], now: datetime | None = None
+    ) -> PaymentEvent:
         """Settle the order of a payment object read from the API. Commits."""
         now = now or utcnow()
         payment_id = str(data.get("id") or "")
         metadata = data.get("metadata") or {}
-        order = await session.scalar(select(PaymentOrder).where(PaymentOrder.provider_payment_id == payment_id))
+        order = await session.scalar(
+            select(PaymentOrder).where(PaymentOrder.provider_payment_id == payment_id)
+        )
         if order is None:
             order = await self._order_from_metadata(session, payment_id, metadata)
         if order is None:
             logger.warning("YooKassa payment %s belongs to no order of ours", payment_id)
             return PaymentEvent("ignored", payment_id, reason="unknown_payment")
         if str(metadata.get("order_id")) != str(order.id) or metadata.get("payload") != order.payload:
-            logger.error("YooKassa payment %s: metadata %r does not name order %s", payment_id, metadata, order.id)
+            logger.error(
+                "YooKassa payment %s: metadata %r does not name order %s", payment_id, metadata, order.id
+            )
             return PaymentEvent("rejected", payment_id, order, reason="order_mismatch")
         order.checked_at = now
         status = data.get("status")
@@ -417,7 +453,9 @@ class YooKassaPayments:
         await session.flush()
         return order
 
-    async def recheck_pending(self, session: AsyncSession, now: datetime | None = None, *, batch: int = 100) -> list[PaymentEvent]:
+    async def recheck_pending(
+        self, session: AsyncSession, now: datetime | None = None, *, batch: int = 100
+    ) -> list[PaymentEvent]:
         """Re-read card orders left pending (older than YOOKASSA_RECHECK_AFTER_MINUTES): settle the paid,
         close the canceled, finish creating payments whose creation timed out (same idempotence key), and
         give up on orders older than YOOKASSA_ORDER_TTL_HOURS. The jobs feature runs it every few minutes;
@@ -429,7 +467,11 @@ class YooKassaPayments:
         rows = (
             await session.execute(
                 select(PaymentOrder.id, PaymentOrder.created_at)
-                .where(PaymentOrder.provider == "yookassa", PaymentOrder.status == "pending", PaymentOrder.created_at <= due)
+                .where(
+                    PaymentOrder.provider == "yookassa",
+                    PaymentOrder.status == "pending",
+                    PaymentOrder.created_at <= due,
+                )
                 .order_by(PaymentOrder.id)
                 .limit(batch)
             )

@@ -155,7 +155,9 @@ async def test_refund_takes_the_credits_back(sandbox_bot: SandboxHarness, user: 
     assert again
     async with sandbox_bot.running.dispatcher["ctx"].session_factory() as session:
         entries = await session.scalar(
-            select(func.count()).select_from(LedgerEntry).where(LedgerEntry.user_id == user.user_id, LedgerEntry.reason == "refund")
+            select(func.count())
+            .select_from(LedgerEntry)
+            .where(LedgerEntry.user_id == user.user_id, LedgerEntry.reason == "refund")
         )
         assert entries == 1
     assert await _balance(sandbox_bot, user.user_id) == 400
@@ -175,10 +177,14 @@ async def test_card_payment_settled_by_a_notification_to_the_sandbox(
     yookassa.set_status(payment_id, "succeeded")
     path = _billing(sandbox_bot).settings.yookassa_webhook_path
     for _ in range(2):  # duplicated
-        async with user.session.post(f"{sandbox_bot.base_url}{path}", json=yookassa.notification(payment_id)) as response:
+        async with user.session.post(
+            f"{sandbox_bot.base_url}{path}", json=yookassa.notification(payment_id)
+        ) as response:
             assert response.status == 200
     await user.wait_reply(int(pay["message_id"]), contains="500 credits added")
     assert await _balance(sandbox_bot, user.user_id) == 900
     async with sandbox_bot.running.dispatcher["ctx"].session_factory() as session:
-        count = await session.scalar(select(func.count()).select_from(Payment).where(Payment.user_id == user.user_id))
+        count = await session.scalar(
+            select(func.count()).select_from(Payment).where(Payment.user_id == user.user_id)
+        )
         assert count == 1

@@ -32,7 +32,9 @@ def _now() -> str:
 
 
 class FakeYooKassaServer:
-    def __init__(self, shop_id: str = "123456", secret_key: str = "test_secret", host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, shop_id: str = "123456", secret_key: str = "test_secret", host: str = "127.0.0.1"
+    ) -> None:
         self.shop_id = shop_id
         self.secret_key = secret_key
         self.host = host
@@ -84,14 +86,21 @@ class FakeYooKassaServer:
     def fail_next(self, count: int = 1, status: int = 500) -> None:
         self._failures.extend([status] * count)
 
-    def set_status(self, payment_id: str, status: str, *, reason: str = "expired_on_confirmation") -> dict[str, Any]:
+    def set_status(
+        self, payment_id: str, status: str, *, reason: str = "expired_on_confirmation"
+    ) -> dict[str, Any]:
         payment = self.payments[payment_id]
         payment["status"] = status
         payment["paid"] = status in ("succeeded", "waiting_for_capture")
         if status == "succeeded":
             payment["captured_at"] = _now()
             payment["income_amount"] = dict(payment["amount"])
-            payment["payment_method"] = {"type": "bank_card", "id": payment_id, "saved": False, "title": "Bank card *4444"}
+            payment["payment_method"] = {
+                "type": "bank_card",
+                "id": payment_id,
+                "saved": False,
+                "title": "Bank card *4444",
+            }
         if status == "canceled":
             payment["cancellation_details"] = {"party": "yoo_money", "reason": reason}
         return payment
@@ -154,7 +163,9 @@ class FakeYooKassaServer:
         if receipt is not None:
             for item in receipt.get("items", []):
                 if "vat_code" not in item:
-                    return _error(400, "invalid_request", "vat_code is missing", parameter="receipt.items.vat_code")
+                    return _error(
+                        400, "invalid_request", "vat_code is missing", parameter="receipt.items.vat_code"
+                    )
         self.create_calls += 1
         payment_id = f"{uuid.uuid4().hex[:8]}-000f-5000-a000-{uuid.uuid4().hex[:12]}"
         payment: dict[str, Any] = {
@@ -193,7 +204,12 @@ class FakeYooKassaServer:
 
 
 def _error(status: int, code: str, description: str, *, parameter: str | None = None) -> web.Response:
-    body: dict[str, Any] = {"type": "error", "id": str(uuid.uuid4()), "code": code, "description": description}
+    body: dict[str, Any] = {
+        "type": "error",
+        "id": str(uuid.uuid4()),
+        "code": code,
+        "description": description,
+    }
     if parameter:
         body["parameter"] = parameter
     return web.json_response(body, status=status)

@@ -110,7 +110,10 @@ def upgrade() -> None:
         sa.Column("refunded_at", UTCDateTime()),
         sa.PrimaryKeyConstraint("id", name="pk_payments"),
         sa.ForeignKeyConstraint(
-            ["order_id"], ["payment_orders.id"], name="fk_payments_order_id_payment_orders", ondelete="CASCADE"
+            ["order_id"],
+            ["payment_orders.id"],
+            name="fk_payments_order_id_payment_orders",
+            ondelete="CASCADE",
         ),
         sa.UniqueConstraint("provider", "charge_id", name="uq_payments_provider_charge_id"),
     )
