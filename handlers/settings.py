@@ -6,11 +6,12 @@ from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, ChatMemberUpdated, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
 from db.models import User
+from db.repositories import users
 from services.notifications import preferences
 from services.notifications.preferences import COMMON_TIMEZONES, KINDS
 
@@ -140,3 +141,10 @@ async def on_zone(query: CallbackQuery, callback_data: SettingsCb, user: User, s
     await session.commit()
     await query.answer(i18n("settings-saved"))
     await _show(query, settings_text(user, i18n), settings_keyboard(user, i18n))
+
+
+@router.my_chat_member(F.chat.type == "private")
+async def on_blocked_or_back(event: ChatMemberUpdated, session: AsyncSession) -> None:
+    """The user blocked the bot (or unblocked it): stop (or resume) messages the bot starts."""
+    await users.set_blocked(session, event.chat.id, event.new_chat_member.status == "kicked")
+    await session.commit()
