@@ -99,6 +99,11 @@ def _register_installers() -> None:
     from services.notifications.install import install as install_notifications
 
     SERVICE_INSTALLERS.append(install_notifications)
+
+    # Chat reuses the search index and LLM router when an earlier installer built them; keep it late.
+    from services.chat.install import install as install_chat
+
+    SERVICE_INSTALLERS.append(install_chat)
     SERVICE_INSTALLERS.append(install_billing)
 
 

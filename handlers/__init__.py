@@ -6,7 +6,7 @@ from aiogram import Router
 
 
 def get_routers() -> list[Router]:
-    from handlers import billing, errors, fallback, settings, start
+    from handlers import billing, chat, errors, fallback, settings, start
 
     # errors first (it only handles errors); fallback last (it takes whatever nobody else did).
-    return [errors.router, start.router, billing.router, settings.router, fallback.router]
+    return [errors.router, start.router, billing.router, settings.router, chat.router, fallback.router]

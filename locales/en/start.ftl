@@ -22,11 +22,17 @@ help-text =
     <b>What I can do</b>
 
     📚 <b>Add a book</b>: send it as a file (PDF, EPUB, FB2, TXT, DOCX, Markdown, HTML). I show the progress while I read it.
-    💬 <b>Ask</b>: write a question and I answer from your active book, with quotes and places.
+    💬 <b>Ask</b>: write a question and I answer from your active book, with quotes and places. Buttons under an answer show its sources, more detail or start a new topic; follow-up questions remember the conversation.
+    📝 <b>Summary</b>: a short and a long summary, key topics and notable quotes of the book, or of one chapter.
+    🎓 <b>Modes</b>: an answer, quotes only, a simple explanation, or study (I ask you about a chapter and check your answer).
     💰 <b>Credits</b>: questions, books and summaries cost credits. Free credits come every month; a new user gets a Pro trial.
 
     /start: start over
     /books: your shelf
+    /new: a new topic (I forget the conversation)
+    /mode: how I answer (answer, quotes, simple, study)
+    /summary: summary of the active book
+    /search: search all your books
     /balance: your credits, plan and payments
     /buy: buy credits or a plan (Telegram Stars or card)
     /paysupport: help with payments · /terms: terms of use

@@ -36,6 +36,9 @@ from services.llm import AllProvidersFailed, LLMRequest, LLMRouter, LLMUsage, Pr
 logger = logging.getLogger(__name__)
 
 TextCallback = Callable[[str], Awaitable[None]]
+# Runs with (session, user_id, result) just before an answer's transaction commits: billing charges here,
+# so the charge and the answer it pays for are recorded together.
+AnswerHook = Callable[[AsyncSession, int, AnswerResult], Awaitable[None]]
 
 DEFAULT_K = 8
 # Passages handed to the model, in characters: enough context without paying for the whole shelf.
@@ -63,6 +66,7 @@ class AnswerService:
         self.cache = cache or AnswerCache()
         self.k = k
         self.context_chars = context_chars
+        self.before_commit: list[AnswerHook] = []
 
     @property
     def has_llm(self) -> bool:
@@ -203,6 +207,7 @@ class AnswerService:
                 search_query=turn.search_query,
             )
             if result is not None:
+                await self._before_commit(session, user_id, result)
                 await session.commit()
                 return result
         shown = {(c["book_id"], c["chunk_id"]) for c in turn.citations}
@@ -413,8 +418,13 @@ class AnswerService:
                 cached=result.cached,
             )
             result = _with_turn(result, turn.id)
+        await self._before_commit(session, user_id, result)
         await session.commit()
         return result
+
+    async def _before_commit(self, session: AsyncSession, user_id: int, result: AnswerResult) -> None:
+        for hook in self.before_commit:
+            await hook(session, user_id, result)
 
     def _fit(self, passages: list[Citation], budget: int | None = None) -> list[Citation]:
         """The best passages that fit the context budget (always at least one)."""

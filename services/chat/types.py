@@ -16,25 +16,25 @@ EXTRACTIVE = "extractive"
 class HitLike(Protocol):
     """A search hit as `services.search` returns it (`Hit`)."""
 
-    book_id: int
-    seq: int
-    text: str
-    page: int | None
-    chapter: str | None
-    score: float
+    @property
+    def book_id(self) -> int: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def page(self) -> int | None: ...
+    @property
+    def chapter(self) -> str | None: ...
+    @property
+    def score(self) -> float: ...
 
 
 class Retriever(Protocol):
     """`SearchIndex.search` (see docs/SEARCH_CONTRACT.md); the user filter is in the query itself."""
 
     async def search(
-        self,
-        user_id: int,
-        query: str,
-        *,
-        book_ids: Sequence[int] | None = None,
-        k: int = 10,
-        mode: str = "hybrid",
+        self, user_id: int, query: str, *, book_ids: Sequence[int] | None = None, k: int = 10
     ) -> Sequence[HitLike]: ...
 
 

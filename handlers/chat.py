@@ -1,0 +1,306 @@
+"""Talking to the active book: questions (streamed answers with sources), /new, /mode, /search, the
+answer's buttons and the book card's "ask" button. Summaries and study mode are in chat_summary.py."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import Translator
+from bot.render import escape
+from db.models import Book, BookStatus, User
+from db.repositories import books as books_repo
+from handlers import chat_summary
+from handlers.callbacks import BookCb
+from handlers.chat_stream import AnswerStream
+from handlers.chat_ui import (
+    ChatCb,
+    ChatStates,
+    ModeCb,
+    answer_html,
+    answer_keyboard,
+    mode_keyboard,
+    parts,
+    passages_html,
+    search_html,
+)
+from services.chat import MODES, AnswerResult, AnswerService, Citation, Mode
+
+router = Router(name=__name__)
+router.include_router(chat_summary.router)
+
+SEARCH_K = 8
+NOT_A_COMMAND = ~F.text.startswith("/")
+
+
+# --- asking ----------------------------------------------------------------------------------------
+
+
+@router.message(StateFilter(None), F.text, NOT_A_COMMAND)
+async def on_question(
+    message: Message, bot: Bot, user: User, session: AsyncSession, i18n: Translator, answers: AnswerService
+) -> None:
+    book = await active_book(session, user)
+    if book is None:
+        await say_no_book(message, session, user, i18n)
+        return
+    mode = user_mode(user)
+    if mode == "study":
+        mode = "answer"  # study questions come from their buttons; a typed question is answered
+    stream = AnswerStream(bot, message.chat.id, draft_id=message.message_id)
+    await stream.start()
+    try:
+        result = await answers.answer(
+            session,
+            user_id=user.id,
+            question=message.text or "",
+            book_id=book.id,
+            mode=mode,
+            on_text=stream.update,
+        )
+    finally:
+        await stream.close()
+    await send_result(message, result, i18n, book)
+
+
+async def send_result(message: Message, result: AnswerResult, i18n: Translator, book: Book | None) -> None:
+    if not result.found:
+        title = book.display_title if book else ""
+        await message.answer(i18n("chat-not-found", title=escape(title)))
+        return
+    if result.mode == "quotes":
+        title = book.display_title if book else ""
+        header = i18n("chat-quotes-title", title=escape(title), query=escape(result.search_query))
+        html = header + "\n\n" + passages_html(i18n, result.citations)
+    else:
+        html = answer_html(i18n, result)
+    await send_parts(message, html, answer_keyboard(i18n, result.turn_id))
+
+
+async def send_parts(message: Message, html: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Send HTML split at 4096 characters; the buttons go under the last part."""
+    pieces = parts(html)
+    for index, piece in enumerate(pieces):
+        await message.answer(piece, reply_markup=markup if index == len(pieces) - 1 else None)
+
+
+# --- the answer's buttons ---------------------------------------------------------------------------
+
+
+@router.callback_query(ChatCb.filter(F.action == "src"))
+async def on_sources(
+    query: CallbackQuery, callback_data: ChatCb, user: User, session: AsyncSession, i18n: Translator,
+    answers: AnswerService,
+) -> None:  # fmt: skip
+    citations = await answers.turn_citations(session, user.id, callback_data.turn)
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    if not citations:
+        await query.message.answer(i18n("chat-sources-none"))
+        return
+    titles = await book_titles(session, citations)
+    await send_parts(query.message, passages_html(i18n, citations, titles if len(titles) > 1 else None))
+
+
+@router.callback_query(ChatCb.filter(F.action == "more"))
+async def on_more(
+    query: CallbackQuery, callback_data: ChatCb, bot: Bot, user: User, session: AsyncSession, i18n: Translator,
+    answers: AnswerService,
+) -> None:  # fmt: skip
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    stream = AnswerStream(bot, query.message.chat.id, draft_id=query.message.message_id)
+    await stream.start()
+    try:
+        result = await answers.expand(
+            session, user_id=user.id, turn_id=callback_data.turn, on_text=stream.update
+        )
+    finally:
+        await stream.close()
+    if result is None:
+        await query.message.answer(i18n("chat-stale"))
+    elif not result.found or (not result.citations and not result.text):
+        await query.message.answer(i18n("chat-more-none"))
+    elif result.mode == "quotes":
+        await send_parts(query.message, passages_html(i18n, result.citations), answer_keyboard(i18n, None))
+    else:
+        await send_parts(query.message, answer_html(i18n, result), answer_keyboard(i18n, None))
+
+
+@router.callback_query(ChatCb.filter(F.action == "new"))
+async def on_new_button(
+    query: CallbackQuery,
+    user: User,
+    session: AsyncSession,
+    i18n: Translator,
+    answers: AnswerService,
+    state: FSMContext,
+) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await start_over(query.message, user, session, i18n, answers, state)
+
+
+@router.message(Command("new"))
+async def cmd_new(
+    message: Message,
+    user: User,
+    session: AsyncSession,
+    i18n: Translator,
+    answers: AnswerService,
+    state: FSMContext,
+) -> None:
+    await start_over(message, user, session, i18n, answers, state)
+
+
+async def start_over(
+    message: Message,
+    user: User,
+    session: AsyncSession,
+    i18n: Translator,
+    answers: AnswerService,
+    state: FSMContext,
+) -> None:
+    if await state.get_state() in (ChatStates.search.state, ChatStates.study.state):
+        await state.clear()
+    await answers.new_topic(session, user.id, user.active_book_id)
+    await answers.new_topic(session, user.id, None)  # the shelf-wide conversation too
+    await message.answer(i18n("chat-new-done"))
+
+
+# --- modes -----------------------------------------------------------------------------------------
+
+
+def user_mode(user: User) -> Mode:
+    mode = (user.settings or {}).get("chat_mode", "answer")
+    return mode if mode in MODES else "answer"
+
+
+@router.message(Command("mode"))
+async def cmd_mode(message: Message, user: User, i18n: Translator) -> None:
+    current = user_mode(user)
+    await message.answer(
+        i18n("chat-mode-choose", mode=i18n(f"chat-mode-{current}")), reply_markup=mode_keyboard(i18n, current)
+    )
+
+
+@router.callback_query(ModeCb.filter(F.mode == "search"))
+async def on_search_button(query: CallbackQuery, i18n: Translator, state: FSMContext) -> None:
+    await query.answer()
+    await state.set_state(ChatStates.search)
+    if isinstance(query.message, Message):
+        await query.message.answer(i18n("chat-search-prompt"))
+
+
+@router.callback_query(ModeCb.filter())
+async def on_mode(
+    query: CallbackQuery,
+    callback_data: ModeCb,
+    user: User,
+    session: AsyncSession,
+    i18n: Translator,
+    state: FSMContext,
+) -> None:
+    if callback_data.mode not in MODES:
+        await query.answer()
+        return
+    user.settings = {**(user.settings or {}), "chat_mode": callback_data.mode}
+    await session.commit()
+    label = i18n(f"chat-mode-{callback_data.mode}")
+    await query.answer(i18n("chat-mode-changed", mode=label))
+    if not isinstance(query.message, Message):
+        return
+    if callback_data.mode == "study":
+        await chat_summary.offer_study(query.message, user, session, i18n, state)
+    else:
+        await query.message.answer(
+            i18n("chat-mode-changed", mode=label) + "\n" + i18n(f"chat-mode-{callback_data.mode}-hint")
+        )
+
+
+# --- searching the shelf ------------------------------------------------------------------------------
+
+
+@router.message(Command("search"))
+async def cmd_search(
+    message: Message, command: CommandObject, user: User, session: AsyncSession, i18n: Translator,
+    answers: AnswerService, state: FSMContext,
+) -> None:  # fmt: skip
+    if not command.args or not command.args.strip():
+        await state.set_state(ChatStates.search)
+        await message.answer(i18n("chat-search-prompt"))
+        return
+    await search_shelf(message, command.args, user, session, i18n, answers)
+
+
+@router.message(ChatStates.search, F.text, NOT_A_COMMAND)
+async def on_search_query(
+    message: Message,
+    user: User,
+    session: AsyncSession,
+    i18n: Translator,
+    answers: AnswerService,
+    state: FSMContext,
+) -> None:
+    await state.clear()
+    await search_shelf(message, message.text or "", user, session, i18n, answers)
+
+
+async def search_shelf(
+    message: Message, query: str, user: User, session: AsyncSession, i18n: Translator, answers: AnswerService
+) -> None:
+    if await books_repo.latest_ready(session, user.id) is None:
+        await message.answer(i18n("chat-no-book"))
+        return
+    found = await answers.retrieve(user.id, query, book_id=None, k=SEARCH_K)
+    if not found:
+        await message.answer(i18n("chat-search-nothing", query=escape(query)))
+        return
+    titles = await book_titles(session, found)
+    await send_parts(message, search_html(i18n, query, found, titles))
+
+
+# --- the book card ---------------------------------------------------------------------------------
+
+
+@router.callback_query(BookCb.filter(F.action == "ask"))
+async def on_card_ask(
+    query: CallbackQuery, callback_data: BookCb, user: User, session: AsyncSession, i18n: Translator
+) -> None:
+    book = await books_repo.get_for_user(session, user.id, callback_data.book_id)
+    if book is None or book.status != BookStatus.READY:
+        await query.answer(i18n("chat-book-unavailable"))
+        return
+    await books_repo.set_active(session, user.id, book.id)
+    await session.commit()
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(i18n("chat-ask-prompt", title=escape(book.display_title)))
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+async def active_book(session: AsyncSession, user: User) -> Book | None:
+    """The user's active book when it is theirs and ready."""
+    if user.active_book_id is None:
+        return None
+    book = await books_repo.get_for_user(session, user.id, user.active_book_id)
+    return book if book is not None and book.status == BookStatus.READY else None
+
+
+async def say_no_book(message: Message, session: AsyncSession, user: User, i18n: Translator) -> None:
+    has_books = await books_repo.latest_ready(session, user.id) is not None
+    await message.answer(i18n("chat-pick-book" if has_books else "chat-no-book"))
+
+
+async def book_titles(session: AsyncSession, citations: list[Citation]) -> dict[int, str]:
+    ids = sorted({c.book_id for c in citations})
+    rows = await session.execute(select(Book.id, Book.title, Book.file_name).where(Book.id.in_(ids)))
+    return {row[0]: row[1] or row[2] for row in rows}

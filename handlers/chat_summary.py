@@ -1,0 +1,250 @@
+"""/summary (and the book card's "summary" button): stored summaries, the cost estimate and confirmation
+before a whole-book LLM run, chapter summaries; and study mode's questions and checks."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatAction
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import Translator
+from bot.render import escape
+from db.models import Book, BookStatus, User
+from db.repositories import books as books_repo
+from handlers.callbacks import BookCb
+from handlers.chat_ui import (
+    ChatStates,
+    StudyCb,
+    SummaryCb,
+    chapters_keyboard,
+    estimate_html,
+    estimate_keyboard,
+    parts,
+    study_check_html,
+    study_keyboard,
+    study_question_html,
+    summary_html,
+    summary_keyboard,
+)
+from services.chat.study import StudyQuestion, StudyService
+from services.chat.summaries import SummaryService
+
+router = Router(name=__name__)
+
+
+# --- summaries -------------------------------------------------------------------------------------
+
+
+@router.message(Command("summary"))
+async def cmd_summary(
+    message: Message, bot: Bot, user: User, session: AsyncSession, i18n: Translator, summaries: SummaryService,
+    billing: Any = None,
+) -> None:  # fmt: skip
+    book = await _ready_book(session, user, user.active_book_id)
+    if book is None:
+        await message.answer(
+            i18n("chat-pick-book" if await books_repo.latest_ready(session, user.id) else "chat-no-book")
+        )
+        return
+    await offer_summary(message, bot, book, user, session, i18n, summaries, billing)
+
+
+@router.callback_query(BookCb.filter(F.action == "summary"))
+async def on_card_summary(
+    query: CallbackQuery, callback_data: BookCb, bot: Bot, user: User, session: AsyncSession, i18n: Translator,
+    summaries: SummaryService, billing: Any = None,
+) -> None:  # fmt: skip
+    book = await _ready_book(session, user, callback_data.book_id)
+    if book is None:
+        await query.answer(i18n("chat-book-unavailable"))
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        await offer_summary(query.message, bot, book, user, session, i18n, summaries, billing)
+
+
+async def offer_summary(
+    message: Message, bot: Bot, book: Book, user: User, session: AsyncSession, i18n: Translator,
+    summaries: SummaryService, billing: Any,
+) -> None:  # fmt: skip
+    """The stored summary; else (LLM) the estimate to confirm; else (offline) the extractive one now."""
+    stored = await summaries.stored(session, book.id)
+    if stored is not None:
+        await _send(message, summary_html(i18n, book.display_title, stored), summary_keyboard(i18n, book.id))
+        return
+    if summaries.has_llm:
+        estimate = await summaries.estimate(session, book.id)
+        credits = (
+            billing.quote_summary() if billing is not None and hasattr(billing, "quote_summary") else None
+        )
+        await message.answer(
+            estimate_html(i18n, book.display_title, estimate, credits),
+            reply_markup=estimate_keyboard(i18n, book.id),
+        )
+        return
+    await _summarise(message, bot, book, user, session, i18n, summaries, chapter=None)
+
+
+@router.callback_query(SummaryCb.filter(F.action == "go"))
+async def on_summary_confirm(
+    query: CallbackQuery, callback_data: SummaryCb, bot: Bot, user: User, session: AsyncSession, i18n: Translator,
+    summaries: SummaryService,
+) -> None:  # fmt: skip
+    book = await _ready_book(session, user, callback_data.book_id)
+    if book is None:
+        await query.answer(i18n("chat-book-unavailable"))
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        with contextlib.suppress(TelegramAPIError):
+            await query.message.edit_reply_markup(reply_markup=None)  # one confirmation, one run
+        await _summarise(query.message, bot, book, user, session, i18n, summaries, chapter=None)
+
+
+@router.callback_query(SummaryCb.filter(F.action == "cancel"))
+async def on_summary_cancel(query: CallbackQuery, i18n: Translator) -> None:
+    await query.answer(i18n("summary-cancelled"))
+    if isinstance(query.message, Message):
+        with contextlib.suppress(TelegramAPIError):
+            await query.message.edit_reply_markup(reply_markup=None)
+
+
+@router.callback_query(SummaryCb.filter(F.action == "chapters"))
+async def on_summary_chapters(
+    query: CallbackQuery, callback_data: SummaryCb, user: User, session: AsyncSession, i18n: Translator,
+    summaries: SummaryService,
+) -> None:  # fmt: skip
+    book = await _ready_book(session, user, callback_data.book_id)
+    await query.answer()
+    if book is None or not isinstance(query.message, Message):
+        return
+    chapters = await summaries.chapters(session, book.id)
+    if not chapters:
+        await query.message.answer(i18n("summary-no-chapters"))
+        return
+    await query.message.answer(i18n("summary-chapters"), reply_markup=chapters_keyboard(chapters, book.id))
+
+
+@router.callback_query(SummaryCb.filter(F.action == "chapter"))
+async def on_summary_chapter(
+    query: CallbackQuery, callback_data: SummaryCb, bot: Bot, user: User, session: AsyncSession, i18n: Translator,
+    summaries: SummaryService,
+) -> None:  # fmt: skip
+    book = await _ready_book(session, user, callback_data.book_id)
+    await query.answer()
+    if book is None or not isinstance(query.message, Message):
+        return
+    stored = await summaries.stored(session, book.id, callback_data.key)
+    if stored is not None:
+        await _send(query.message, summary_html(i18n, book.display_title, stored))
+        return
+    await _summarise(query.message, bot, book, user, session, i18n, summaries, chapter=callback_data.key)
+
+
+async def _summarise(
+    message: Message, bot: Bot, book: Book, user: User, session: AsyncSession, i18n: Translator,
+    summaries: SummaryService, *, chapter: str | None,
+) -> None:  # fmt: skip
+    await message.answer(i18n("summary-working", title=escape(book.display_title)))
+    with contextlib.suppress(TelegramAPIError):
+        await bot.send_chat_action(message.chat.id, ChatAction.TYPING)
+    summary = await summaries.summarise(session, user_id=user.id, book_id=book.id, chapter=chapter)
+    if summary is None:
+        await message.answer(i18n("summary-empty"))
+        return
+    markup = summary_keyboard(i18n, book.id) if chapter is None else None
+    await _send(message, summary_html(i18n, book.display_title, summary), markup)
+
+
+# --- study -----------------------------------------------------------------------------------------
+
+
+async def offer_study(
+    message: Message, user: User, session: AsyncSession, i18n: Translator, state: FSMContext
+) -> None:
+    """Study mode was chosen: which chapter to be asked about."""
+    book = await _ready_book(session, user, user.active_book_id)
+    if book is None:
+        await message.answer(
+            i18n("chat-pick-book" if await books_repo.latest_ready(session, user.id) else "chat-no-book")
+        )
+        return
+    await state.clear()
+    chapters = await SummaryService(None).chapters(session, book.id)
+    await message.answer(
+        i18n("study-choose", title=escape(book.display_title)),
+        reply_markup=chapters_keyboard(chapters, book.id, study=True, any_text=i18n("study-any")),
+    )
+
+
+@router.callback_query(StudyCb.filter(F.action == "ask"))
+async def on_study_ask(
+    query: CallbackQuery, callback_data: StudyCb, bot: Bot, user: User, session: AsyncSession, i18n: Translator,
+    study: StudyService, state: FSMContext,
+) -> None:  # fmt: skip
+    book = await _ready_book(session, user, callback_data.book_id)
+    await query.answer()
+    if book is None or not isinstance(query.message, Message):
+        return
+    with contextlib.suppress(TelegramAPIError):
+        await bot.send_chat_action(query.message.chat.id, ChatAction.TYPING)
+    question = await study.question(
+        session, user_id=user.id, book_id=book.id, chapter=callback_data.key or None
+    )
+    if question is None:
+        await query.message.answer(i18n("study-none"))
+        return
+    await state.set_state(ChatStates.study)
+    await state.update_data(question=question.as_dict(), key=callback_data.key)
+    await query.message.answer(study_question_html(i18n, question))
+
+
+@router.message(ChatStates.study, F.text, ~F.text.startswith("/"))
+async def on_study_reply(
+    message: Message, user: User, i18n: Translator, study: StudyService, state: FSMContext
+) -> None:
+    data = await state.get_data()
+    await state.set_state(None)
+    if "question" not in data:
+        return
+    question = StudyQuestion.from_dict(data["question"])
+    check = await study.check(question, message.text or "", user_id=user.id)
+    await message.answer(
+        study_check_html(i18n, check),
+        reply_markup=study_keyboard(i18n, question.book_id, data.get("key", "")),
+    )
+
+
+@router.callback_query(StudyCb.filter(F.action == "stop"))
+async def on_study_stop(
+    query: CallbackQuery, user: User, session: AsyncSession, i18n: Translator, state: FSMContext
+) -> None:
+    await state.clear()
+    user.settings = {**(user.settings or {}), "chat_mode": "answer"}
+    await session.commit()
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(i18n("study-stopped"))
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+async def _ready_book(session: AsyncSession, user: User, book_id: int | None) -> Book | None:
+    if book_id is None:
+        return None
+    book = await books_repo.get_for_user(session, user.id, book_id)
+    return book if book is not None and book.status == BookStatus.READY else None
+
+
+async def _send(message: Message, html: str, markup: Any = None) -> None:
+    pieces = parts(html)
+    for index, piece in enumerate(pieces):
+        await message.answer(piece, reply_markup=markup if index == len(pieces) - 1 else None)

@@ -1,0 +1,275 @@
+"""What the chat shows: answers with their places, sources, modes, summaries, study questions; its
+callback data and FSM states. Everything from a book or a model is escaped or converted here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import Translator
+from bot.render import escape, markdown_to_html, split_html
+from services.chat import EXTRACTIVE, MODES, AnswerResult, Citation
+from services.chat.study import StudyCheck, StudyQuestion
+from services.chat.summaries import Chapter, Summary, SummaryEstimate
+
+PASSAGE_CHARS = 700
+SEARCH_PASSAGE_CHARS = 300
+CHAPTER_BUTTONS = 24
+BUTTON_TITLE = 40
+
+
+class ChatCb(CallbackData, prefix="chat"):
+    action: str  # src | more | new
+    turn: int = 0
+
+
+class ModeCb(CallbackData, prefix="mode"):
+    mode: str  # answer | quotes | simple | study | search
+
+
+class SummaryCb(CallbackData, prefix="sum"):
+    action: str  # go | chapters | chapter | cancel
+    book_id: int
+    key: str = ""  # chapter key
+
+
+class StudyCb(CallbackData, prefix="study"):
+    action: str  # ask | stop
+    book_id: int = 0
+    key: str = ""  # chapter key; "" for any chapter
+
+
+class ChatStates(StatesGroup):
+    search = State()  # waiting for a /search query
+    study = State()  # data: question (StudyQuestion.as_dict()), key
+
+
+def clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return (cut or text[:limit]) + "…"
+
+
+def place_text(i18n: Translator, citation: Citation | None = None, *, page: int | None = None,
+               chapter: str | None = None, title: str | None = None) -> str:  # fmt: skip
+    """ "Title, Chapter, p. 12" (escaped): what a reader needs to find the passage."""
+    if citation is not None:
+        page, chapter = citation.page, citation.chapter
+    parts = [escape(title)] if title else []
+    if chapter:
+        parts.append(escape(clip(chapter, 80)))
+    if page is not None:
+        parts.append(i18n("chat-place-page", page=page))
+    return ", ".join(parts) or i18n("chat-place-unknown")
+
+
+def answer_html(i18n: Translator, result: AnswerResult, titles: Mapping[int, str] | None = None) -> str:
+    """The answer, then the places its [n] markers refer to, then notes."""
+    if result.provider == EXTRACTIVE:
+        lines = [i18n("chat-offline-note") if result.degraded else i18n("chat-extractive-intro")]
+        lines.append(escape(result.text))
+        body = "\n".join(lines)
+    else:
+        body = markdown_to_html(result.text)
+    parts = [body]
+    if result.citations:
+        places = [
+            f"[{n}] {place_text(i18n, c, title=_title(titles, c))}"
+            for n, c in enumerate(result.citations, start=1)
+        ]
+        parts.append(i18n("chat-sources-title") + "\n" + "\n".join(places))
+    if result.unverified_quotes:
+        parts.append(i18n("chat-unverified"))
+    return "\n\n".join(parts)
+
+
+def passages_html(
+    i18n: Translator,
+    citations: Sequence[Citation],
+    titles: Mapping[int, str] | None = None,
+    *,
+    limit: int = PASSAGE_CHARS,
+) -> str:
+    blocks = []
+    for n, citation in enumerate(citations, start=1):
+        place = place_text(i18n, citation, title=_title(titles, citation))
+        blocks.append(
+            f"<b>[{n}]</b> {place}\n<blockquote expandable>{escape(clip(citation.text, limit))}</blockquote>"
+        )
+    return "\n".join(blocks)
+
+
+def search_html(
+    i18n: Translator, query: str, citations: Sequence[Citation], titles: Mapping[int, str]
+) -> str:
+    """Passages across the shelf, grouped by book (books in the order of their best passage)."""
+    by_book: dict[int, list[Citation]] = {}
+    for citation in citations:
+        by_book.setdefault(citation.book_id, []).append(citation)
+    parts = [i18n("chat-search-title", query=escape(clip(query, 200)))]
+    for book_id, found in by_book.items():
+        lines = [i18n("chat-search-book", title=escape(titles.get(book_id, "?")))]
+        for citation in found:
+            place = place_text(i18n, citation)
+            lines.append(
+                f"• <i>{place}</i>\n<blockquote>{escape(clip(citation.text, SEARCH_PASSAGE_CHARS))}</blockquote>"
+            )
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def answer_keyboard(i18n: Translator, turn_id: int | None) -> InlineKeyboardMarkup:
+    turn = turn_id or 0
+    rows = []
+    if turn:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=i18n("chat-button-sources"), callback_data=ChatCb(action="src", turn=turn).pack()
+                ),
+                InlineKeyboardButton(
+                    text=i18n("chat-button-more"), callback_data=ChatCb(action="more", turn=turn).pack()
+                ),
+            ]
+        )
+    rows.append(
+        [InlineKeyboardButton(text=i18n("chat-button-new"), callback_data=ChatCb(action="new").pack())]
+    )
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def mode_keyboard(i18n: Translator, current: str) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=("• " if mode == current else "") + i18n(f"chat-mode-{mode}"),
+                callback_data=ModeCb(mode=mode).pack(),
+            )
+        ]
+        for mode in MODES
+    ]
+    rows.append(
+        [InlineKeyboardButton(text=i18n("chat-mode-search"), callback_data=ModeCb(mode="search").pack())]
+    )
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def parts(html: str) -> list[str]:
+    return split_html(html) or [html]
+
+
+# --- summaries -------------------------------------------------------------------------------------
+
+
+def estimate_html(i18n: Translator, title: str, estimate: SummaryEstimate, credits: int | None) -> str:
+    text = i18n(
+        "summary-estimate",
+        title=escape(title),
+        calls=estimate.calls,
+        tokens=estimate.input_tokens + estimate.output_tokens,
+    )
+    if credits is not None:
+        text += "\n" + i18n("summary-estimate-credits", credits=credits)
+    return text + "\n\n" + i18n("summary-confirm")
+
+
+def estimate_keyboard(i18n: Translator, book_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=i18n("summary-button-confirm"), callback_data=SummaryCb(action="go", book_id=book_id).pack()),
+                InlineKeyboardButton(text=i18n("summary-button-cancel"), callback_data=SummaryCb(action="cancel", book_id=book_id).pack()),
+            ],
+            [InlineKeyboardButton(text=i18n("summary-button-chapters"), callback_data=SummaryCb(action="chapters", book_id=book_id).pack())],
+        ]
+    )  # fmt: skip
+
+
+def summary_html(i18n: Translator, title: str, summary: Summary) -> str:
+    heading = summary.chapter if summary.chapter else title
+    parts = [i18n("summary-title", title=escape(heading))]
+    if summary.short:
+        parts.append(i18n("summary-short") + "\n" + _summary_text(summary, summary.short))
+    if summary.long and summary.long != summary.short:
+        parts.append(i18n("summary-long") + "\n" + _summary_text(summary, summary.long))
+    if summary.topics:
+        parts.append(i18n("summary-topics", topics=escape(", ".join(summary.topics))))
+    if summary.quotes:
+        quotes = [
+            i18n(
+                "summary-quote",
+                text=escape(clip(q.text, 400)),
+                place=place_text(i18n, page=q.page, chapter=q.chapter),
+            )
+            for q in summary.quotes
+        ]
+        parts.append(i18n("summary-quotes") + "\n" + "\n".join(quotes))
+    if summary.method == "extractive":
+        parts.append(i18n("summary-method-extractive"))
+    return "\n\n".join(parts)
+
+
+def summary_keyboard(i18n: Translator, book_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=i18n("summary-button-chapters"), callback_data=SummaryCb(action="chapters", book_id=book_id).pack())]
+        ]
+    )  # fmt: skip
+
+
+def chapters_keyboard(
+    chapters: Sequence[Chapter], book_id: int, *, study: bool = False, any_text: str | None = None
+) -> InlineKeyboardMarkup:
+    rows = []
+    if any_text is not None:
+        rows.append(
+            [InlineKeyboardButton(text=any_text, callback_data=StudyCb(action="ask", book_id=book_id).pack())]
+        )
+    for chapter in chapters[:CHAPTER_BUTTONS]:
+        data = (
+            StudyCb(action="ask", book_id=book_id, key=chapter.key)
+            if study
+            else SummaryCb(action="chapter", book_id=book_id, key=chapter.key)
+        )
+        rows.append([InlineKeyboardButton(text=clip(chapter.title, BUTTON_TITLE), callback_data=data.pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _summary_text(summary: Summary, text: str) -> str:
+    return escape(text) if summary.method == "extractive" else markdown_to_html(text)
+
+
+# --- study -----------------------------------------------------------------------------------------
+
+
+def study_question_html(i18n: Translator, question: StudyQuestion) -> str:
+    key = "study-gap" if question.method == "gap" else "study-question"
+    place = place_text(i18n, page=question.page, chapter=question.chapter)
+    return i18n(key, question=escape(question.question)) + "\n" + i18n("study-place", place=place)
+
+
+def study_check_html(i18n: Translator, check: StudyCheck) -> str:
+    lines = [i18n(f"study-{check.verdict}")]
+    if check.feedback:
+        lines.append(markdown_to_html(check.feedback))
+    if check.verdict != "correct" or not check.feedback:
+        lines.append(i18n("study-expected", expected=escape(check.expected)))
+    return "\n".join(lines)
+
+
+def study_keyboard(i18n: Translator, book_id: int, key: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=i18n("study-next"), callback_data=StudyCb(action="ask", book_id=book_id, key=key).pack())],
+            [InlineKeyboardButton(text=i18n("study-stop"), callback_data=StudyCb(action="stop").pack())],
+        ]
+    )  # fmt: skip
+
+
+def _title(titles: Mapping[int, str] | None, citation: Citation) -> str | None:
+    return titles.get(citation.book_id) if titles else None

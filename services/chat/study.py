@@ -1,0 +1,157 @@
+"""Study mode: a question about a chapter, then a check of the reader's answer.
+
+With an LLM the model writes the question and the expected answer from one passage and grades the
+reply against both. Offline (or when the providers fail) the question is a gap to fill: a sentence of
+the chapter with its most telling word taken out, and the reply is right when it has that word's stem.
+The question travels as a plain dict (`as_dict`/`from_dict`) so the handler can keep it in FSM state.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Chunk
+from services.chat import prompting
+from services.chat.summaries import chapter_key
+from services.llm import AllProvidersFailed, LLMRequest, LLMRouter, LLMUsage, ProviderError
+from services.search import lexical
+from services.search.sentences import paragraph_spans, sentence_spans
+
+logger = logging.getLogger(__name__)
+
+Verdict = Literal["correct", "partly", "wrong"]
+GAP = "_____"
+
+
+@dataclass(frozen=True, slots=True)
+class StudyQuestion:
+    book_id: int
+    chunk_id: int
+    chapter: str | None
+    page: int | None
+    question: str
+    expected: str
+    passage: str
+    method: Literal["llm", "gap"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StudyQuestion:
+        return cls(**data)
+
+
+@dataclass(frozen=True, slots=True)
+class StudyCheck:
+    verdict: Verdict
+    expected: str
+    feedback: str | None = None  # the model's words, in the reader's language
+    usage: LLMUsage | None = None
+
+
+class StudyService:
+    def __init__(self, router: LLMRouter | None, *, rng: random.Random | None = None) -> None:
+        self.router = router
+        self.rng = rng or random.Random()
+
+    async def question(
+        self, session: AsyncSession, *, user_id: int, book_id: int, chapter: str | None = None
+    ) -> StudyQuestion | None:
+        """A question on the chapter with key `chapter` (None: anywhere in the book); None without text."""
+        query = select(Chunk).where(Chunk.book_id == book_id).order_by(Chunk.seq)
+        chunks = list((await session.scalars(query)).all())
+        if chapter is not None:
+            chunks = [c for c in chunks if c.chapter and chapter_key(c.chapter) == chapter] or chunks
+        chunks = [c for c in chunks if len(c.text) >= 120] or chunks
+        if not chunks:
+            return None
+        chunk = self.rng.choice(chunks)
+        if self.router is not None:
+            try:
+                result = await self.router.generate(
+                    LLMRequest(
+                        prompting.study_question_messages(chunk.text),
+                        max_tokens=300,
+                        temperature=0.5,
+                        tags={"user_id": user_id, "book_id": book_id, "purpose": "study"},
+                    )
+                )
+                question = prompting.labelled(result.text, "QUESTION")
+                expected = prompting.labelled(result.text, "ANSWER")
+                if question and expected:
+                    return StudyQuestion(
+                        book_id, chunk.seq, chunk.chapter, chunk.page, question, expected, chunk.text, "llm"
+                    )
+            except (AllProvidersFailed, ProviderError) as error:
+                logger.info("study question fell back to a gap: %s", error)
+        return self._gap_question(chunk, [c.text for c in chunks])
+
+    async def check(self, question: StudyQuestion, reply: str, *, user_id: int) -> StudyCheck:
+        if question.method == "llm" and self.router is not None:
+            try:
+                result = await self.router.generate(
+                    LLMRequest(
+                        prompting.study_check_messages(
+                            question.passage, question.question, question.expected, reply
+                        ),
+                        max_tokens=300,
+                        temperature=0.0,
+                        tags={"user_id": user_id, "book_id": question.book_id, "purpose": "study"},
+                    )
+                )
+                verdict_text = (prompting.labelled(result.text, "VERDICT") or "").lower()
+                verdict: Verdict = (
+                    "correct"
+                    if verdict_text.startswith("correct")
+                    else "partly"
+                    if verdict_text.startswith("partly")
+                    else "wrong"
+                )
+                feedback = result.text.split("\n", 1)[1].strip() if "\n" in result.text else None
+                return StudyCheck(verdict, question.expected, feedback or None, result.usage)
+            except (AllProvidersFailed, ProviderError) as error:
+                logger.info("study check fell back to word overlap: %s", error)
+        return StudyCheck(_overlap_verdict(question.expected, reply), question.expected)
+
+    def _gap_question(self, chunk: Chunk, chapter_texts: Sequence[str]) -> StudyQuestion | None:
+        text = chunk.text
+        sentences = [
+            text[s:e]
+            for ps, pe in paragraph_spans(text)
+            for s, e in sentence_spans(text, ps, pe)
+            if 6 <= len(text[s:e].split()) <= 40
+        ]
+        if not sentences:
+            sentences = [text[:300]]
+        sentence = self.rng.choice(sentences)
+        frequency: dict[str, int] = {}
+        for other in chapter_texts:
+            for stem in set(lexical.stems(other)):
+                frequency[stem] = frequency.get(stem, 0) + 1
+        words = [w for w in re.findall(r"[^\W\d_]{4,}", sentence) if lexical.stems(w)]
+        if not words:
+            return None
+        # The rarest content word in the chapter is the one a reader who read it would know.
+        target = min(words, key=lambda w: (frequency.get(lexical.stems(w)[0], 0), -len(w)))
+        gapped = re.sub(rf"\b{re.escape(target)}\b", GAP, sentence, count=1)
+        return StudyQuestion(
+            chunk.book_id, chunk.seq, chunk.chapter, chunk.page, gapped, target, chunk.text, "gap"
+        )
+
+
+def _overlap_verdict(expected: str, reply: str) -> Verdict:
+    wanted = set(lexical.stems(expected))
+    got = set(lexical.stems(reply))
+    if not wanted:
+        return "wrong"
+    share = len(wanted & got) / len(wanted)
+    return "correct" if share >= 0.99 else "partly" if share >= 0.5 else "wrong"
