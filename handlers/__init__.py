@@ -6,7 +6,17 @@ from aiogram import Router
 
 
 def get_routers() -> list[Router]:
-    from handlers import billing, chat, errors, fallback, settings, start
+    from handlers import admin, billing, chat, errors, fallback, settings, start
 
     # errors first (it only handles errors); fallback last (it takes whatever nobody else did).
-    return [errors.router, start.router, billing.router, settings.router, chat.router, fallback.router]
+    # admin early: its typed inputs (a search, an amount) must beat the chat's catch-all text handler;
+    # its guard turns everyone else away at once.
+    return [
+        errors.router,
+        admin.router,
+        start.router,
+        billing.router,
+        settings.router,
+        chat.router,
+        fallback.router,
+    ]

@@ -6,7 +6,13 @@ from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, ChatMemberUpdated, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
@@ -29,7 +35,14 @@ def settings_text(user: User, i18n: Translator) -> str:
     for kind in KINDS:
         mark = "✅" if preferences.is_enabled(user, kind) else "▫️"
         lines.append(f"{mark} {i18n(f'settings-kind-{kind}')}")
-    lines += ["", i18n("settings-when", hour=f"{preferences.hour_of(user):02d}:00", zone=preferences.timezone_of(user).key)]
+    lines += [
+        "",
+        i18n(
+            "settings-when",
+            hour=f"{preferences.hour_of(user):02d}:00",
+            zone=preferences.timezone_of(user).key,
+        ),
+    ]
     return "\n".join(lines)
 
 
@@ -63,7 +76,13 @@ def hours_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
         for h in range(24)
     ]
     rows = [buttons[i : i + 6] for i in range(0, 24, 6)]
-    rows.append([InlineKeyboardButton(text=i18n("settings-button-back"), callback_data=SettingsCb(action="menu").pack())])
+    rows.append(
+        [
+            InlineKeyboardButton(
+                text=i18n("settings-button-back"), callback_data=SettingsCb(action="menu").pack()
+            )
+        ]
+    )
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -73,7 +92,13 @@ def zones_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
         for i, name in enumerate(COMMON_TIMEZONES)
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([InlineKeyboardButton(text=i18n("settings-button-back"), callback_data=SettingsCb(action="menu").pack())])
+    rows.append(
+        [
+            InlineKeyboardButton(
+                text=i18n("settings-button-back"), callback_data=SettingsCb(action="menu").pack()
+            )
+        ]
+    )
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -98,7 +123,9 @@ async def on_menu(query: CallbackQuery, user: User, i18n: Translator) -> None:
 
 
 @router.callback_query(SettingsCb.filter(F.action == "toggle"))
-async def on_toggle(query: CallbackQuery, callback_data: SettingsCb, user: User, session: AsyncSession, i18n: Translator) -> None:
+async def on_toggle(
+    query: CallbackQuery, callback_data: SettingsCb, user: User, session: AsyncSession, i18n: Translator
+) -> None:
     if callback_data.value not in {k.value for k in KINDS}:
         await query.answer()
         return
@@ -116,7 +143,9 @@ async def on_hours(query: CallbackQuery, i18n: Translator) -> None:
 
 
 @router.callback_query(SettingsCb.filter(F.action == "hour"))
-async def on_hour(query: CallbackQuery, callback_data: SettingsCb, user: User, session: AsyncSession, i18n: Translator) -> None:
+async def on_hour(
+    query: CallbackQuery, callback_data: SettingsCb, user: User, session: AsyncSession, i18n: Translator
+) -> None:
     if not callback_data.value.isdigit() or not 0 <= int(callback_data.value) <= 23:
         await query.answer()
         return
@@ -129,11 +158,15 @@ async def on_hour(query: CallbackQuery, callback_data: SettingsCb, user: User, s
 @router.callback_query(SettingsCb.filter(F.action == "zones"))
 async def on_zones(query: CallbackQuery, user: User, i18n: Translator) -> None:
     await query.answer()
-    await _show(query, i18n("settings-choose-zone", zone=preferences.timezone_of(user).key), zones_keyboard(i18n))
+    await _show(
+        query, i18n("settings-choose-zone", zone=preferences.timezone_of(user).key), zones_keyboard(i18n)
+    )
 
 
 @router.callback_query(SettingsCb.filter(F.action == "zone"))
-async def on_zone(query: CallbackQuery, callback_data: SettingsCb, user: User, session: AsyncSession, i18n: Translator) -> None:
+async def on_zone(
+    query: CallbackQuery, callback_data: SettingsCb, user: User, session: AsyncSession, i18n: Translator
+) -> None:
     if not callback_data.value.isdigit() or int(callback_data.value) >= len(COMMON_TIMEZONES):
         await query.answer()
         return

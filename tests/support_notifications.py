@@ -55,12 +55,14 @@ class RecordingSession(BaseSession):
         self.attempts = 0
         self._ids = 0
 
-    async def make_request(self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
+    async def make_request(self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None) -> Any:  # noqa: ASYNC109 (aiogram's signature)
         self.attempts += 1
         chat_id = int(getattr(method, "chat_id", 0))
         if self.retry_after:
             seconds = self.retry_after.pop(0)
-            raise TelegramRetryAfter(method=method, message=f"Too Many Requests: retry after {seconds}", retry_after=seconds)
+            raise TelegramRetryAfter(
+                method=method, message=f"Too Many Requests: retry after {seconds}", retry_after=seconds
+            )
         if chat_id in self.blocked:
             raise TelegramForbiddenError(method=method, message="Forbidden: bot was blocked by the user")
         text = getattr(method, "text", None) or getattr(method, "caption", None)
@@ -179,7 +181,16 @@ async def add_book(
         session.add(book)
         await session.flush()
         for seq, text in enumerate(texts):
-            session.add(Chunk(book_id=book.id, seq=seq, text=text, page=seq * 10 + 1, chapter=None, percent=seq / len(texts)))
+            session.add(
+                Chunk(
+                    book_id=book.id,
+                    seq=seq,
+                    text=text,
+                    page=seq * 10 + 1,
+                    chapter=None,
+                    percent=seq / len(texts),
+                )
+            )
         await session.commit()
         return book.id
 

@@ -35,10 +35,42 @@ async def _seed(session_factory: async_sessionmaker[AsyncSession]) -> None:
         ]:
             await track(session, user_id, kind, now=moment)
         books = [
-            Book(user_id=1, file_sha256="a", file_name="dune.epub", title="Dune", status="ready", pages=400, chunks=1),
-            Book(user_id=2, file_sha256="a", file_name="dune.epub", title="Dune", status="ready", pages=400, chunks=1),
-            Book(user_id=3, file_sha256="b", file_name="emma.fb2", title="Emma", status="ready", pages=300, chunks=1),
-            Book(user_id=3, file_sha256="c", file_name="bad.pdf", title=None, status="failed", pages=None, chunks=0),
+            Book(
+                user_id=1,
+                file_sha256="a",
+                file_name="dune.epub",
+                title="Dune",
+                status="ready",
+                pages=400,
+                chunks=1,
+            ),
+            Book(
+                user_id=2,
+                file_sha256="a",
+                file_name="dune.epub",
+                title="Dune",
+                status="ready",
+                pages=400,
+                chunks=1,
+            ),
+            Book(
+                user_id=3,
+                file_sha256="b",
+                file_name="emma.fb2",
+                title="Emma",
+                status="ready",
+                pages=300,
+                chunks=1,
+            ),
+            Book(
+                user_id=3,
+                file_sha256="c",
+                file_name="bad.pdf",
+                title=None,
+                status="failed",
+                pages=None,
+                chunks=0,
+            ),
         ]
         session.add_all(books)
         await session.flush()
@@ -52,8 +84,13 @@ async def _seed(session_factory: async_sessionmaker[AsyncSession]) -> None:
         ]:
             session.add(
                 ChatTurn(
-                    user_id=user_id, book_id=book.id, question="q", search_query="q", answer="a",
-                    provider="gemini", created_at=moment,
+                    user_id=user_id,
+                    book_id=book.id,
+                    question="q",
+                    search_query="q",
+                    answer="a",
+                    provider="gemini",
+                    created_at=moment,
                 )
             )
         for provider, model, cost, moment in [
@@ -64,11 +101,18 @@ async def _seed(session_factory: async_sessionmaker[AsyncSession]) -> None:
         ]:
             session.add(
                 LLMUsageRecord(
-                    user_id=1, provider=provider, model=model, input_tokens=100, output_tokens=50,
-                    cost_usd=cost, created_at=moment,
+                    user_id=1,
+                    provider=provider,
+                    model=model,
+                    input_tokens=100,
+                    output_tokens=50,
+                    cost_usd=cost,
+                    created_at=moment,
                 )
             )
-        order = PaymentOrder(user_id=1, product="plan_pro", provider="stars", currency="XTR", amount=250, payload="o1")
+        order = PaymentOrder(
+            user_id=1, product="plan_pro", provider="stars", currency="XTR", amount=250, payload="o1"
+        )
         session.add(order)
         await session.flush()
         for n, (user_id, currency, amount, plan, moment, refunded_at) in enumerate(
@@ -82,9 +126,16 @@ async def _seed(session_factory: async_sessionmaker[AsyncSession]) -> None:
         ):
             session.add(
                 Payment(
-                    order_id=order.id, user_id=user_id, provider="stars", charge_id=f"c{n}", currency=currency,
-                    amount=amount, plan=plan, created_at=moment,
-                    status="refunded" if refunded_at else "paid", refunded_at=refunded_at,
+                    order_id=order.id,
+                    user_id=user_id,
+                    provider="stars",
+                    charge_id=f"c{n}",
+                    currency=currency,
+                    amount=amount,
+                    plan=plan,
+                    created_at=moment,
+                    status="refunded" if refunded_at else "paid",
+                    refunded_at=refunded_at,
                 )
             )
         await session.commit()
@@ -108,7 +159,10 @@ async def test_metrics_on_a_known_dataset(session_factory: async_sessionmaker[As
     assert [(b.title, b.questions, b.users) for b in books] == [("Dune", 4, 2), ("Emma", 2, 1)]
 
     features = await metrics.features(NOW - timedelta(days=30), NOW)
-    assert [(f.feature, f.count, f.users) for f in features] == [("command.start", 3, 3), ("message.text", 2, 1)]
+    assert [(f.feature, f.count, f.users) for f in features] == [
+        ("command.start", 3, 3),
+        ("message.text", 2, 1),
+    ]
 
     costs = await metrics.llm_cost(NOW - timedelta(days=1), NOW)
     assert [(c.provider, c.model, c.calls, c.input_tokens, c.output_tokens) for c in costs] == [
@@ -118,14 +172,20 @@ async def test_metrics_on_a_known_dataset(session_factory: async_sessionmaker[As
     assert abs(costs[0].cost_usd - 0.03) < 1e-9
 
     revenue = await metrics.revenue(NOW - timedelta(days=30), NOW)
-    assert (revenue.stars, revenue.rub, revenue.payments, revenue.refunds, revenue.refunded_stars) == (250, 499.0, 3, 1, 100)
+    assert (revenue.stars, revenue.rub, revenue.payments, revenue.refunds, revenue.refunded_stars) == (
+        250,
+        499.0,
+        3,
+        1,
+        100,
+    )
 
     recurring = await metrics.recurring(NOW)
     assert (recurring.mrr_stars, recurring.mrr_rub, recurring.subscribers) == (250, 499.0, 2)
     assert (recurring.previous_subscribers, recurring.churned, recurring.churn_rate) == (2, 1, 0.5)
 
     series = await metrics.daily_series(NOW, days=7)
-    assert [p.day for p in series][0] == date(2025, 3, 6) and series[-1].day == date(2025, 3, 12)
+    assert series[0].day == date(2025, 3, 6) and series[-1].day == date(2025, 3, 12)
     last = series[-1]
     assert (last.new_users, last.total_users, last.active_users, last.questions) == (1, 5, 1, 1)
     by_day = {p.day: p for p in series}
@@ -133,13 +193,20 @@ async def test_metrics_on_a_known_dataset(session_factory: async_sessionmaker[As
     assert series[0].total_users == 4
 
     overview = await metrics.overview(NOW)
-    assert (overview.users_total, overview.users_new_today, overview.users_new_7d, overview.blocked) == (5, 1, 1, 1)
+    assert (overview.users_total, overview.users_new_today, overview.users_new_7d, overview.blocked) == (
+        5,
+        1,
+        1,
+        1,
+    )
     assert (overview.books_ready, overview.books_failed, overview.pages_indexed) == (3, 1, 1100)
     assert (overview.questions_today, overview.questions_30d) == (1, 6)
     assert overview.revenue_30d.stars == 250 and abs(overview.llm_cost_today_usd - 0.015) < 1e-9
 
 
-async def test_buffered_events_are_written_on_flush(session_factory: async_sessionmaker[AsyncSession]) -> None:
+async def test_buffered_events_are_written_on_flush(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
     analytics = Analytics(session_factory, clock_at(2025, 3, 12, 12))
     analytics.record(1, "command.start")
     analytics.record(None, "system.boot", version="1")
@@ -149,4 +216,7 @@ async def test_buffered_events_are_written_on_flush(session_factory: async_sessi
         from sqlalchemy import select
 
         rows = (await session.scalars(select(Event).order_by(Event.id))).all()
-    assert [(r.user_id, r.kind, r.properties) for r in rows] == [(1, "command.start", {}), (None, "system.boot", {"version": "1"})]
+    assert [(r.user_id, r.kind, r.properties) for r in rows] == [
+        (1, "command.start", {}),
+        (None, "system.boot", {"version": "1"}),
+    ]

@@ -25,10 +25,14 @@ def hooks(billing: BillingService) -> BillingHooks:
     )
 
 
-async def _balance_and_entries(session_factory: async_sessionmaker[AsyncSession], user_id: int) -> tuple[int, int]:
+async def _balance_and_entries(
+    session_factory: async_sessionmaker[AsyncSession], user_id: int
+) -> tuple[int, int]:
     async with session_factory() as session:
         balance = await session.scalar(select(CreditAccount.balance).where(CreditAccount.user_id == user_id))
-        entries = await session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.user_id == user_id))
+        entries = await session.scalar(
+            select(func.count(LedgerEntry.id)).where(LedgerEntry.user_id == user_id)
+        )
     return int(balance or 0), int(entries or 0)
 
 
@@ -99,10 +103,12 @@ async def test_trial_notice_a_day_before_then_downgrade_once(
         assert account is not None and account.plan == "free" and account.trial_ends_at is None
     ended = [c for c in env.tg.to(2) if "trial has ended" in (c.text or "")]
     assert len(ended) == 1
-    balance, entries = await _balance_and_entries(session_factory, 2)
+    balance, _ = await _balance_and_entries(session_factory, 2)
     async with session_factory() as session:
         trial_end_entries = await session.scalar(
-            select(func.count(LedgerEntry.id)).where(LedgerEntry.user_id == 2, LedgerEntry.idempotency_key.like("trial-end:%"))
+            select(func.count(LedgerEntry.id)).where(
+                LedgerEntry.user_id == 2, LedgerEntry.idempotency_key.like("trial-end:%")
+            )
         )
     assert int(trial_end_entries or 0) <= 1
     assert balance >= 0

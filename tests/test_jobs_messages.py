@@ -19,11 +19,17 @@ SAT = datetime(2025, 3, 1, tzinfo=UTC)
 async def _seed(session_factory: async_sessionmaker[AsyncSession]) -> None:
     await add_user(session_factory, 1, language="en", last_seen_at=SAT)  # UTC, 09:00
     await add_user(session_factory, 2, language="ru", last_seen_at=SAT)  # Europe/Moscow (UTC+3), 09:00
-    await add_user(session_factory, 3, language="en", last_seen_at=SAT, settings={"notifications": {"off": ["quote"]}})
+    await add_user(
+        session_factory, 3, language="en", last_seen_at=SAT, settings={"notifications": {"off": ["quote"]}}
+    )
     await add_user(session_factory, 4, language="en", last_seen_at=SAT, blocked=True)
     await add_user(session_factory, 5, language="en", last_seen_at=SAT)  # no books: no quote
     await add_user(
-        session_factory, 6, language="en", last_seen_at=SAT, timezone="Asia/Vladivostok",
+        session_factory,
+        6,
+        language="en",
+        last_seen_at=SAT,
+        timezone="Asia/Vladivostok",
         settings={"notifications": {"hour": 20}},
     )  # UTC+10 at 20:00 -> 10:00 UTC
     for user_id in (1, 2, 3, 4, 6):
@@ -116,14 +122,20 @@ async def test_digest_on_sunday_with_the_week(
                     question=f"What does the sea mean? {n}",
                     search_query="sea",
                     answer="...",
-                    citations=[{"book_id": 1, "chunk_id": 1, "page": 11, "chapter": None, "text": "x", "score": 1.0}],
+                    citations=[
+                        {"book_id": 1, "chunk_id": 1, "page": 11, "chapter": None, "text": "x", "score": 1.0}
+                    ],
                     provider="extractive",
                     created_at=sunday_9 - timedelta(days=2),
                 )
             )
         await session.commit()
     async with session_factory() as session:
-        await session.execute(update(User).where(User.id == 6).values(settings={"notifications": {"hour": 20, "off": ["digest"]}}))
+        await session.execute(
+            update(User)
+            .where(User.id == 6)
+            .values(settings={"notifications": {"hour": 20, "off": ["digest"]}})
+        )
         await session.commit()
     clock = clock_at(2025, 3, 1, 9)
     env = make_job_env(session_factory, settings, clock)
@@ -150,7 +162,13 @@ async def test_reengagement_once_per_spell(
 ) -> None:
     seen = datetime(2025, 3, 1, 12, tzinfo=UTC)
     await add_user(session_factory, 10, language="en", last_seen_at=seen)
-    await add_user(session_factory, 11, language="en", last_seen_at=seen, settings={"notifications": {"off": ["reminders"]}})
+    await add_user(
+        session_factory,
+        11,
+        language="en",
+        last_seen_at=seen,
+        settings={"notifications": {"off": ["reminders"]}},
+    )
     clock = clock_at(2025, 3, 5, 9)
     env = make_job_env(session_factory, settings, clock)
 
@@ -168,7 +186,9 @@ async def test_reengagement_once_per_spell(
 
     # They come back, then go quiet again: a new spell, a new reminder.
     async with session_factory() as session:
-        await session.execute(update(User).where(User.id == 10).values(last_seen_at=datetime(2025, 4, 2, 12, tzinfo=UTC)))
+        await session.execute(
+            update(User).where(User.id == 10).values(last_seen_at=datetime(2025, 4, 2, 12, tzinfo=UTC))
+        )
         await session.commit()
     clock.set(datetime(2025, 4, 10, 9, tzinfo=UTC))
     await env.runner.run("user_messages")

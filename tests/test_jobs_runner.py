@@ -66,7 +66,11 @@ async def test_failed_run_is_retried_and_stale_run_taken_over(
         assert await repo.claim_job_run(session, "orphan", "p", clock.now(), stale_after=timedelta(hours=1))
         await session.commit()
     async with session_factory() as session:
-        assert not await repo.claim_job_run(session, "orphan", "p", clock.now() + timedelta(minutes=30), stale_after=timedelta(hours=1))
-        assert await repo.claim_job_run(session, "orphan", "p", clock.now() + timedelta(hours=2), stale_after=timedelta(hours=1))
+        assert not await repo.claim_job_run(
+            session, "orphan", "p", clock.now() + timedelta(minutes=30), stale_after=timedelta(hours=1)
+        )
+        assert await repo.claim_job_run(
+            session, "orphan", "p", clock.now() + timedelta(hours=2), stale_after=timedelta(hours=1)
+        )
         await session.commit()
     assert env.alerts is not None

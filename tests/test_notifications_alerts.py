@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -13,13 +14,17 @@ from services.notifications.notifier import Notifier
 from tests.support_notifications import I18N, RecordingSession, VirtualTime, add_user, clock_at, make_sender
 
 
-def _alerts(session_factory: async_sessionmaker[AsyncSession], tg: RecordingSession, **kwargs: object) -> AdminAlerts:
+def _alerts(
+    session_factory: async_sessionmaker[AsyncSession], tg: RecordingSession, **kwargs: object
+) -> AdminAlerts:
     time = VirtualTime()
     tg.time = time
     return AdminAlerts(make_sender(session_factory, tg, time), I18N, session_factory, **kwargs)  # type: ignore[arg-type]
 
 
-async def test_a_burst_of_errors_is_one_message_per_admin(session_factory: async_sessionmaker[AsyncSession]) -> None:
+async def test_a_burst_of_errors_is_one_message_per_admin(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
     await add_user(session_factory, 900, language="ru")
     tg = RecordingSession()
     alerts = _alerts(session_factory, tg, admin_ids=[900, 901])
@@ -38,7 +43,9 @@ async def test_a_burst_of_errors_is_one_message_per_admin(session_factory: async
     assert await alerts.flush() == 0, "nothing new, nothing sent"
 
 
-async def test_admin_chat_gets_one_message_and_long_lists_are_cut(session_factory: async_sessionmaker[AsyncSession]) -> None:
+async def test_admin_chat_gets_one_message_and_long_lists_are_cut(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
     tg = RecordingSession()
     alerts = _alerts(session_factory, tg, admin_ids=[1, 2], admin_chat_id=-100500)
     for uid in range(25):
@@ -73,17 +80,20 @@ async def test_llm_down_and_back_and_failed_book(session_factory: async_sessionm
 
     router = LLMRouter([Provider()])  # type: ignore[list-item]
 
-    class Ctx:
-        services = {"alerts": alerts, "llm": router}
+    ctx = SimpleNamespace(services={"alerts": alerts, "llm": router})
 
     # The listener the installer attaches to the LLM router hears it go down and come back.
-    install._listen_to_llm_health(Ctx())  # type: ignore[arg-type]
-    await router._notify(HealthEvent("gemini", up=False, error=ProviderError("gemini", "timeout", "no answer in 30s")))
+    install._listen_to_llm_health(ctx)  # type: ignore[arg-type]
+    await router._notify(
+        HealthEvent("gemini", up=False, error=ProviderError("gemini", "timeout", "no answer in 30s"))
+    )
     await router._notify(HealthEvent("gemini", up=True, down_for_seconds=95.0))
-    await install._on_error(Ctx(), 77, ZeroDivisionError("division by zero"))
+    await install._on_error(ctx, 77, ZeroDivisionError("division by zero"))
 
     # A book that failed while its user watched: admins hear of it, the user is not messaged twice.
-    await notifier.book_failed(42, 3, "War & Peace", "encrypted", started_at=clock.now() - timedelta(seconds=5))
+    await notifier.book_failed(
+        42, 3, "War & Peace", "encrypted", started_at=clock.now() - timedelta(seconds=5)
+    )
     await alerts.flush()
     admin_text = tg.to(5)[0].text or ""
     assert "LLM provider down" in admin_text and "LLM provider back" in admin_text and "95s" in admin_text

@@ -29,10 +29,14 @@ async def _users(session_factory: async_sessionmaker[AsyncSession], n: int = 30)
         )
 
 
-def _service(session_factory: async_sessionmaker[AsyncSession], tg: RecordingSession, **kwargs: Any) -> BroadcastService:
+def _service(
+    session_factory: async_sessionmaker[AsyncSession], tg: RecordingSession, **kwargs: Any
+) -> BroadcastService:
     time = VirtualTime()
     tg.time = time
-    return BroadcastService(session_factory, make_sender(session_factory, tg, time), clock_at(2025, 3, 10, 12), **kwargs)
+    return BroadcastService(
+        session_factory, make_sender(session_factory, tg, time), clock_at(2025, 3, 10, 12), **kwargs
+    )
 
 
 async def test_audiences_and_validation(session_factory: async_sessionmaker[AsyncSession]) -> None:
@@ -52,7 +56,9 @@ async def test_audiences_and_validation(session_factory: async_sessionmaker[Asyn
         await service.create(author_id=1, photo_file_id="PHOTO", text="x" * 1100)
 
 
-async def test_preview_then_send_to_all_with_report(session_factory: async_sessionmaker[AsyncSession]) -> None:
+async def test_preview_then_send_to_all_with_report(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
     await _users(session_factory, 12)
     tg = RecordingSession()
     tg.blocked.add(4)  # blocked the bot since; we learn it while sending
@@ -73,7 +79,9 @@ async def test_preview_then_send_to_all_with_report(session_factory: async_sessi
         await service.start(bid)  # not a draft any more
 
 
-async def test_killed_midway_resumes_without_duplicates(session_factory: async_sessionmaker[AsyncSession]) -> None:
+async def test_killed_midway_resumes_without_duplicates(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
     await _users(session_factory, 30)
     tg = RecordingSession()
     first = _service(session_factory, tg, workers=3)
@@ -83,7 +91,7 @@ async def test_killed_midway_resumes_without_duplicates(session_factory: async_s
     killed = asyncio.Event()
     original = tg.make_request
 
-    async def make_request(bot: Any, method: Any, timeout: int | None = None) -> Any:
+    async def make_request(bot: Any, method: Any, timeout: int | None = None) -> Any:  # noqa: ASYNC109
         result = await original(bot, method, timeout)
         if len(tg.calls) == 10 and not killed.is_set():
             killed.set()
@@ -118,7 +126,7 @@ async def test_cancel_stops_sending(session_factory: async_sessionmaker[AsyncSes
     original = tg.make_request
     cancelling: list[asyncio.Task[Any]] = []
 
-    async def make_request(bot: Any, method: Any, timeout: int | None = None) -> Any:
+    async def make_request(bot: Any, method: Any, timeout: int | None = None) -> Any:  # noqa: ASYNC109
         result = await original(bot, method, timeout)
         if len(tg.calls) == 5 and not cancelling:
             cancelling.append(asyncio.create_task(service.cancel(bid)))

@@ -20,7 +20,9 @@ def _notifier(session_factory: async_sessionmaker[AsyncSession], tg: RecordingSe
     return Notifier(session_factory, sender, I18N, clock_at(2025, 3, 1, 12), alerts=alerts)
 
 
-async def test_book_ready_only_after_a_restart_or_a_long_wait(session_factory: async_sessionmaker[AsyncSession]) -> None:
+async def test_book_ready_only_after_a_restart_or_a_long_wait(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
     await add_user(session_factory, 1)
     tg = RecordingSession()
     notifier = _notifier(session_factory, tg)
@@ -30,7 +32,9 @@ async def test_book_ready_only_after_a_restart_or_a_long_wait(session_factory: a
     # Slow: the user has probably left the chat.
     assert (await notifier.book_ready(1, 11, "Slow", started_at=now - timedelta(minutes=5))).ok  # type: ignore[union-attr]
     # Finished after a restart (the ingestion listener path): created before this process started.
-    book = SimpleNamespace(id=12, user_id=1, display_title="Resumed", created_at=now - timedelta(seconds=30), error_code=None)
+    book = SimpleNamespace(
+        id=12, user_id=1, display_title="Resumed", created_at=now - timedelta(seconds=30), error_code=None
+    )
     notifier.started_at = now - timedelta(seconds=10)
     await notifier.on_ingestion_progress(book, "ready", 1.0)
     await notifier.on_ingestion_progress(book, "ready", 1.0)  # told once
@@ -39,7 +43,9 @@ async def test_book_ready_only_after_a_restart_or_a_long_wait(session_factory: a
     assert len(texts) == 2 and "Slow" in texts[0] and "Resumed" in texts[1]
 
 
-async def test_payment_told_once_and_opt_out_respected(session_factory: async_sessionmaker[AsyncSession]) -> None:
+async def test_payment_told_once_and_opt_out_respected(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
     await add_user(session_factory, 2, language="ru")
     await add_user(session_factory, 3, settings={"notifications": {"off": ["payments"]}})
     tg = RecordingSession()

@@ -12,7 +12,9 @@ from tests.support_notifications import RecordingSession, VirtualTime, make_send
 
 async def _user(session_factory: async_sessionmaker[AsyncSession], user_id: int) -> None:
     async with session_factory() as session:
-        await users.upsert_seen(session, user_id=user_id, username=None, first_name="U", last_name=None, language="en")
+        await users.upsert_seen(
+            session, user_id=user_id, username=None, first_name="U", last_name=None, language="en"
+        )
         await session.commit()
 
 
@@ -55,7 +57,9 @@ async def test_retry_after_waits_and_sends_once(session_factory: async_sessionma
     assert tg.calls[-1].at >= tg.calls[0].at
 
 
-async def test_retry_after_gives_up_after_max_retries(session_factory: async_sessionmaker[AsyncSession]) -> None:
+async def test_retry_after_gives_up_after_max_retries(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
     time = VirtualTime()
     tg = RecordingSession(time)
     tg.retry_after = [1, 1, 1, 1, 1]

@@ -12,8 +12,12 @@ from bot.settings import Settings
 
 
 def add_parser(sub: Any) -> None:
-    parser = sub.add_parser("scheduler", help="run the scheduled jobs (daily quotes, digests, renewals, reports)")
-    parser.add_argument("--once", metavar="JOB", help="run one job for the current period and exit ('all': every job)")
+    parser = sub.add_parser(
+        "scheduler", help="run the scheduled jobs (daily quotes, digests, renewals, reports)"
+    )
+    parser.add_argument(
+        "--once", metavar="JOB", help="run one job for the current period and exit ('all': every job)"
+    )
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:

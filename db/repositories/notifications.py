@@ -44,7 +44,10 @@ async def claim_job_run(
         .where(
             JobRun.job == job,
             JobRun.period == period,
-            or_(JobRun.status == "failed", (JobRun.status == "running") & (JobRun.started_at < now - stale_after)),
+            or_(
+                JobRun.status == "failed",
+                (JobRun.status == "running") & (JobRun.started_at < now - stale_after),
+            ),
         )
         .values(status="running", attempts=JobRun.attempts + 1, started_at=now, error=None)
     )
@@ -52,7 +55,12 @@ async def claim_job_run(
 
 
 async def finish_job_run(
-    session: AsyncSession, job: str, period: str, now: datetime, *, result: dict[str, Any] | None = None,
+    session: AsyncSession,
+    job: str,
+    period: str,
+    now: datetime,
+    *,
+    result: dict[str, Any] | None = None,
     error: str | None = None,
 ) -> None:
     await session.execute(
@@ -80,14 +88,23 @@ async def is_done(session: AsyncSession, job: str, period: str) -> bool:
 
 
 async def claim_delivery(
-    session: AsyncSession, campaign: str, user_id: int, now: datetime, *, details: dict[str, Any] | None = None
+    session: AsyncSession,
+    campaign: str,
+    user_id: int,
+    now: datetime,
+    *,
+    details: dict[str, Any] | None = None,
 ) -> int | None:
     """Record that `campaign` is being sent to `user_id`; the delivery id, or None when someone already did."""
     table = Delivery.__table__
     stmt = (
         _insert_ignoring_conflicts(session, table)  # type: ignore[arg-type]
         .values(
-            campaign=campaign, user_id=user_id, status="sending", details=details or {}, created_at=now,
+            campaign=campaign,
+            user_id=user_id,
+            status="sending",
+            details=details or {},
+            created_at=now,
             updated_at=now,
         )
         .returning(table.c.id)
@@ -99,7 +116,14 @@ async def claim_delivery(
 async def add_pending(session: AsyncSession, campaign: str, user_ids: Iterable[int], now: datetime) -> int:
     """Queue `campaign` for each user (already queued users are left as they are); how many were added."""
     rows = [
-        {"campaign": campaign, "user_id": uid, "status": "pending", "details": {}, "created_at": now, "updated_at": now}
+        {
+            "campaign": campaign,
+            "user_id": uid,
+            "status": "pending",
+            "details": {},
+            "created_at": now,
+            "updated_at": now,
+        }
         for uid in user_ids
     ]
     if not rows:

@@ -28,7 +28,9 @@ def _event_row(user_id: int | None, kind: str, props: dict[str, Any], now: datet
     return {"user_id": user_id, "kind": kind[:KIND_LIMIT], "properties": props, "created_at": now}
 
 
-async def track(session: AsyncSession, user_id: int | None, kind: str, *, now: datetime | None = None, **props: Any) -> None:
+async def track(
+    session: AsyncSession, user_id: int | None, kind: str, *, now: datetime | None = None, **props: Any
+) -> None:
     """Add one event in the caller's transaction (the caller commits)."""
     from db.base import utcnow
 

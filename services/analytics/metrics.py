@@ -153,10 +153,14 @@ class Metrics:
         first = this_week - timedelta(weeks=weeks - 1)
         since = datetime.combine(first, time(0), tzinfo=UTC)
         async with self.session_factory() as session:
-            signups = (await session.execute(select(User.id, User.created_at).where(User.created_at >= since))).all()
+            signups = (
+                await session.execute(select(User.id, User.created_at).where(User.created_at >= since))
+            ).all()
             activity = (
                 await session.execute(
-                    select(Event.user_id, Event.created_at).where(Event.created_at >= since, Event.user_id.is_not(None))
+                    select(Event.user_id, Event.created_at).where(
+                        Event.created_at >= since, Event.user_id.is_not(None)
+                    )
                 )
             ).all()
         cohort_of = {int(uid): week_start(created.astimezone(UTC).date()) for uid, created in signups}
@@ -226,20 +230,27 @@ class Metrics:
                     .order_by(func.sum(r.cost_usd).desc(), r.provider, r.model)
                 )
             ).all()
-        return [LLMCost(str(p), str(m), int(c), int(i), int(o), round(float(cost), 6)) for p, m, c, i, o, cost in rows]
+        return [
+            LLMCost(str(p), str(m), int(c), int(i), int(o), round(float(cost), 6))
+            for p, m, c, i, o, cost in rows
+        ]
 
     async def revenue(self, since: datetime, until: datetime) -> Revenue:
         async with self.session_factory() as session:
             paid = (
                 await session.execute(
-                    select(Payment.currency, func.count(Payment.id), func.coalesce(func.sum(Payment.amount), 0))
+                    select(
+                        Payment.currency, func.count(Payment.id), func.coalesce(func.sum(Payment.amount), 0)
+                    )
                     .where(Payment.created_at >= since, Payment.created_at < until)
                     .group_by(Payment.currency)
                 )
             ).all()
             refunded = (
                 await session.execute(
-                    select(Payment.currency, func.count(Payment.id), func.coalesce(func.sum(Payment.amount), 0))
+                    select(
+                        Payment.currency, func.count(Payment.id), func.coalesce(func.sum(Payment.amount), 0)
+                    )
                     .where(
                         Payment.status == "refunded",
                         Payment.refunded_at >= since,
@@ -276,7 +287,11 @@ class Metrics:
                 (
                     await session.scalars(
                         select(Payment.user_id)
-                        .where(plan_paid, Payment.created_at >= now - 2 * period, Payment.created_at < now - period)
+                        .where(
+                            plan_paid,
+                            Payment.created_at >= now - 2 * period,
+                            Payment.created_at < now - period,
+                        )
                         .distinct()
                     )
                 ).all()
@@ -302,8 +317,14 @@ class Metrics:
         stars: dict[date, int] = defaultdict(int)
         kopecks: dict[date, int] = defaultdict(int)
         async with self.session_factory() as session:
-            before = int(await session.scalar(select(func.count(User.id)).where(User.created_at < since)) or 0)
-            for (created,) in (await session.execute(select(User.created_at).where(User.created_at >= since, User.created_at < until))).all():
+            before = int(
+                await session.scalar(select(func.count(User.id)).where(User.created_at < since)) or 0
+            )
+            for (created,) in (
+                await session.execute(
+                    select(User.created_at).where(User.created_at >= since, User.created_at < until)
+                )
+            ).all():
                 new[_day(created)] += 1
             # Distinct (user, day) pairs are few even when events are many.
             event_rows = await session.execute(
@@ -312,8 +333,15 @@ class Metrics:
                 )
             )
             for uid, created in event_rows.all():
-                active[_day(created)].add(int(uid))
-            for (created,) in (await session.execute(select(ChatTurn.created_at).where(ChatTurn.created_at >= since, ChatTurn.created_at < until))).all():
+                if uid is not None:
+                    active[_day(created)].add(int(uid))
+            for (created,) in (
+                await session.execute(
+                    select(ChatTurn.created_at).where(
+                        ChatTurn.created_at >= since, ChatTurn.created_at < until
+                    )
+                )
+            ).all():
                 questions[_day(created)] += 1
             payment_rows = await session.execute(
                 select(Payment.created_at, Payment.currency, Payment.amount).where(
@@ -331,7 +359,9 @@ class Metrics:
             day = first + timedelta(days=index)
             total += new[day]
             points.append(
-                DayPoint(day, new[day], len(active[day]), questions[day], stars[day], kopecks[day] / 100, total)
+                DayPoint(
+                    day, new[day], len(active[day]), questions[day], stars[day], kopecks[day] / 100, total
+                )
             )
         return points
 
@@ -345,7 +375,9 @@ class Metrics:
 
             users_total = await count(select(func.count(User.id)))
             new_today = await count(select(func.count(User.id)).where(User.created_at >= today))
-            new_7d = await count(select(func.count(User.id)).where(User.created_at >= now - timedelta(days=7)))
+            new_7d = await count(
+                select(func.count(User.id)).where(User.created_at >= now - timedelta(days=7))
+            )
             new_30d = await count(select(func.count(User.id)).where(User.created_at >= month_ago))
             blocked = await count(select(func.count(User.id)).where(User.blocked_bot.is_(True)))
             books_ready = await count(select(func.count(Book.id)).where(Book.status == "ready"))
@@ -355,7 +387,9 @@ class Metrics:
             q_30d = await count(select(func.count(ChatTurn.id)).where(ChatTurn.created_at >= month_ago))
             cost_today = float(
                 await session.scalar(
-                    select(func.coalesce(func.sum(LLMUsageRecord.cost_usd), 0.0)).where(LLMUsageRecord.created_at >= today)
+                    select(func.coalesce(func.sum(LLMUsageRecord.cost_usd), 0.0)).where(
+                        LLMUsageRecord.created_at >= today
+                    )
                 )
                 or 0.0
             )

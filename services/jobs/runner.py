@@ -112,7 +112,9 @@ class JobRunner:
                 self.context.alerts.error(None, error)
             return RunOutcome(name, period, ran=True, error=message)
         async with self.session_factory() as session:
-            await repo.finish_job_run(session, name, period, self.context.clock.now(), result=_jsonable(result))
+            await repo.finish_job_run(
+                session, name, period, self.context.clock.now(), result=_jsonable(result)
+            )
             await session.commit()
         logger.info("job %s %s done: %s", name, period, result)
         return RunOutcome(name, period, ran=True, result=result)

@@ -48,7 +48,9 @@ class BillingHooks:
     renew_due: SessionFn | None = None
     expire_trials: SessionFn | None = None
     # (session, now, within) -> accounts (or user ids) whose trial ends within `within`
-    trials_ending_within: Callable[[AsyncSession, datetime, timedelta], Awaitable[Iterable[Any]]] | None = None
+    trials_ending_within: Callable[[AsyncSession, datetime, timedelta], Awaitable[Iterable[Any]]] | None = (
+        None
+    )
     recheck_pending: Callable[..., Awaitable[Any]] | None = None
 
 
@@ -82,7 +84,11 @@ async def user_messages(ctx: JobContext, now: datetime) -> dict[str, Any]:
         users = (
             await session.scalars(
                 select(User)
-                .where(User.blocked_bot.is_(False), User.banned.is_(False), or_(has_books, User.last_seen_at < away))
+                .where(
+                    User.blocked_bot.is_(False),
+                    User.banned.is_(False),
+                    or_(has_books, User.last_seen_at < away),
+                )
                 .order_by(User.id)
             )
         ).all()
@@ -111,7 +117,9 @@ async def _messages_for(ctx: JobContext, user: User, now: datetime, has_books: b
         async with ctx.session_factory() as session:
             passage = await pick_quote(session, user.id, day, await recent_quote_keys(session, user.id))
         if passage is not None:
-            result = await ctx.notifier.daily_quote(user.id, passage, campaign=f"quote:{day}", locale=user.language)
+            result = await ctx.notifier.daily_quote(
+                user.id, passage, campaign=f"quote:{day}", locale=user.language
+            )
             if result is not None and result.ok:
                 sent.append("quote")
     if has_books and local.weekday() == DIGEST_WEEKDAY and preferences.is_enabled(user, Kind.DIGEST):
@@ -120,7 +128,9 @@ async def _messages_for(ctx: JobContext, user: User, now: datetime, has_books: b
         async with ctx.session_factory() as session:
             digest = await build_digest(session, user.id, now - timedelta(days=7), now, campaign)
         if not digest.empty:
-            result = await ctx.notifier.weekly_digest(user.id, digest, campaign=campaign, locale=user.language)
+            result = await ctx.notifier.weekly_digest(
+                user.id, digest, campaign=campaign, locale=user.language
+            )
             if result is not None and result.ok:
                 sent.append("digest")
     idle = now - user.last_seen_at
@@ -163,7 +173,11 @@ async def trials(ctx: JobContext, now: datetime) -> dict[str, Any]:
         async with ctx.session_factory() as session:
             ending = list(await ctx.billing.trials_ending_within(session, now, timedelta(days=1)))
         for item in ending:
-            ends_at = getattr(item, "ends_at", None) or getattr(item, "trial_ends_at", None) or now + timedelta(days=1)
+            ends_at = (
+                getattr(item, "ends_at", None)
+                or getattr(item, "trial_ends_at", None)
+                or now + timedelta(days=1)
+            )
             result = await ctx.notifier.trial_ending(user_id_of(item), ends_at=ends_at)
             notified += int(result is not None and result.ok)
     if ctx.billing.expire_trials is not None:
@@ -191,7 +205,9 @@ async def admin_report(ctx: JobContext, now: datetime) -> dict[str, Any]:
     overview = await ctx.metrics.overview(now)
     features = await ctx.metrics.features(now - timedelta(days=1), now, limit=5)
     costs = await ctx.metrics.llm_cost(now - timedelta(days=1), now)
-    texts = {locale: render_report(ctx.i18n, locale, overview, features, costs) for locale in ctx.i18n.bundles}
+    texts = {
+        locale: render_report(ctx.i18n, locale, overview, features, costs) for locale in ctx.i18n.bundles
+    }
     return {"sent": await ctx.alerts.send_now(texts)}
 
 
@@ -205,9 +221,13 @@ async def cleanup(ctx: JobContext, now: datetime) -> dict[str, Any]:
         deleted["deliveries"] = await repo.delete_deliveries_before(
             session, now - timedelta(days=s.deliveries_retention_days), keep_prefix="broadcast:"
         )
-        deleted["job_runs"] = await repo.delete_job_runs_before(session, now - timedelta(days=s.job_runs_retention_days))
+        deleted["job_runs"] = await repo.delete_job_runs_before(
+            session, now - timedelta(days=s.job_runs_retention_days)
+        )
         result = await session.execute(
-            delete(AnswerCacheEntry).where(AnswerCacheEntry.created_at < now - timedelta(days=s.cache_retention_days))
+            delete(AnswerCacheEntry).where(
+                AnswerCacheEntry.created_at < now - timedelta(days=s.cache_retention_days)
+            )
         )
         deleted["answer_cache"] = int(result.rowcount or 0)  # type: ignore[attr-defined]
         for name, step in ctx.cleanups.items():

@@ -130,7 +130,9 @@ class BroadcastService:
             if not label or len(label) > 64 or not url.startswith(("https://", "http://", "tg://")):
                 raise BroadcastError("bad_button")
             button = (label, url)
-        if audience.kind not in AUDIENCE_KINDS or (audience.kind in ("plan", "language") and not audience.value):
+        if audience.kind not in AUDIENCE_KINDS or (
+            audience.kind in ("plan", "language") and not audience.value
+        ):
             raise BroadcastError("bad_audience")
         async with self.session_factory() as session:
             row = Broadcast(
@@ -210,7 +212,9 @@ class BroadcastService:
     async def resume_unfinished(self) -> list[int]:
         """At start-up: carry on with every broadcast that was running when the process stopped."""
         async with self.session_factory() as session:
-            ids = list((await session.scalars(select(Broadcast.id).where(Broadcast.status == "running"))).all())
+            ids = list(
+                (await session.scalars(select(Broadcast.id).where(Broadcast.status == "running"))).all()
+            )
             for broadcast_id in ids:
                 await repo.mark_interrupted(session, campaign_of(broadcast_id), self.clock.now())
             await session.commit()
@@ -223,7 +227,9 @@ class BroadcastService:
         if task is not None and not task.done():
             return
         self._cancelled.discard(broadcast_id)
-        self._tasks[broadcast_id] = asyncio.create_task(self.run(broadcast_id), name=f"broadcast-{broadcast_id}")
+        self._tasks[broadcast_id] = asyncio.create_task(
+            self.run(broadcast_id), name=f"broadcast-{broadcast_id}"
+        )
 
     async def run(self, broadcast_id: int) -> None:
         """Send every pending delivery of a running broadcast, then mark it done."""
@@ -240,14 +246,16 @@ class BroadcastService:
                 queue.put_nowait(item)
             await asyncio.gather(*(self._worker(broadcast_id, queue, message) for _ in range(self.workers)))
         async with self.session_factory() as session:
-            row = await session.get(Broadcast, broadcast_id)
-            if row is not None and row.status == "running":
-                row.status = "done"
-                row.finished_at = self.clock.now()
+            final = await session.get(Broadcast, broadcast_id)
+            if final is not None and final.status == "running":
+                final.status = "done"
+                final.finished_at = self.clock.now()
                 await session.commit()
         logger.info("broadcast %s finished: %s", broadcast_id, await self.progress(broadcast_id))
 
-    async def _worker(self, broadcast_id: int, queue: asyncio.Queue[tuple[int, int]], message: OutgoingMessage) -> None:
+    async def _worker(
+        self, broadcast_id: int, queue: asyncio.Queue[tuple[int, int]], message: OutgoingMessage
+    ) -> None:
         while not queue.empty() and broadcast_id not in self._cancelled:
             delivery_id, user_id = queue.get_nowait()
             async with self.session_factory() as session:
@@ -328,7 +336,9 @@ class BroadcastService:
 
     async def recent(self, limit: int = 10) -> list[BroadcastProgress]:
         async with self.session_factory() as session:
-            ids = (await session.scalars(select(Broadcast.id).order_by(Broadcast.id.desc()).limit(limit))).all()
+            ids = (
+                await session.scalars(select(Broadcast.id).order_by(Broadcast.id.desc()).limit(limit))
+            ).all()
         return [await self.progress(i) for i in ids]
 
     async def _get(self, broadcast_id: int) -> Broadcast:

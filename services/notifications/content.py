@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -85,9 +86,9 @@ def quote_score(text: str) -> float:
     score = 1.0
     if QUOTE_MIN <= len(flat) <= QUOTE_MAX:
         score += 1.0
-    if flat[0].isupper() or flat[0] in "«\"“—":
+    if flat[0].isupper() or flat[0] in '«"“—':
         score += 0.5
-    if flat[-1] in ".!?…»\"”":
+    if flat[-1] in '.!?…»"”':
         score += 0.5
     return score
 
@@ -106,7 +107,9 @@ async def recent_quote_keys(session: AsyncSession, user_id: int) -> set[tuple[in
     return keys
 
 
-async def pick_quote(session: AsyncSession, user_id: int, seed: str, avoid: set[tuple[int, int]] | None = None) -> Passage | None:
+async def pick_quote(
+    session: AsyncSession, user_id: int, seed: str, avoid: set[tuple[int, int]] | None = None
+) -> Passage | None:
     """A good passage from one of the user's ready books, the same for the same seed; None without books."""
     books = (
         await session.execute(
@@ -126,7 +129,9 @@ async def pick_quote(session: AsyncSession, user_id: int, seed: str, avoid: set[
     candidates: list[tuple[float, Chunk]] = []
     avoid = avoid or set()
     for book_id, seqs in wanted.items():
-        rows = await session.scalars(select(Chunk).where(Chunk.book_id == book_id, Chunk.seq.in_(sorted(seqs))))
+        rows = await session.scalars(
+            select(Chunk).where(Chunk.book_id == book_id, Chunk.seq.in_(sorted(seqs)))
+        )
         for chunk in rows.all():
             if (chunk.book_id, chunk.seq) in avoid:
                 continue
@@ -149,7 +154,9 @@ async def pick_quote(session: AsyncSession, user_id: int, seed: str, avoid: set[
     )
 
 
-async def build_digest(session: AsyncSession, user_id: int, since: datetime, until: datetime, seed: str) -> Digest:
+async def build_digest(
+    session: AsyncSession, user_id: int, since: datetime, until: datetime, seed: str
+) -> Digest:
     turns = (
         await session.scalars(
             select(ChatTurn)
@@ -159,12 +166,19 @@ async def build_digest(session: AsyncSession, user_id: int, since: datetime, unt
     ).all()
     titles = {
         int(b.id): b.title or b.file_name
-        for b in (await session.execute(select(Book.id, Book.title, Book.file_name).where(Book.user_id == user_id))).all()
+        for b in (
+            await session.execute(select(Book.id, Book.title, Book.file_name).where(Book.user_id == user_id))
+        ).all()
     }
     per_book = Counter(titles.get(t.book_id, "") for t in turns if t.book_id is not None)
     added = (
         await session.scalars(
-            select(Book.id).where(Book.user_id == user_id, Book.status == "ready", Book.created_at >= since, Book.created_at < until)
+            select(Book.id).where(
+                Book.user_id == user_id,
+                Book.status == "ready",
+                Book.created_at >= since,
+                Book.created_at < until,
+            )
         )
     ).all()
     passage = await _most_cited(session, turns, titles) or await pick_quote(
@@ -179,7 +193,9 @@ async def build_digest(session: AsyncSession, user_id: int, since: datetime, unt
     )
 
 
-async def _most_cited(session: AsyncSession, turns: list[ChatTurn] | tuple[ChatTurn, ...], titles: dict[int, str]) -> Passage | None:
+async def _most_cited(
+    session: AsyncSession, turns: Sequence[ChatTurn], titles: dict[int, str]
+) -> Passage | None:
     """The passage the week's answers quoted most: the one worth returning to."""
     counts: Counter[tuple[int, int]] = Counter()
     for turn in turns:

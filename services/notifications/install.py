@@ -168,7 +168,11 @@ def _listen_to_llm_health(ctx: AppContext) -> None:
     alerts: AdminAlerts = ctx.services["alerts"]
 
     async def on_health(event: HealthEvent) -> None:
-        detail = str(event.error) if event.error else (f"{event.down_for_seconds:.0f}s" if event.down_for_seconds else "")
+        detail = (
+            str(event.error)
+            if event.error
+            else (f"{event.down_for_seconds:.0f}s" if event.down_for_seconds else "")
+        )
         alerts.llm_health(event.provider, event.up, detail)
 
     for service in list(ctx.services.values()):

@@ -75,7 +75,9 @@ class Notifier:
                 return None
             delivery_id = None
             if campaign is not None:
-                delivery_id = await repo.claim_delivery(session, campaign, user_id, self.clock.now(), details=details)
+                delivery_id = await repo.claim_delivery(
+                    session, campaign, user_id, self.clock.now(), details=details
+                )
                 await session.commit()
                 if delivery_id is None:
                     return None
@@ -91,13 +93,17 @@ class Notifier:
         result = await self.sender.send(user_id, message, check_blocked=False)
         if delivery_id is not None:
             async with self.session_factory() as session:
-                await repo.finish_delivery(session, delivery_id, result.status.value, self.clock.now(), error=result.error)
+                await repo.finish_delivery(
+                    session, delivery_id, result.status.value, self.clock.now(), error=result.error
+                )
                 await session.commit()
         return result
 
     # --- scheduled (called by jobs) -------------------------------------------------------------------
 
-    async def daily_quote(self, user_id: int, passage: Passage, *, campaign: str, locale: str) -> SendResult | None:
+    async def daily_quote(
+        self, user_id: int, passage: Passage, *, campaign: str, locale: str
+    ) -> SendResult | None:
         return await self.notify(
             user_id,
             Kind.QUOTE,
@@ -110,7 +116,9 @@ class Notifier:
             place=self._place_in(locale, passage),
         )
 
-    async def weekly_digest(self, user_id: int, digest: Digest, *, campaign: str, locale: str) -> SendResult | None:
+    async def weekly_digest(
+        self, user_id: int, digest: Digest, *, campaign: str, locale: str
+    ) -> SendResult | None:
         t = self.i18n.get
         parts = [t(locale, "notify-digest-title")]
         if digest.questions:
@@ -133,7 +141,9 @@ class Notifier:
                 )
             )
         parts.append(t(locale, "notify-settings-hint"))
-        return await self.notify(user_id, Kind.DIGEST, "notify-raw", campaign=campaign, text="\n\n".join(parts))
+        return await self.notify(
+            user_id, Kind.DIGEST, "notify-raw", campaign=campaign, text="\n\n".join(parts)
+        )
 
     async def reengage(self, user_id: int, *, days: int, campaign: str, has_books: bool) -> SendResult | None:
         key = f"notify-reengage-{days}" + ("" if has_books else "-new")
@@ -166,7 +176,11 @@ class Notifier:
         if not self._worth_telling(started_at, resumed):
             return None
         return await self.notify(
-            user_id, Kind.BOOKS, "notify-book-ready", campaign=f"book_ready:{book_id}", title=html.escape(title)
+            user_id,
+            Kind.BOOKS,
+            "notify-book-ready",
+            campaign=f"book_ready:{book_id}",
+            title=html.escape(title),
         )
 
     async def book_failed(
@@ -213,7 +227,13 @@ class Notifier:
     # --- money (called by billing) -------------------------------------------------------------------
 
     async def payment_received(
-        self, user_id: int, *, payment_id: str | int, amount: float, currency: str, credits: int | None = None,
+        self,
+        user_id: int,
+        *,
+        payment_id: str | int,
+        amount: float,
+        currency: str,
+        credits: int | None = None,
         what: str = "",
     ) -> SendResult | None:
         if self.alerts is not None:
@@ -242,7 +262,9 @@ class Notifier:
             currency=currency,
         )
 
-    async def trial_started(self, user_id: int, *, ends_at: datetime, credits: int | None = None) -> SendResult | None:
+    async def trial_started(
+        self, user_id: int, *, ends_at: datetime, credits: int | None = None
+    ) -> SendResult | None:
         return await self.notify(
             user_id,
             Kind.TRIAL,

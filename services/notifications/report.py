@@ -8,7 +8,9 @@ from bot.i18n import I18n
 from services.analytics.metrics import FeatureUse, LLMCost, Overview
 
 
-def render_report(i18n: I18n, locale: str, o: Overview, features: list[FeatureUse], costs: list[LLMCost]) -> str:
+def render_report(
+    i18n: I18n, locale: str, o: Overview, features: list[FeatureUse], costs: list[LLMCost]
+) -> str:
     t = i18n.get
     lines = [
         t(locale, "report-title", date=o.now.date().isoformat()),
@@ -47,7 +49,8 @@ def render_report(i18n: I18n, locale: str, o: Overview, features: list[FeatureUs
     if costs:
         lines.append(
             "\n".join(
-                f"• {html.escape(c.provider)}/{html.escape(c.model)}: {c.calls} · ${c.cost_usd:.4f}" for c in costs
+                f"• {html.escape(c.provider)}/{html.escape(c.model)}: {c.calls} · ${c.cost_usd:.4f}"
+                for c in costs
             )
         )
     if features:

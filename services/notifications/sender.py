@@ -123,7 +123,9 @@ class Sender:
         self._sleep = sleep
         self.stats: Counter[str] = Counter()
 
-    async def send(self, chat_id: int, message: OutgoingMessage | str, *, check_blocked: bool = True) -> SendResult:
+    async def send(
+        self, chat_id: int, message: OutgoingMessage | str, *, check_blocked: bool = True
+    ) -> SendResult:
         """Send one message to a user or chat; never raises for Telegram's answers."""
         if isinstance(message, str):
             message = OutgoingMessage(text=message)
@@ -171,7 +173,9 @@ class Sender:
                 chat_id, message.photo, caption=message.text, reply_markup=message.reply_markup
             )
         else:
-            result = await self.bot.send_message(chat_id, message.text or "", reply_markup=message.reply_markup)
+            result = await self.bot.send_message(
+                chat_id, message.text or "", reply_markup=message.reply_markup
+            )
         return result.message_id
 
     def _failed(self, chat_id: int, error: BaseException) -> SendResult:

@@ -107,11 +107,17 @@ async def test_settings_hour_and_time_zone_move_the_quote(sandbox_bot: SandboxHa
     await user.tap_button(menu, "09:00")
     hours = await user.wait_for(lambda ms: next((m for m in ms if "At what hour" in text_of(m)), None))
     await user.tap_button(hours, "07:00")
-    menu = await user.wait_for(lambda ms: next((m for m in ms if "Settings" in text_of(m) and "07:00" in text_of(m)), None))
+    menu = await user.wait_for(
+        lambda ms: next((m for m in ms if "Settings" in text_of(m) and "07:00" in text_of(m)), None)
+    )
     await user.tap_button(menu, "UTC")
-    zones = await user.wait_for(lambda ms: next((m for m in ms if "time zone" in text_of(m).lower() and "now" in text_of(m)), None))
+    zones = await user.wait_for(
+        lambda ms: next((m for m in ms if "time zone" in text_of(m).lower() and "now" in text_of(m)), None)
+    )
     await user.tap_button(zones, "Asia/Vladivostok")
-    await user.wait_for(lambda ms: any("Asia/Vladivostok" in text_of(m) and "Settings" in text_of(m) for m in ms))
+    await user.wait_for(
+        lambda ms: any("Asia/Vladivostok" in text_of(m) and "Settings" in text_of(m) for m in ms)
+    )
 
     runner = ctx.services["jobs"]
     # 07:00 in Vladivostok (UTC+10) is 21:00 UTC the day before.
