@@ -106,5 +106,10 @@ def _register_installers() -> None:
     SERVICE_INSTALLERS.append(install_chat)
     SERVICE_INSTALLERS.append(install_billing)
 
+    # The admin looks the other features' services up when it uses them; last, so they are all there.
+    from services.admin.install import install as install_admin
+
+    SERVICE_INSTALLERS.append(install_admin)
+
 
 _register_installers()

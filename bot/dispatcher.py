@@ -8,6 +8,7 @@ from bot.app import AppContext
 from bot.commands import set_commands
 from bot.middlewares import DbSessionMiddleware, I18nMiddleware, UserMiddleware
 from bot.middlewares.analytics import AnalyticsMiddleware
+from bot.middlewares.ban import BanMiddleware
 from handlers import get_routers
 
 
@@ -15,6 +16,7 @@ def build_dispatcher(ctx: AppContext) -> Dispatcher:
     dp = Dispatcher(storage=ctx.storage, **ctx.workflow_data())
     dp.update.outer_middleware(DbSessionMiddleware(ctx.session_factory))
     dp.update.outer_middleware(UserMiddleware(ctx.settings))
+    dp.update.outer_middleware(BanMiddleware(ctx.i18n, ctx.settings.admin_ids))
     dp.update.outer_middleware(I18nMiddleware(ctx.i18n))
     if "analytics" in ctx.services:
         dp.update.outer_middleware(AnalyticsMiddleware(ctx.services["analytics"], ctx.services.get("alerts")))
