@@ -96,8 +96,10 @@ SERVICE_INSTALLERS: list[Hook] = []
 
 def _register_installers() -> None:
     from services.billing.install import install as install_billing
+    from services.ingestion.install import install as install_ingestion
     from services.notifications.install import install as install_notifications
 
+    SERVICE_INSTALLERS.append(install_ingestion)  # first: others subscribe to books' progress
     SERVICE_INSTALLERS.append(install_notifications)
 
     # Chat reuses the search index and LLM router when an earlier installer built them; keep it late.

@@ -296,15 +296,29 @@ class IngestionService:
         logger.info("book %s for user %s: %s (%s, %d bytes)", book.id, user_id, outcome, sha256[:12], size)
         return Submission(book=book, outcome=outcome)
 
-    async def retry(self, user_id: int, book_id: int, *, password: str | None = None) -> Book | None:
-        """Queue a failed book again (with a password for a protected PDF); None if there is none."""
+    async def retry(
+        self,
+        user_id: int,
+        book_id: int,
+        *,
+        password: str | None = None,
+        chat_id: int | None = None,
+        message_id: int | None = None,
+    ) -> Book | None:
+        """Queue a failed book again (with a password for a protected PDF); None if there is none.
+
+        `chat_id`/`message_id` move its progress to another message."""
         async with self._sessions() as session:
             book = await repo.get_for_user(session, user_id, book_id)
             if book is None or book.status != BookStatus.FAILED:
                 return None
             if not self._file_path(book.file_sha256).exists():
                 return None
-            self._reset_for_retry(book, book.chat_id, book.progress_message_id)
+            if message_id is not None:
+                chat_id = chat_id if chat_id is not None else book.chat_id
+            else:
+                chat_id, message_id = book.chat_id, book.progress_message_id
+            self._reset_for_retry(book, chat_id, message_id)
             await session.commit()
         if password:
             self._passwords[book.id] = password

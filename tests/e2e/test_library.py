@@ -1,0 +1,157 @@
+"""Books in through the sandbox: upload with live progress, the book card, /books, rename, delete,
+refusals said before downloading, password-protected PDFs, and a bot that keeps answering while it reads."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.sandbox.runner import AppFactory, librarity_app
+from tests.conftest import shared_data
+from tests.e2e.client import Message, SandboxHarness, UserClient, buttons_of, find_button, text_of
+
+BOOK_TIMEOUT = 180.0
+
+
+@pytest.fixture
+def sandbox_app_factory(make_settings: Any) -> AppFactory:
+    return librarity_app(make_settings(ingestion_max_attempts=2, billing_free_max_books=50))
+
+
+def is_progress(message: Message) -> bool:
+    text = text_of(message)
+    return "▰" in text or "▱" in text
+
+
+async def upload(user: UserClient, file: Path | bytes, name: str | None = None) -> tuple[int, Message]:
+    """Send a document; return the bot's progress message id and that message once it is final."""
+    sent = await user.send_document(file, filename=name)
+    first = await user.wait_reply(int(sent["message_id"]), timeout=30)
+    final = await user.wait_edit(int(first["message_id"]), lambda m: not is_progress(m), timeout=BOOK_TIMEOUT)
+    return int(first["message_id"]), final
+
+
+async def edits_of(user: UserClient, message_id: int) -> list[dict[str, Any]]:
+    calls = await user.calls("editMessageText")
+    return [call for call in calls if int(call["params"].get("message_id", 0)) == message_id]
+
+
+def small_book(n: int) -> bytes:
+    paragraphs = [
+        f"Chapter {n}. The lighthouse keeper number {n} counted the ships that passed in the night.",
+        f"Every evening keeper {n} lit the great lamp and wrote the weather in a blue notebook.",
+        "Storms came from the west, and the old stones of the tower hummed with the wind.",
+    ]
+    return "\n\n".join(paragraphs).encode()
+
+
+async def test_upload_shows_progress_then_the_book_card(sandbox_bot: SandboxHarness, user: UserClient) -> None:
+    book = shared_data("books", "gutenberg", "blake-poems.txt")
+    progress_id, card = await upload(user, book)
+    text = text_of(card)
+    assert "Poems" in text or "Blake" in text, text
+    assert "passages indexed" in text
+    labels = [button["text"] for button in buttons_of(card)]
+    assert any("Ask" in label for label in labels) and any("Summary" in label for label in labels)
+    assert any("Delete" in label for label in labels)
+    assert find_button(card, "Ask")["callback_data"].startswith("book:ask:")
+
+    edits = await edits_of(user, progress_id)
+    assert edits, "the progress message is edited in place"
+    assert all(call["ok"] for call in edits), [call.get("error") for call in edits]
+    texts = [call["params"]["text"] for call in edits]
+    assert all(a != b for a, b in zip(texts, texts[1:], strict=False)), "never the same text twice"
+    sends = await user.calls("sendMessage")
+    assert len([c for c in sends if c["chat_id"] == user.user_id]) == 1, "one progress message, not many"
+
+
+async def test_epub_upload_reads_chapters(sandbox_bot: SandboxHarness, user: UserClient) -> None:
+    _, card = await upload(user, shared_data("files", "epub-epubjs", "alice.epub"))
+    text = text_of(card)
+    assert "Alice" in text and "chapters" in text, text
+
+
+async def test_shelf_pages_rename_and_delete(sandbox_bot: SandboxHarness, user: UserClient) -> None:
+    for n in range(9):
+        _, card = await upload(user, small_book(n), f"keeper-{n}.txt")
+        assert "indexed" in text_of(card), text_of(card)
+
+    shelf = await user.ask("/books")
+    assert "9 books" in text_of(shelf) and "Page 1 of 2" in text_of(shelf)
+    book_buttons = [b for b in buttons_of(shelf) if str(b.get("callback_data", "")).startswith("book:open:")]
+    assert len(book_buttons) == 8
+    await user.tap_button(shelf, "▶️")
+    page2 = await user.wait_edit(int(shelf["message_id"]), lambda m: "Page 2 of 2" in text_of(m))
+    assert len([b for b in buttons_of(page2) if "book:open:" in str(b.get("callback_data"))]) == 1
+    await user.tap_button(page2, "◀️")
+    await user.wait_edit(int(shelf["message_id"]), lambda m: "Page 1 of 2" in text_of(m))
+
+    shelf = (await user.messages(int(shelf["message_id"]) - 1))[0]
+    await user.tap_button(shelf, "keeper-3")
+    card = await user.wait_edit(int(shelf["message_id"]), lambda m: "Rename" in str(buttons_of(m)))
+    await user.tap_button(card, "Rename")
+    prompt = await user.wait_reply(int(card["message_id"]), contains="new title")
+    renamed = await user.ask("The Keeper's Log", contains="Renamed")
+    assert "The Keeper&#x27;s Log" in text_of(renamed) or "The Keeper's Log" in text_of(renamed)
+    assert int(prompt["message_id"]) < int(renamed["message_id"])
+
+    await user.tap_button(renamed, "Delete")
+    confirm = await user.wait_edit(int(renamed["message_id"]), lambda m: "Yes, delete" in str(buttons_of(m)))
+    await user.tap_button(confirm, "Yes, delete")
+    await user.wait_edit(int(renamed["message_id"]), lambda m: "is deleted" in text_of(m))
+    shelf = await user.ask("/books")
+    assert "8 books" in text_of(shelf) and "Keeper's Log" not in str(buttons_of(shelf))
+
+
+async def test_files_that_are_not_books_get_clear_answers(sandbox_bot: SandboxHarness, user: UserClient) -> None:
+    _, final = await upload(user, b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, "cover.pdf")
+    assert "can't read this kind of file" in text_of(final)
+    _, final = await upload(user, b"", "empty.txt")
+    assert "empty" in text_of(final)
+
+
+async def test_file_over_20_mb_is_refused_before_downloading(sandbox_bot: SandboxHarness, user: UserClient) -> None:
+    sent = await user.send_document(b"x" * (20 * 1024 * 1024 + 1), filename="huge.txt")
+    reply = await user.wait_reply(int(sent["message_id"]))
+    assert "20 MB" in text_of(reply)
+    assert await user.calls("getFile") == [], "no download was even tried"
+
+
+async def test_password_protected_pdf(sandbox_bot: SandboxHarness, user: UserClient) -> None:
+    pdf = shared_data("files", "pdf-pypdf-resources", "encryption", "r2-user-password.pdf")
+    _, prompt = await upload(user, pdf, "secret.pdf")
+    assert "protected with a password" in text_of(prompt)
+
+    sent = await user.send("not-the-password")
+    checking = await user.wait_reply(int(sent["message_id"]))
+    wrong = await user.wait_edit(int(checking["message_id"]), lambda m: "doesn't open" in text_of(m), timeout=60)
+    assert "secret.pdf" in text_of(wrong)
+    assert await user.message(int(sent["message_id"])) is None, "the password is removed from the chat"
+
+    sent = await user.send("asdfzxcv")
+    checking = await user.wait_reply(int(sent["message_id"]))
+    card = await user.wait_edit(
+        int(checking["message_id"]), lambda m: "indexed" in text_of(m), timeout=BOOK_TIMEOUT
+    )
+    assert find_button(card, "Ask")
+
+    # The password state is over: text is no longer taken for a password.
+    sent = await user.send("/cancel")
+    reply = await user.wait_reply(int(sent["message_id"]))
+    assert "protected" not in text_of(reply)
+
+
+async def test_bot_answers_while_a_big_book_is_indexed(sandbox_bot: SandboxHarness, user: UserClient) -> None:
+    other = sandbox_bot.user()
+    book = shared_data("books", "gutenberg", "chesterton-thursday.txt")
+    sent = await user.send_document(book)
+    progress = await user.wait_reply(int(sent["message_id"]), timeout=30)
+    await user.wait_edit(int(progress["message_id"]), lambda m: "Indexing" in text_of(m), timeout=60)
+
+    mine, theirs = await asyncio.gather(user.ask("/help"), other.ask("/help"))
+    assert "What I can do" in text_of(mine) and "What I can do" in text_of(theirs)
+    still = await user.message(int(progress["message_id"]))
+    assert still is not None and is_progress(still), "the answers came while the book was still being indexed"
