@@ -1,6 +1,7 @@
 """Builds billing into the AppContext: `ctx.services["billing"]` (handlers receive `billing`), the YooKassa
-notification route (bot/web.py ROUTE_INSTALLERS, so polling, webhook and sandbox modes all serve it), and
-the hooks into ingestion (charge before indexing, refund a failed book, referral bonus on a ready one).
+notification route (bot/web.py ROUTE_INSTALLERS, so polling, webhook and sandbox modes all serve it), and,
+at start-up, the hooks into ingestion (limits and the charge before indexing, a refund for a failed book,
+the referral bonus on a ready one) and into answering (each answer charged as it is recorded).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ async def install(ctx: AppContext) -> None:
         )
         billing.on_payment_event = notices.payment_event
         hook_ingestion(ctx, billing, notices)
+        hook_answers(ctx, billing, notices)
 
     async def on_stop(ctx: AppContext) -> None:
         if billing.yookassa is not None:
@@ -102,3 +104,15 @@ def hook_ingestion(ctx: AppContext, billing: BillingService, notices: Any = None
     if callable(getattr(ingestion, "subscribe", None)):
         ingestion.subscribe(hooks.on_progress)
     ingestion._billing_hooked = True
+
+
+def hook_answers(ctx: AppContext, billing: BillingService, notices: Any = None) -> None:
+    """Charge every answer in the transaction that records it (the chat's AnswerService.before_commit)."""
+    answers: Any = ctx.services.get("answers")
+    hooks = getattr(answers, "before_commit", None)
+    if not isinstance(hooks, list) or getattr(answers, "_billing_hooked", False):
+        return
+    from services.billing.chat_hooks import AnswerBilling
+
+    hooks.append(AnswerBilling(billing, notices).before_commit)
+    answers._billing_hooked = True

@@ -19,11 +19,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Book, Chunk
+from db.models import Book, BookStatus, Chunk
 from services.chat.cache import AnswerCache
 from services.chat.citations import renumber
 from services.chat.memory import ConversationMemory, heuristic_rewrite, looks_like_follow_up
@@ -87,7 +88,8 @@ class AnswerService:
     ) -> AnswerResult:
         """Answer `question` from the book `book_id` (None: every book of the user) and commit the turn."""
         question = question.strip()
-        history = await self.memory.recent(session, user_id, book_id) if remember else []
+        since, shelf = await self._scope(session, user_id, book_id)
+        history = await self.memory.recent(session, user_id, book_id, since=since) if remember else []
         usage: list[LLMUsage] = []
         search_query = question
         if history and looks_like_follow_up(question):
@@ -97,7 +99,9 @@ class AnswerService:
 
         use_llm = self.router is not None and mode in ("answer", "simple")
         if use_llm:
-            entry = await self.cache.get(session, user_id, book_id, mode, search_query)
+            entry = await self.cache.get(
+                session, user_id, book_id, mode, search_query, shelf=shelf, since=since
+            )
             if entry is not None:
                 citations = [Citation.from_dict(c) for c in entry.citations]
                 result = AnswerResult(
@@ -170,6 +174,7 @@ class AnswerService:
                     book_id=book_id,
                     mode=mode,
                     question=search_query,
+                    shelf=shelf,
                     answer=generated.text,
                     citations=[c.as_dict() for c in generated.citations],
                     provider=generated.provider,
@@ -437,6 +442,18 @@ class AnswerService:
             fitted.append(passage)
             total += len(passage.text)
         return fitted
+
+    async def _scope(
+        self, session: AsyncSession, user_id: int, book_id: int | None
+    ) -> tuple[datetime | None, str]:
+        """When the book was added (older turns and answers belong to a deleted book that had its id),
+        or for the whole shelf, which ready books it holds."""
+        if book_id is not None:
+            return await session.scalar(select(Book.created_at).where(Book.id == book_id)), ""
+        ids = await session.scalars(
+            select(Book.id).where(Book.user_id == user_id, Book.status == BookStatus.READY).order_by(Book.id)
+        )
+        return None, ",".join(str(i) for i in ids)
 
     async def _titles(self, session: AsyncSession, passages: Sequence[Citation]) -> dict[int, str]:
         ids = sorted({p.book_id for p in passages})

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.sandbox.runner import AppFactory, librarity_app
+from db.models import Book, BookStatus, User
 from db.models.billing import LedgerEntry, Payment
 from services.billing.service import BillingService
 from tests.e2e.client import Message, SandboxHarness, UserClient, buttons_of, text_of
@@ -42,6 +43,7 @@ def sandbox_app_factory(make_settings: Any, yookassa: FakeYooKassaServer) -> App
             yookassa_trusted_networks=["127.0.0.1/32"],
             yookassa_receipt_email="shop@example.com",
             scheduler_enabled=False,
+            gemini_api_key="never-called",  # questions cost credits (none is asked of the model here)
         )
     )
 
@@ -188,3 +190,37 @@ async def test_card_payment_settled_by_a_notification_to_the_sandbox(
             select(func.count()).select_from(Payment).where(Payment.user_id == user.user_id)
         )
         assert count == 1
+
+
+async def test_out_of_credits_question_gets_buy_buttons_and_no_charge(
+    sandbox_bot: SandboxHarness, user: UserClient
+) -> None:
+    await _started(user)
+    billing = _billing(sandbox_bot)
+    async with sandbox_bot.running.dispatcher["ctx"].session_factory() as session:
+        book = Book(
+            user_id=user.user_id, file_sha256="f" * 64, file_name="keeper.txt", file_size=10, title="Keeper",
+            status=BookStatus.READY, progress=1.0, attempts=1, chunks=0,
+        )  # fmt: skip
+        session.add(book)
+        await session.flush()
+        me = await session.get(User, user.user_id)
+        assert me is not None
+        me.active_book_id = book.id
+        balance = await billing.ledger.balance(session, user.user_id)
+        await billing.ledger.charge(session, user.user_id, balance, "test", None, "spend-it-all")
+        await session.commit()
+        entries = await session.scalar(
+            select(func.count()).select_from(LedgerEntry).where(LedgerEntry.user_id == user.user_id)
+        )
+
+    reply = await user.ask("Who kept the lighthouse?")
+    assert "out of credits" in text_of(reply)
+    labels = [b["text"] for b in buttons_of(reply)]
+    assert any("⭐" in label for label in labels), labels
+    assert await _balance(sandbox_bot, user.user_id) == 0
+    async with sandbox_bot.running.dispatcher["ctx"].session_factory() as session:
+        after = await session.scalar(
+            select(func.count()).select_from(LedgerEntry).where(LedgerEntry.user_id == user.user_id)
+        )
+    assert after == entries, "nothing charged, nothing recorded"
