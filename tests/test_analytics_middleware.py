@@ -16,7 +16,10 @@ CHAT = Chat(id=5, type="private")
 
 
 def _message(**fields: Any) -> Update:
-    return Update(update_id=1, message=Message(message_id=1, date=datetime.now(UTC), chat=CHAT, from_user=TG_USER, **fields))
+    return Update(
+        update_id=1,
+        message=Message(message_id=1, date=datetime.now(UTC), chat=CHAT, from_user=TG_USER, **fields),
+    )
 
 
 def test_event_kinds() -> None:
@@ -52,9 +55,45 @@ async def test_signup_and_command_are_recorded_and_the_handler_still_runs() -> N
     async def handler(event: Any, data: dict[str, Any]) -> str:
         return "handled"
 
-    assert await middleware(handler, _message(text="/start"), {"user": user, "user_created": True}) == "handled"
+    assert (
+        await middleware(handler, _message(text="/start"), {"user": user, "user_created": True}) == "handled"
+    )
     assert recorder.events == [(5, "signup", {"language": "en"}), (5, "command.start", {"book_id": 9})]
     assert alerts.new == [5]
     # A broken recorder never breaks the update.
     middleware.analytics = None  # type: ignore[assignment]
     assert await middleware(handler, _message(text="hi"), {"user": user}) == "handled"
+
+
+async def test_telegram_payments_and_refunds_alert_the_admins() -> None:
+    from aiogram.types import RefundedPayment, SuccessfulPayment
+
+    recorder = _Recorder()
+    alerts = SimpleNamespace(payments=[], refunds=[])
+    alerts.payment = lambda uid, amount, currency, what="": alerts.payments.append(
+        (uid, amount, currency, what)
+    )
+    alerts.refund = lambda uid, amount, currency: alerts.refunds.append((uid, amount, currency))
+    middleware = AnalyticsMiddleware(recorder, alerts)  # type: ignore[arg-type]
+    user = SimpleNamespace(id=5, language="en", full_name="Ann", username=None, active_book_id=None)
+
+    async def handler(event: Any, data: dict[str, Any]) -> None:
+        return None
+
+    paid = SuccessfulPayment(
+        currency="XTR",
+        total_amount=250,
+        invoice_payload="plan_pro:1",
+        telegram_payment_charge_id="ch1",
+        provider_payment_charge_id="",
+    )
+    await middleware(handler, _message(successful_payment=paid), {"user": user})
+    refund = RefundedPayment(
+        currency="XTR", total_amount=250, invoice_payload="plan_pro:1", telegram_payment_charge_id="ch1"
+    )
+    await middleware(handler, _message(refunded_payment=refund), {"user": user})
+    assert alerts.payments == [(5, 250.0, "XTR", "plan_pro:1")] and alerts.refunds == [(5, 250.0, "XTR")]
+    assert [kind for _, kind, _ in recorder.events] == [
+        "message.successful_payment",
+        "message.refunded_payment",
+    ]

@@ -1,5 +1,6 @@
 """Records what users do as analytics events, generically: commands, button taps, messages by type and
-sign-ups (which also alert the admins). Runs after the user middleware, never fails an update."""
+sign-ups. Sign-ups and Telegram payments and refunds (the successful_payment / refunded_payment service
+messages) also alert the admins. Runs after the user middleware, never fails an update."""
 
 from __future__ import annotations
 
@@ -65,6 +66,27 @@ class AnalyticsMiddleware(BaseMiddleware):
             if self.alerts is not None:
                 self.alerts.new_user(user.id, user.full_name, user.username, user.language)
         kind = event_kind(event)
-        if kind is not None:
-            props = {"book_id": user.active_book_id} if user.active_book_id else {}
-            self.analytics.record(user.id, kind, **props)
+        if kind is None:
+            return
+        props: dict[str, Any] = {"book_id": user.active_book_id} if user.active_book_id else {}
+        message = event.message
+        paid = message.successful_payment if message is not None else None
+        refunded = message.refunded_payment if message is not None else None
+        if paid is not None:
+            props = {"amount": paid.total_amount, "currency": paid.currency}
+            if self.alerts is not None:
+                self.alerts.payment(
+                    user.id, _amount(paid.total_amount, paid.currency), paid.currency, paid.invoice_payload
+                )
+        elif refunded is not None:
+            props = {"amount": refunded.total_amount, "currency": refunded.currency}
+            if self.alerts is not None:
+                self.alerts.refund(
+                    user.id, _amount(refunded.total_amount, refunded.currency), refunded.currency
+                )
+        self.analytics.record(user.id, kind, **props)
+
+
+def _amount(total: int, currency: str) -> float:
+    # Telegram gives amounts in the smallest unit: Stars are whole, rubles come in kopecks.
+    return float(total) if currency == "XTR" else total / 100
