@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -22,18 +23,31 @@ def normalise_question(question: str) -> str:
     return re.sub(r"\s+([?!.,;:])", r"\1", text)
 
 
-def cache_key(user_id: int, book_id: int | None, mode: str, question: str) -> str:
-    scope = "all" if book_id is None else str(book_id)
+def cache_key(user_id: int, book_id: int | None, mode: str, question: str, shelf: str = "") -> str:
+    """`shelf` names the books a whole-shelf answer was made from, so a new book makes a new key."""
+    scope = f"all:{shelf}" if book_id is None else str(book_id)
     raw = f"{user_id}\x1f{scope}\x1f{mode}\x1f{normalise_question(question)}"
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
 class AnswerCache:
     async def get(
-        self, session: AsyncSession, user_id: int, book_id: int | None, mode: str, question: str
+        self,
+        session: AsyncSession,
+        user_id: int,
+        book_id: int | None,
+        mode: str,
+        question: str,
+        *,
+        shelf: str = "",
+        since: datetime | None = None,
     ) -> AnswerCacheEntry | None:
-        key = cache_key(user_id, book_id, mode, question)
+        """The cached answer; one older than `since` (the book's creation) is dropped as stale."""
+        key = cache_key(user_id, book_id, mode, question, shelf)
         entry = await session.scalar(select(AnswerCacheEntry).where(AnswerCacheEntry.key == key))
+        if entry is not None and since is not None and entry.created_at < since:
+            await session.execute(delete(AnswerCacheEntry).where(AnswerCacheEntry.id == entry.id))
+            return None
         if entry is not None:
             await session.execute(
                 update(AnswerCacheEntry)
@@ -54,9 +68,10 @@ class AnswerCache:
         answer: str,
         citations: Sequence[dict[str, Any]],
         provider: str,
+        shelf: str = "",
     ) -> None:
         entry = AnswerCacheEntry(
-            key=cache_key(user_id, book_id, mode, question),
+            key=cache_key(user_id, book_id, mode, question, shelf),
             user_id=user_id,
             book_id=book_id,
             mode=mode,

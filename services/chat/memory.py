@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -94,14 +95,17 @@ class ConversationMemory:
     def __init__(self, turns: int = DEFAULT_TURNS) -> None:
         self.turns = turns
 
-    async def recent(self, session: AsyncSession, user_id: int, book_id: int | None) -> list[ChatTurn]:
-        """Up to `turns` uncleared turns, oldest first."""
-        query = (
-            select(ChatTurn)
-            .where(ChatTurn.user_id == user_id, ChatTurn.cleared.is_(False), _book_is(book_id))
-            .order_by(ChatTurn.id.desc())
-            .limit(self.turns)
+    async def recent(
+        self, session: AsyncSession, user_id: int, book_id: int | None, *, since: datetime | None = None
+    ) -> list[ChatTurn]:
+        """Up to `turns` uncleared turns, oldest first; `since` leaves out turns older than the book
+        (SQLite may give a deleted book's id to a new one)."""
+        query = select(ChatTurn).where(
+            ChatTurn.user_id == user_id, ChatTurn.cleared.is_(False), _book_is(book_id)
         )
+        if since is not None:
+            query = query.where(ChatTurn.created_at >= since)
+        query = query.order_by(ChatTurn.id.desc()).limit(self.turns)
         rows = list((await session.scalars(query)).all())
         rows.reverse()
         return rows

@@ -28,7 +28,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import BookSummary, Chunk
+from db.base import utcnow
+from db.models import Book, BookSummary, Chunk
 from services.chat import prompting
 from services.chat.quotes import is_verbatim
 from services.llm import (
@@ -146,8 +147,13 @@ class SummaryService:
         """The summary computed earlier for the book (or chapter key), the LLM one first."""
         rows = (
             await session.scalars(
-                select(BookSummary).where(
-                    BookSummary.book_id == book_id, BookSummary.scope == scope_of(chapter)
+                select(BookSummary)
+                .join(Book, Book.id == BookSummary.book_id)
+                # A summary older than the book belongs to a deleted book that had its id (SQLite).
+                .where(
+                    BookSummary.book_id == book_id,
+                    BookSummary.scope == scope_of(chapter),
+                    BookSummary.created_at >= Book.created_at,
                 )
             )
         ).all()
@@ -329,6 +335,7 @@ class SummaryService:
             ],
             "provider": summary.provider,
             "llm_calls": summary.llm_calls,
+            "created_at": utcnow(),
         }
         if existing is not None:
             for name, value in values.items():

@@ -168,7 +168,9 @@ class TestWithLLM:
         texts = [c["params"]["text"] for c in drafts]
         assert all(a != b for a, b in zip(texts, texts[1:], strict=False)), "never the same text twice"
 
-        openai_server.default = Answer("SHORT: Ivan wins the Firebird.\nLONG: A long tale.\nTOPICS: courage; wolves")
+        openai_server.default = Answer(
+            "SHORT: Ivan wins the Firebird.\nLONG: A long tale.\nTOPICS: courage; wolves"
+        )
         offer = await ask(user, "/summary", contains="requests")
         assert "Go ahead?" in text_of(offer)
         requests_before = len(openai_server.requests)

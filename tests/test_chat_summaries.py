@@ -1,0 +1,235 @@
+"""Summaries (extractive and LLM map-reduce, stored once), study questions, and the answer preview's pacing."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
+from aiogram.methods import SendMessageDraft
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.settings import Settings
+from db.models import LLMUsageRecord
+from handlers.chat_stream import AnswerStream, preview_html
+from services.chat import UsageRecorder
+from services.chat.study import GAP, StudyService
+from services.chat.summaries import SummaryService
+from services.llm import LLMRouter, build_router
+from services.search.index import SearchIndex
+from tests.chat_helpers import FIREBIRD, new_index, seed_book
+from tests.fakes.llm_server import Answer, Fail
+from tests.fakes.openai_server import FakeOpenAIServer
+
+pytest_plugins = ["tests.fakes.fixtures"]
+
+USER = 101
+BOOK_TEXT = " ".join(text for _chapter, _page, text in FIREBIRD)
+
+
+@pytest.fixture
+async def index(tmp_path: Path) -> AsyncIterator[SearchIndex]:
+    index = new_index(tmp_path)
+    yield index
+    await index.close()
+
+
+@pytest.fixture
+async def book_id(session_factory: async_sessionmaker[AsyncSession], index: SearchIndex) -> int:
+    return await seed_book(session_factory, index, user_id=USER)
+
+
+@pytest.fixture
+def router(
+    make_settings: Callable[..., Settings],
+    openai_server: FakeOpenAIServer,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> LLMRouter:
+    settings = make_settings(
+        openai_api_key=openai_server.api_key,
+        openai_base_url=openai_server.base_url,
+        llm_order="openai",
+        llm_retries=0,
+        llm_timeout_seconds=2,
+    )
+    built = build_router(settings, usage_sink=UsageRecorder(session_factory))
+    assert built is not None
+    return built
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite", "postgres"], indirect=True)
+async def test_extractive_summary_is_verbatim_and_stored(session: AsyncSession, book_id: int) -> None:
+    service = SummaryService(None)
+    chapters = await service.chapters(session, book_id)
+    assert [c.title for c in chapters] == ["I. The Garden", "II. The Grey Wolf", "III. Elena the Beautiful"]
+    summary = await service.summarise(session, user_id=USER, book_id=book_id)
+    assert summary is not None and summary.method == "extractive" and not summary.stored
+    assert summary.short and summary.long and summary.topics
+    for sentence in summary.short.split(". "):
+        assert sentence.rstrip(".") in BOOK_TEXT
+    assert summary.quotes and all(q.text in BOOK_TEXT for q in summary.quotes)
+    assert any(t in ("Ivan", "Firebird", "wolf", "golden") for t in summary.topics)
+    stored = await service.stored(session, book_id)
+    assert stored is not None and stored.stored and stored.short == summary.short
+
+    chapter = await service.summarise(session, user_id=USER, book_id=book_id, chapter=chapters[1].key)
+    assert chapter is not None and chapter.chapter == "II. The Grey Wolf"
+    assert "wolf" in chapter.long
+    assert (await service.stored(session, book_id, chapters[1].key)) is not None
+    assert await service.summarise(session, user_id=USER, book_id=book_id, chapter="nope") is None
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite", "postgres"], indirect=True)
+async def test_llm_summary_is_map_reduce_as_estimated(
+    session: AsyncSession, book_id: int, router: LLMRouter, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.default = Answer(
+        "SHORT: Ivan wins the Firebird.\nLONG: Ivan follows the Firebird with a grey wolf.\n"
+        "TOPICS: courage; the grey wolf\nQUOTE: the wolf offered to carry Ivan on his back"
+    )
+    # Small windows and fan-in force several map calls and an intermediate combine.
+    service = SummaryService(router, window_chars=300, fan_in=2)
+    estimate = await service.estimate(session, book_id)
+    assert estimate.chunks == 5 and estimate.calls >= 5 + 2
+    summary = await service.summarise(session, user_id=USER, book_id=book_id)
+    assert summary is not None and summary.method == "llm" and summary.provider == "openai"
+    assert len(openai_server.requests) == estimate.calls == summary.llm_calls
+    assert summary.short == "Ivan wins the Firebird."
+    assert summary.topics == ["courage", "the grey wolf"]
+    assert summary.quotes[0].text == "the wolf offered to carry Ivan on his back"
+    assert summary.quotes[0].page == 5  # the quote is kept with its place
+    assert all(q.text in BOOK_TEXT for q in summary.quotes)
+    systems = [r.system or "" for r in openai_server.requests]
+    assert any("one part of a book" in s for s in systems) and any("SHORT:" in s for s in systems)
+    usage = await session.scalar(
+        select(func.count()).select_from(LLMUsageRecord).where(LLMUsageRecord.purpose == "summary")
+    )
+    assert usage == estimate.calls
+    stored = await service.stored(session, book_id)
+    assert stored is not None and stored.method == "llm"
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)
+async def test_llm_summary_falls_back_to_extractive(
+    session: AsyncSession, book_id: int, router: LLMRouter, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.default = Fail(500)
+    summary = await SummaryService(router).summarise(session, user_id=USER, book_id=book_id)
+    assert summary is not None and summary.method == "extractive"
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)
+async def test_study_questions_offline_and_with_llm(
+    session: AsyncSession, book_id: int, router: LLMRouter, openai_server: FakeOpenAIServer
+) -> None:
+    chapters = await SummaryService(None).chapters(session, book_id)
+    offline = StudyService(None, rng=random.Random(3))
+    question = await offline.question(session, user_id=USER, book_id=book_id, chapter=chapters[1].key)
+    assert question is not None and question.method == "gap" and GAP in question.question
+    assert question.chapter == "II. The Grey Wolf"
+    assert question.question.replace(GAP, question.expected) in question.passage
+    assert (await offline.check(question, f"I think {question.expected}", user_id=USER)).verdict == "correct"
+    assert (await offline.check(question, "no idea", user_id=USER)).verdict == "wrong"
+
+    openai_server.script(
+        Answer("QUESTION: What did the grey wolf eat?\nANSWER: Ivan's horse"),
+        Answer("VERDICT: partly\nThe wolf ate his horse, not his boots."),
+    )
+    tutor = StudyService(router)
+    asked = await tutor.question(session, user_id=USER, book_id=book_id)
+    assert asked is not None and asked.method == "llm" and asked.question == "What did the grey wolf eat?"
+    restored = type(asked).from_dict(asked.as_dict())  # as kept in FSM state
+    check = await tutor.check(restored, "his boots", user_id=USER)
+    assert check.verdict == "partly" and check.feedback == "The wolf ate his horse, not his boots."
+    assert "between the fence markers" in (openai_server.requests[0].system or "")
+
+
+# --- the answer preview ----------------------------------------------------------------------------
+
+
+class FakeBot:
+    """Records what AnswerStream sends; fails drafts or pushes back with 429 on demand."""
+
+    def __init__(self, *, drafts: bool = True) -> None:
+        self.drafts = drafts
+        self.calls: list[tuple[str, Any]] = []
+        self.flood = 0
+
+    def _check_flood(self, method: Any) -> None:
+        if self.flood:
+            self.flood -= 1
+            raise TelegramRetryAfter(method=method, message="Too Many Requests: retry after 5", retry_after=5)
+
+    async def send_chat_action(self, chat_id: int, action: str) -> bool:
+        self.calls.append(("action", action))
+        return True
+
+    async def send_message_draft(self, chat_id: int, draft_id: int, text: str) -> bool:
+        method = SendMessageDraft(chat_id=chat_id, draft_id=draft_id, text=text)
+        if not self.drafts:
+            raise TelegramBadRequest(method=method, message="Bad Request: method not available")
+        self._check_flood(method)
+        self.calls.append(("draft", text))
+        return True
+
+    async def send_message(self, chat_id: int, text: str) -> Any:
+        self.calls.append(("send", text))
+        return type("Sent", (), {"message_id": 77})()
+
+    async def edit_message_text(self, *, text: str, chat_id: int, message_id: int) -> Any:
+        self.calls.append(("edit", text))
+
+    async def delete_message(self, chat_id: int, message_id: int) -> bool:
+        self.calls.append(("delete", message_id))
+        return True
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_preview_is_paced_never_repeats_and_backs_off_on_429() -> None:
+    bot, clock = FakeBot(), Clock()
+    stream = AnswerStream(bot, 1, draft_id=5, clock=clock)  # type: ignore[arg-type]
+    await stream.start()
+    assert bot.calls == [("action", "typing")]
+    await stream.update("Ivan **caught**")
+    await stream.update("Ivan **caught** the")  # too soon: skipped
+    clock.now += 1.1
+    await stream.update("Ivan **caught** the")
+    clock.now += 5
+    await stream.update("Ivan **caught** the")  # same text: not sent again
+    bot.flood = 1
+    await stream.update("Ivan **caught** the bird")  # 429: pushed back, not retried at once
+    clock.now += 2
+    await stream.update("Ivan **caught** the bird.")
+    clock.now += 4
+    await stream.update("Ivan **caught** the bird.")
+    await stream.close()
+    drafts = [text for kind, text in bot.calls if kind == "draft"]
+    assert drafts == ["Ivan <b>caught</b>", "Ivan <b>caught</b> the", "Ivan <b>caught</b> the bird."]
+
+
+async def test_preview_edits_one_message_when_drafts_are_unavailable() -> None:
+    bot, clock = FakeBot(drafts=False), Clock()
+    stream = AnswerStream(bot, 1, draft_id=5, clock=clock)  # type: ignore[arg-type]
+    await stream.start()
+    await stream.update("one")
+    clock.now += 2
+    await stream.update("one two")
+    await stream.close()
+    assert [kind for kind, _ in bot.calls] == ["action", "send", "edit", "delete"]
+    assert stream.mode == "edit"
+
+
+def test_preview_of_a_long_answer_fits_one_message() -> None:
+    html = preview_html("word " * 2000 + "**unclosed")
+    assert html.endswith(" …") and len(html) <= 4100
