@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -59,9 +60,9 @@ async def last_id(user: UserClient) -> int:
     return max(int(m["message_id"]) for m in messages)
 
 
-async def ask(user: UserClient, text: str, contains: str, timeout: float = 60) -> Message:
+async def ask(user: UserClient, text: str, contains: str, wait: float = 60) -> Message:
     sent = await user.send(text)
-    return await user.wait_reply(int(sent["message_id"]), contains=contains, timeout=timeout)
+    return await user.wait_reply(int(sent["message_id"]), contains=contains, timeout=wait)
 
 
 def button_labels(message: Message) -> list[str]:
@@ -118,7 +119,7 @@ class TestOffline:
         quotes = await ask(user, "grey wolf horse", contains="Passages from")
         assert "ate his horse" in text_of(quotes) and "Chapter 2. The Grey Wolf" in text_of(quotes)
 
-        summary = await ask(user, "/summary", contains="In short", timeout=90)
+        summary = await ask(user, "/summary", contains="In short", wait=90)
         summary_text = text_of(summary)
         assert "Key topics" in summary_text and "no AI model" in summary_text
         # Computed once: the second time it comes from the table, the same.
@@ -166,7 +167,7 @@ class TestWithLLM:
         drafts = [c for c in calls if c["method"] == "sendMessageDraft"]
         assert drafts and all(c["ok"] for c in drafts)
         texts = [c["params"]["text"] for c in drafts]
-        assert all(a != b for a, b in zip(texts, texts[1:], strict=False)), "never the same text twice"
+        assert all(a != b for a, b in itertools.pairwise(texts)), "never the same text twice"
 
         openai_server.default = Answer(
             "SHORT: Ivan wins the Firebird.\nLONG: A long tale.\nTOPICS: courage; wolves"
