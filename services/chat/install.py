@@ -19,9 +19,20 @@ from services.llm import PriceTable, build_router
 from services.llm.router import DEFAULT_PRICES
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
     from bot.app import AppContext
+    from bot.settings import Settings
+    from services.chat.types import Retriever
 
 logger = logging.getLogger(__name__)
+
+
+def build_answer_service(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession], search: Retriever | None
+) -> AnswerService:
+    """An AnswerService outside the bot (e.g. `librarity ask`): the router from the settings, usage recorded."""
+    return AnswerService(search, build_router(settings, usage_sink=UsageRecorder(session_factory)))
 
 
 async def install(ctx: AppContext) -> None:

@@ -102,6 +102,30 @@ class AnswerResult:
     # The model was asked but failed (every provider): the text is the extractive fallback.
     degraded: bool = False
 
+    def as_json(self) -> dict[str, Any]:
+        """The `librarity ask --json` shape (DESIGN.md): citations are the cited passages in citation
+        order (`[n]` is `citations[n-1]`), or all retrieved passages, best first, when none were cited."""
+        cited = self.citations or self.passages
+        return {
+            "answer": self.text,
+            "provider": self.provider,
+            "cached": self.cached,
+            "found": self.found,
+            "citations": [c.as_dict() for c in cited],
+            "passages": [c.as_dict() for c in self.passages],
+            "unverified_quotes": list(self.unverified_quotes),
+            "usage": [
+                {
+                    "provider": u.provider,
+                    "model": u.model,
+                    "input_tokens": u.input_tokens,
+                    "output_tokens": u.output_tokens,
+                    "cost_usd": u.cost_usd,
+                }
+                for u in self.usage
+            ],
+        }
+
     @property
     def cost_usd(self) -> float:
         return sum(u.cost_usd for u in self.usage)
