@@ -23,26 +23,26 @@ def add_parser(sub: Any) -> None:
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import build_context
     from bot.factory import create_bot
-    from services.notifications.install import start_services, stop_services
 
     if settings.sandbox:
         print("BOT_TOKEN is not set: the sandbox runs the scheduler inside `librarity run`")
         return 2
+    # Every feature's start-up runs here too, so the jobs find billing's and ingestion's hooks wired
+    # (a re-checked payment is told to its user from this process).
+    settings.scheduler_enabled = not args.once
     ctx = await build_context(settings)
     bot = create_bot(settings)
     try:
+        await ctx.start(bot)
         if args.once:
-            await start_services(ctx, bot, scheduler=False, broadcasts=False)
             runner = ctx.services["jobs"]
             names = list(runner.specs) if args.once == "all" else [args.once]
             for name in names:
                 print(await runner.run(name))
             return 0
-        await start_services(ctx, bot, scheduler=True, broadcasts=False)
         await _wait_for_signal()
         return 0
     finally:
-        await stop_services(ctx)
         await ctx.close()
         await bot.session.close()
 

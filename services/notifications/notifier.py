@@ -82,15 +82,21 @@ class Notifier:
                 if delivery_id is None:
                     return None
             text = self.i18n.get(user.language, key, **params)
-        return await self.deliver(user_id, OutgoingMessage(text=text, reply_markup=reply_markup), delivery_id)
+        return await self.deliver(
+            user_id, OutgoingMessage(text=text, reply_markup=reply_markup), delivery_id, kind
+        )
 
     @staticmethod
     def wants(user: User, kind: Kind) -> bool:
         return not user.blocked_bot and not user.banned and preferences.is_enabled(user, kind)
 
-    async def deliver(self, user_id: int, message: OutgoingMessage, delivery_id: int | None) -> SendResult:
+    async def deliver(
+        self, user_id: int, message: OutgoingMessage, delivery_id: int | None, kind: Kind | None = None
+    ) -> SendResult:
         """Send, then record the outcome on the claimed delivery (if any)."""
         result = await self.sender.send(user_id, message, check_blocked=False)
+        if self.analytics is not None and kind is not None:
+            self.analytics.record(user_id, f"notify.{kind}", status=result.status.value)
         if delivery_id is not None:
             async with self.session_factory() as session:
                 await repo.finish_delivery(
@@ -215,6 +221,8 @@ class Notifier:
         created before this process started was resumed after a restart."""
         if stage not in ("ready", "failed"):
             return
+        if self.analytics is not None:
+            self.analytics.record(book.user_id, f"book.{stage}", book_id=book.id)
         created = getattr(book, "created_at", None)
         resumed = created is not None and created < self.started_at
         title = getattr(book, "display_title", None) or getattr(book, "title", None) or ""
