@@ -1,0 +1,1 @@
+"""Benchmarks behind `librarity bench`: retrieval quality and ingestion speed."""

@@ -1,0 +1,372 @@
+"""The search index: one Qdrant collection of chunks with dense and lexical vectors, per-user filtered.
+
+Every query carries the user filter inside each prefetch, so no ranking stage ever sees another user's
+points. Qdrant local mode (the embedded default) is synchronous and single-writer, so all client calls
+run in one dedicated thread; a server client gets a few threads and unawaited (wait=False) upserts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import numpy as np
+from qdrant_client import QdrantClient, models
+
+from services.search import lexical
+from services.search.chunking import Chunk
+from services.search.embeddings import Embedder, build_embedder
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+Mode = Literal["hybrid", "dense", "lexical"]
+MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
+Progress = Callable[[int, int], Awaitable[None]]
+T = TypeVar("T")
+
+DENSE = "dense"
+LEXICAL = "lexical"
+_POINT_NAMESPACE = uuid.UUID("6f1c52a4-3b0e-4d8a-9a55-1b7f0d6c2e11")
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    book_id: int
+    seq: int
+    text: str
+    page: int | None
+    chapter: str | None
+    percent: float
+    score: float
+    char_start: int | None = None
+    char_end: int | None = None
+    lang: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchTuning:
+    """Query-side knobs (defaults chosen by `librarity bench retrieval`, see docs/BENCHMARKS.md)."""
+
+    prefetch: int = 40  # candidates each retriever hands to the fusion
+    # "weighted": both retrievers in one batch request, min-max normalised scores mixed with the
+    # weights below (MiniLM is weak on Russian, so Russian questions lean on the lexical side);
+    # "rrf" / "dbsf": Qdrant's own prefetch + fusion, unweighted.
+    fusion: Literal["weighted", "rrf", "dbsf"] = "weighted"
+    dense_weight: float = 0.3
+    dense_weight_ru: float = 0.3
+    upsert_batch: int = 256  # chunks embedded and written per step
+
+
+def point_id(user_id: int, book_id: int, seq: int) -> str:
+    return str(uuid.uuid5(_POINT_NAMESPACE, f"{user_id}:{book_id}:{seq}"))
+
+
+def collection_name(base: str, embedder: Embedder) -> str:
+    """One collection per embedding model, so switching models never mixes vector spaces."""
+    slug = re.sub(r"[^a-z0-9]+", "-", embedder.name.lower()).strip("-")
+    return f"{base}_{slug}"
+
+
+class SearchIndex:
+    def __init__(
+        self,
+        client: QdrantClient,
+        embedder: Embedder,
+        collection: str,
+        *,
+        local: bool,
+        tuning: SearchTuning | None = None,
+    ) -> None:
+        self.client = client
+        self.embedder = embedder
+        self.collection = collection
+        self.local = local
+        self.tuning = tuning or SearchTuning()
+        self._threads = ThreadPoolExecutor(max_workers=1 if local else 4, thread_name_prefix="qdrant")
+        self._ready = False
+        self._ready_lock = asyncio.Lock()
+
+    # --- plumbing ---------------------------------------------------------------------------------------
+
+    async def _call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, lambda: function(*args, **kwargs))
+
+    async def ensure_collection(self) -> None:
+        if self._ready:
+            return
+        async with self._ready_lock:
+            if not self._ready:
+                await self._call(self._create_collection)
+                self._ready = True
+
+    def _create_collection(self) -> None:
+        if self.client.collection_exists(self.collection):
+            return
+        self.client.create_collection(
+            self.collection,
+            vectors_config={
+                DENSE: models.VectorParams(size=self.embedder.dim, distance=models.Distance.COSINE)
+            },
+            sparse_vectors_config={LEXICAL: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+        )
+        if not self.local:  # local mode has no payload indexes (and warns about them)
+            for field in ("user_id", "book_id"):
+                self.client.create_payload_index(self.collection, field, models.PayloadSchemaType.INTEGER)
+
+    # --- writing ----------------------------------------------------------------------------------------
+
+    async def index_chunks(
+        self,
+        user_id: int,
+        book_id: int,
+        language: str | None,
+        chunks: Sequence[Chunk],
+        progress: Progress | None = None,
+    ) -> int:
+        """Embed and store a book's chunks; the next batch is embedded while the last one is written."""
+        await self.ensure_collection()
+        total, done = len(chunks), 0
+        writing: asyncio.Future[Any] | None = None
+        try:
+            for start in range(0, total, self.tuning.upsert_batch):
+                batch = chunks[start : start + self.tuning.upsert_batch]
+                texts = [chunk.text for chunk in batch]
+                dense, sparse = await asyncio.gather(
+                    self.embedder.embed_documents(texts), asyncio.to_thread(lexical.document_vectors, texts)
+                )
+                points = [
+                    _point(user_id, book_id, language, chunk, vector, terms)
+                    for chunk, vector, terms in zip(batch, dense, sparse, strict=True)
+                ]
+                if writing is not None:
+                    await writing
+                writing = asyncio.ensure_future(self._upsert(points))
+                done += len(batch)
+                if progress is not None:
+                    await progress(done, total)
+            if writing is not None:
+                await writing
+                writing = None
+        finally:
+            if writing is not None:
+                writing.cancel()
+        return total
+
+    async def _upsert(self, points: list[models.PointStruct]) -> None:
+        await self._call(self.client.upsert, self.collection, points=points, wait=self.local)
+
+    async def delete_book(self, user_id: int, book_id: int) -> None:
+        await self.ensure_collection()
+        selector = models.FilterSelector(filter=_filter(user_id, [book_id]))
+        await self._call(self.client.delete, self.collection, points_selector=selector, wait=True)
+
+    async def copy_book(self, src_user: int, src_book: int, dst_user: int, dst_book: int) -> int:
+        """Copy a book's points to another user/book with their vectors (no re-embedding)."""
+        await self.ensure_collection()
+        copied, offset = 0, None
+        while True:
+            records, offset = await self._call(
+                self.client.scroll,
+                self.collection,
+                scroll_filter=_filter(src_user, [src_book]),
+                limit=self.tuning.upsert_batch,
+                offset=offset,
+                with_payload=True,
+                with_vectors=True,
+            )
+            points = []
+            for record in records:
+                payload = dict(record.payload or {})
+                payload.update(user_id=dst_user, book_id=dst_book)
+                vector: Any = record.vector
+                points.append(
+                    models.PointStruct(
+                        id=point_id(dst_user, dst_book, payload["seq"]), vector=vector, payload=payload
+                    )
+                )
+            if points:
+                await self._call(self.client.upsert, self.collection, points=points, wait=True)
+                copied += len(points)
+            if offset is None:
+                return copied
+
+    async def count(self, user_id: int, book_id: int | None = None) -> int:
+        await self.ensure_collection()
+        book_ids = None if book_id is None else [book_id]
+        result = await self._call(
+            self.client.count, self.collection, count_filter=_filter(user_id, book_ids), exact=True
+        )
+        return result.count
+
+    # --- reading ----------------------------------------------------------------------------------------
+
+    async def search(
+        self,
+        user_id: int,
+        query: str,
+        *,
+        book_ids: Sequence[int] | None = None,
+        k: int = 10,
+        mode: Mode = "hybrid",
+    ) -> list[Hit]:
+        """The k best passages of the user's books (of `book_ids` when given) for the query, best first."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        if not query.strip() or k <= 0 or (book_ids is not None and not book_ids):
+            return []
+        await self.ensure_collection()
+        where = _filter(user_id, book_ids)
+        terms = lexical.query_vector(query)
+        sparse = models.SparseVector(indices=terms.indices, values=terms.values) if terms.indices else None
+        if mode == "lexical" and sparse is None:
+            return []
+        dense: np.ndarray | None = None
+        if mode != "lexical":
+            dense = await self.embedder.embed_query(query)
+
+        if mode == "dense" or (mode == "hybrid" and sparse is None):
+            assert dense is not None
+            request: dict[str, Any] = {"query": dense.tolist(), "using": DENSE, "query_filter": where}
+        elif mode == "lexical":
+            request = {"query": sparse, "using": LEXICAL, "query_filter": where}
+        elif self.tuning.fusion == "weighted":
+            assert dense is not None and sparse is not None
+            return await self._weighted_hybrid(query, dense, sparse, where, k)
+        else:
+            assert dense is not None and sparse is not None
+            depth = max(self.tuning.prefetch, k)
+            fusion = models.Fusion.RRF if self.tuning.fusion == "rrf" else models.Fusion.DBSF
+            request = {
+                "prefetch": [
+                    models.Prefetch(query=dense.tolist(), using=DENSE, filter=where, limit=depth),
+                    models.Prefetch(query=sparse, using=LEXICAL, filter=where, limit=depth),
+                ],
+                "query": models.FusionQuery(fusion=fusion),
+            }
+        result = await self._call(
+            self.client.query_points, self.collection, limit=k, with_payload=True, **request
+        )
+        return [_hit(point) for point in result.points]
+
+    async def _weighted_hybrid(
+        self, query: str, dense: np.ndarray, sparse: models.SparseVector, where: models.Filter, k: int
+    ) -> list[Hit]:
+        depth = max(self.tuning.prefetch, k)
+        requests = [
+            models.QueryRequest(
+                query=dense.tolist(), using=DENSE, filter=where, limit=depth, with_payload=True
+            ),
+            models.QueryRequest(query=sparse, using=LEXICAL, filter=where, limit=depth, with_payload=True),
+        ]
+        by_dense, by_terms = await self._call(self.client.query_batch_points, self.collection, requests)
+        weight = (
+            self.tuning.dense_weight_ru
+            if lexical.detect_language(query) == "ru"
+            else self.tuning.dense_weight
+        )
+        return fuse([by_dense.points, by_terms.points], [weight, 1.0 - weight])[:k]
+
+    async def close(self) -> None:
+        try:
+            await self._call(self.client.close)
+        finally:
+            self._threads.shutdown(wait=False)
+            await self.embedder.aclose()
+
+
+def fuse(rankings: Sequence[Sequence[models.ScoredPoint]], weights: Sequence[float]) -> list[Hit]:
+    """Mix rankings by min-max normalised score: a point missing from a ranking gets 0 there."""
+    scores: dict[Any, float] = {}
+    points: dict[Any, models.ScoredPoint] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        if not ranking:
+            continue
+        values = [point.score for point in ranking]
+        low, high = min(values), max(values)
+        for point in ranking:
+            share = (point.score - low) / (high - low) if high > low else 1.0
+            scores[point.id] = scores.get(point.id, 0.0) + weight * share
+            points.setdefault(point.id, point)
+    ranked = sorted(scores, key=lambda key: -scores[key])
+    return [replace(_hit(points[key]), score=round(scores[key], 6)) for key in ranked]
+
+
+def _filter(user_id: int, book_ids: Sequence[int] | None) -> models.Filter:
+    must: list[models.Condition] = [
+        models.FieldCondition(key="user_id", match=models.MatchValue(value=user_id))
+    ]
+    if book_ids is not None:
+        must.append(
+            models.FieldCondition(key="book_id", match=models.MatchAny(any=[int(b) for b in book_ids]))
+        )
+    return models.Filter(must=must)
+
+
+def _point(
+    user_id: int,
+    book_id: int,
+    language: str | None,
+    chunk: Chunk,
+    vector: np.ndarray,
+    terms: lexical.SparseVector,
+) -> models.PointStruct:
+    payload = {
+        "user_id": user_id,
+        "book_id": book_id,
+        "seq": chunk.seq,
+        "page": chunk.page,
+        "chapter": chunk.chapter,
+        "percent": chunk.percent,
+        "text": chunk.text,
+        "lang": lexical.detect_language(chunk.text, default=language or "en"),
+        "char_start": chunk.char_start,
+        "char_end": chunk.char_end,
+    }
+    return models.PointStruct(
+        id=point_id(user_id, book_id, chunk.seq),
+        vector={
+            DENSE: vector.tolist(),
+            LEXICAL: models.SparseVector(indices=terms.indices, values=terms.values),
+        },
+        payload=payload,
+    )
+
+
+def _hit(point: models.ScoredPoint) -> Hit:
+    payload = point.payload or {}
+    return Hit(
+        book_id=int(payload["book_id"]),
+        seq=int(payload["seq"]),
+        text=str(payload["text"]),
+        page=payload.get("page"),
+        chapter=payload.get("chapter"),
+        percent=float(payload.get("percent") or 0.0),
+        score=float(point.score),
+        char_start=payload.get("char_start"),
+        char_end=payload.get("char_end"),
+        lang=payload.get("lang"),
+    )
+
+
+def build_search_index(settings: Settings, *, embedder: Embedder | None = None) -> SearchIndex:
+    """The index the settings describe: a Qdrant server at QDRANT_URL, else local mode under DATA_DIR."""
+    embedder = embedder or build_embedder(settings)
+    if settings.qdrant_url:
+        key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+        client = QdrantClient(url=settings.qdrant_url, api_key=key, timeout=60)
+        local = False
+    else:
+        settings.qdrant_path.mkdir(parents=True, exist_ok=True)
+        client = QdrantClient(path=str(settings.qdrant_path))
+        local = True
+    return SearchIndex(client, embedder, collection_name(settings.qdrant_collection, embedder), local=local)
