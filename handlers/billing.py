@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.i18n import I18n, Translator
 from bot.render import escape
 from db.models import User
+from handlers.chat_ui import SummaryCb
 from services.billing.plans import FREE, Product
 from services.billing.service import (
     Affordability,
@@ -219,6 +220,31 @@ class QuestionRefused(BaseFilter):
         check = await billing.check_can_afford(session, user.id, "question")
         await session.commit()
         return False if check.ok else {"refusal": check}
+
+
+class SummaryRefused(BaseFilter):
+    """Matches the confirmation of a whole-book summary that the balance does not cover."""
+
+    async def __call__(
+        self, query: CallbackQuery, user: User | None = None, session: AsyncSession | None = None,
+        billing: BillingService | None = None,
+    ) -> bool | dict[str, Any]:  # fmt: skip
+        if user is None or session is None or billing is None:
+            return False
+        check = await billing.check_can_afford(session, user.id, "summary")
+        await session.commit()
+        return False if check.ok else {"refusal": check}
+
+
+@router.callback_query(SummaryCb.filter(F.action == "go"), SummaryRefused())
+async def on_summary_refused(
+    query: CallbackQuery, refusal: Affordability, billing: BillingService, i18n: Translator
+) -> None:
+    """The summary's price is more than the balance: say so with buy buttons instead of running it."""
+    await query.answer()
+    if isinstance(query.message, Message):
+        text, markup = refusal_reply(i18n, billing, refusal)
+        await query.message.answer(text, reply_markup=markup)
 
 
 @router.message(StateFilter(None), F.text, ~F.text.startswith("/"), QuestionRefused())

@@ -156,3 +156,24 @@ async def test_out_of_credits_refuses_the_book_and_referral_pays_once(
     async with session_factory() as session:
         assert await billing.ledger.balance(session, 4) == 10 - 2 + 5
         assert await billing.ledger.balance(session, 3) == 10 + 5
+
+
+async def test_a_whole_book_llm_summary_is_charged_as_it_is_stored(
+    billing: BillingService, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    hook = AnswerBilling(billing, Notices())
+    async with session_factory() as session:
+        await billing.ensure_account(session, 5)
+        await session.commit()
+        assert (await billing.check_can_afford(session, 5, "summary")).reason == "no_credits", "20 > 10"
+        chapter = SimpleNamespace(scope="chapter:c1", method="llm", book_id=1)
+        fallback = SimpleNamespace(scope="book", method="extractive", book_id=1)
+        await hook.before_store(session, 5, chapter)
+        await hook.before_store(session, 5, fallback)
+        assert await billing.ledger.balance(session, 5) == 10, "chapters and the extractive fallback are free"
+        await hook.before_store(session, 5, SimpleNamespace(scope="book", method="llm", book_id=1))
+        await session.commit()
+        assert await billing.ledger.balance(session, 5) == 0, (
+            "made already: takes what is left, never below 0"
+        )
+        assert await billing.ledger.total(session, 5) == 0

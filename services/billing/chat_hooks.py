@@ -1,9 +1,11 @@
-"""Billing's part in answering, installed on the chat's AnswerService at start-up.
+"""Billing's part in answering and summarising, installed on the chat's services at start-up.
 
 Every answer is charged inside the transaction that records it (AnswerService.before_commit): by its
 recorded token usage, nothing when cached, the extractive price when the LLM failed and the answer fell
-back to quoting the book. When the charge crosses this period's warning threshold, the one low-credits
-warning goes out once the transaction has committed.
+back to quoting the book. A whole-book LLM summary is charged BILLING_SUMMARY_CREDITS in the transaction
+that stores it (SummaryService.before_store); chapter summaries and the extractive fallback are free.
+When a charge crosses this period's warning threshold, the one low-credits warning goes out once the
+transaction has committed.
 """
 
 from __future__ import annotations
@@ -40,6 +42,16 @@ class AnswerBilling:
             usage = None
         outcome = await self.billing.charge_for_answer(
             session, user_id, usage, ref, cached=bool(getattr(result, "cached", False))
+        )
+        if outcome.warn_low and self.notices is not None:
+            self._after_commit(session, user_id, outcome.balance)
+
+    async def before_store(self, session: AsyncSession, user_id: int, summary: Any) -> None:
+        """Charge for a computed whole-book LLM summary (services.chat.summaries.Summary) as it is stored."""
+        if getattr(summary, "scope", None) != "book" or getattr(summary, "method", None) != "llm":
+            return
+        outcome = await self.billing.charge_for_summary(
+            session, user_id, summary.book_id, uuid.uuid4().hex, already_made=True
         )
         if outcome.warn_low and self.notices is not None:
             self._after_commit(session, user_id, outcome.balance)

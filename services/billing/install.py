@@ -107,12 +107,16 @@ def hook_ingestion(ctx: AppContext, billing: BillingService, notices: Any = None
 
 
 def hook_answers(ctx: AppContext, billing: BillingService, notices: Any = None) -> None:
-    """Charge every answer in the transaction that records it (the chat's AnswerService.before_commit)."""
+    """Charge every answer, and every whole-book summary, in the transaction that records it."""
     answers: Any = ctx.services.get("answers")
     hooks = getattr(answers, "before_commit", None)
     if not isinstance(hooks, list) or getattr(answers, "_billing_hooked", False):
         return
     from services.billing.chat_hooks import AnswerBilling
 
-    hooks.append(AnswerBilling(billing, notices).before_commit)
+    charges = AnswerBilling(billing, notices)
+    hooks.append(charges.before_commit)
     answers._billing_hooked = True
+    summaries: Any = ctx.services.get("summaries")
+    if isinstance(getattr(summaries, "before_store", None), list):
+        summaries.before_store.append(charges.before_store)

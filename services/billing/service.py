@@ -446,15 +446,21 @@ class BillingService:
         ref: str,
         *,
         credits: int | None = None,
+        already_made: bool = False,
         now: datetime | None = None,
     ) -> ChargeOutcome:
         """Charge for a whole-book summary the user confirmed (`credits`: the price they were shown).
-        Refuses (ok False, nothing charged) when the balance is short; `ref` makes a repeat charge once."""
+        Refuses (ok False, nothing charged) when the balance is short, unless the summary is
+        `already_made`: then it takes what is left. `ref` makes a repeat charge once."""
         now = now or utcnow()
         await self.ensure_account(session, user_id, now)
         price = self.quote_summary() if credits is None else credits
         if price <= 0:
             return ChargeOutcome(ok=True, credits=0, balance=await self.ledger.balance(session, user_id))
+        if already_made:
+            return await self._charge_after_the_fact(
+                session, user_id, price, "summary", f"book:{book_id}", f"summary:{ref}", now
+            )
         result = await self.ledger.charge(
             session,
             user_id,

@@ -20,7 +20,7 @@ import logging
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -91,6 +91,11 @@ class Summary:
     stored: bool = False  # served from the table, computed earlier
 
 
+# Runs with (session, user_id, summary) just before a computed summary is committed: billing charges a
+# whole-book summary here, so the charge and what it paid for are recorded together.
+SummaryHook = Callable[[AsyncSession, int, Summary], Awaitable[None]]
+
+
 @dataclass(frozen=True, slots=True)
 class SummaryEstimate:
     """What a whole-book (or chapter) LLM run will take, before running it."""
@@ -126,6 +131,7 @@ class SummaryService:
         self.window_chars = window_chars
         self.fan_in = max(2, fan_in)
         self.concurrency = concurrency
+        self.before_store: list[SummaryHook] = []
 
     @property
     def has_llm(self) -> bool:
@@ -354,6 +360,8 @@ class SummaryService:
                     )
             except IntegrityError:
                 pass  # computed twice at once; either copy will do
+        for hook in self.before_store:
+            await hook(session, user_id, summary)
         await session.commit()
 
 

@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.sandbox.runner import AppFactory, librarity_app
-from db.models import Book, BookStatus, User
+from db.models import Book, BookStatus, Chunk, User
 from db.models.billing import LedgerEntry, Payment
+from handlers.chat_ui import SummaryCb
 from services.billing.service import BillingService
 from tests.e2e.client import Message, SandboxHarness, UserClient, buttons_of, text_of
 from tests.fakes.yookassa_server import FakeYooKassaServer
@@ -192,24 +193,44 @@ async def test_card_payment_settled_by_a_notification_to_the_sandbox(
         assert count == 1
 
 
-async def test_out_of_credits_question_gets_buy_buttons_and_no_charge(
-    sandbox_bot: SandboxHarness, user: UserClient
-) -> None:
-    await _started(user)
-    billing = _billing(sandbox_bot)
-    async with sandbox_bot.running.dispatcher["ctx"].session_factory() as session:
+async def _book_and_balance(sandbox: SandboxHarness, user: UserClient, left: int) -> int:
+    """A ready active book (one passage, never indexed) and only `left` credits; the book's id."""
+    billing = _billing(sandbox)
+    async with sandbox.running.dispatcher["ctx"].session_factory() as session:
         book = Book(
             user_id=user.user_id, file_sha256="f" * 64, file_name="keeper.txt", file_size=10, title="Keeper",
-            status=BookStatus.READY, progress=1.0, attempts=1, chunks=0,
+            status=BookStatus.READY, progress=1.0, attempts=1, chunks=1,
         )  # fmt: skip
         session.add(book)
         await session.flush()
+        session.add(Chunk(book_id=book.id, seq=0, text="The keeper lit the lamp every evening.", percent=0.0))
         me = await session.get(User, user.user_id)
         assert me is not None
         me.active_book_id = book.id
         balance = await billing.ledger.balance(session, user.user_id)
-        await billing.ledger.charge(session, user.user_id, balance, "test", None, "spend-it-all")
+        await billing.ledger.charge(session, user.user_id, balance - left, "test", None, "spend-it")
         await session.commit()
+        return book.id
+
+
+async def test_a_summary_dearer_than_the_balance_is_refused_with_buy_buttons(
+    sandbox_bot: SandboxHarness, user: UserClient
+) -> None:
+    await _started(user)
+    book_id = await _book_and_balance(sandbox_bot, user, left=5)
+    offer = await user.ask("/summary", contains="20")  # the price is shown before anything runs
+    await user.tap(int(offer["message_id"]), SummaryCb(action="go", book_id=book_id).pack())
+    refusal = await user.wait_reply(int(offer["message_id"]), contains="out of credits")
+    assert any("⭐" in b["text"] for b in buttons_of(refusal))
+    assert await _balance(sandbox_bot, user.user_id) == 5
+
+
+async def test_out_of_credits_question_gets_buy_buttons_and_no_charge(
+    sandbox_bot: SandboxHarness, user: UserClient
+) -> None:
+    await _started(user)
+    await _book_and_balance(sandbox_bot, user, left=0)
+    async with sandbox_bot.running.dispatcher["ctx"].session_factory() as session:
         entries = await session.scalar(
             select(func.count()).select_from(LedgerEntry).where(LedgerEntry.user_id == user.user_id)
         )
