@@ -58,9 +58,7 @@ def settings(make_settings) -> Settings:  # type: ignore[no-untyped-def]
     return make_settings()
 
 
-@pytest.fixture(scope="session")
-async def pg_url() -> AsyncIterator[str]:
-    """A fresh PostgreSQL database for this test session (so parallel runs never collide)."""
+async def _new_pg_database() -> str:
     name = f"librarity_test_{uuid.uuid4().hex[:10]}"
     try:
         admin = await asyncpg.connect(PG_ADMIN_DSN)
@@ -68,10 +66,29 @@ async def pg_url() -> AsyncIterator[str]:
         pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_DSN}: {error}")
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
-    yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    return name
+
+
+async def _drop_pg_database(name: str) -> None:
     admin = await asyncpg.connect(PG_ADMIN_DSN)
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def pg_url() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for this test session (so parallel runs never collide)."""
+    name = await _new_pg_database()
+    yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    await _drop_pg_database(name)
+
+
+@pytest.fixture
+async def empty_pg_url() -> AsyncIterator[str]:
+    """A PostgreSQL database of this test's own, for tests that change the schema itself."""
+    name = await _new_pg_database()
+    yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    await _drop_pg_database(name)
 
 
 @pytest.fixture(scope="session")

@@ -28,8 +28,8 @@ async def test_stairway_sqlite(tmp_path: Path) -> None:
     await asyncio.to_thread(_stairway, f"sqlite+aiosqlite:///{tmp_path / 'stairs.sqlite3'}")
 
 
-async def test_stairway_postgres(pg_url: str) -> None:
-    await asyncio.to_thread(_stairway, pg_url)
+async def test_stairway_postgres(empty_pg_url: str) -> None:
+    await asyncio.to_thread(_stairway, empty_pg_url)
 
 
 async def test_user_upsert_creates_then_refreshes(session: AsyncSession) -> None:
