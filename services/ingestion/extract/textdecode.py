@@ -105,11 +105,8 @@ def _plausibly_western(sample: bytes) -> bool:
 
 
 def _russian_score(text: str, high: int) -> float:
-    total = 0.0
-    for char in text:
-        if char >= "\u0400":
-            total += _FREQ.get(char, 0.0)
-    return total / high
+    # str.count runs in C: 37 passes over the sample beat one Python loop over it.
+    return sum(text.count(char) * weight for char, weight in _FREQ.items()) / high
 
 
 def _mostly_utf8(data: bytes) -> bool:
