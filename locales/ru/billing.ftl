@@ -8,7 +8,11 @@ billing-plan-name = { $plan ->
     [scholar] Scholar
    *[other] Бесплатный
 }
-billing-pack-name = { $credits } кредитов
+billing-pack-name = { $credits } { $credits ->
+    [one] кредит
+    [few] кредита
+   *[many] кредитов
+}
 
 billing-balance =
     💰 <b>Кредитов: { $balance }</b>
@@ -16,13 +20,21 @@ billing-balance =
         [none] {""}
        *[other] {" "}до { $until }
     }
-    В этом периоде: потрачено { $used } из { $credits } кредитов. Новые кредиты: { $renews }.
-    Сегодня: { $questions } из { $questions_limit } вопросов. Книг: до { $books }, файлы до { $file_mb } МБ.
+    В этом периоде: потрачено { $used } из { $credits } { $credits ->
+        [one] кредита
+        [few] кредитов
+       *[many] кредитов
+    }. Новые кредиты: { $renews }.
+    Сегодня: { $questions } из { $questions_limit } { $questions_limit ->
+        [one] вопроса
+        [few] вопросов
+       *[many] вопросов
+    }. Книг: до { $books }, файлы до { $file_mb } МБ.
 billing-balance-trial = 🎁 Пробный Pro до { $until }.
 billing-subscription-active = ⭐ Подписка продлится { $date }.
 billing-subscription-canceled = Подписка отменена: тариф действует до { $date }.
 billing-referral-link = 🤝 Пригласите друга: { $link }
-    Вы оба получите по { $bonus } кредитов, когда он добавит первую книгу.
+    Когда он добавит первую книгу, вы оба получите кредиты: по { $bonus }.
 billing-button-buy = ➕ Купить кредиты
 billing-button-history = 🧾 Платежи
 billing-button-cancel-sub = Отменить подписку
@@ -50,8 +62,12 @@ billing-button-pack-stars = { $name } · { $stars } ⭐
 billing-button-pack-card = { $name } · { $rubles } ₽
 billing-product-unknown = Это предложение больше не действует. /buy покажет актуальные.
 
-billing-invoice-pack-title = { $credits } кредитов
-billing-invoice-pack-description = { $credits } кредитов Librarity на вопросы, книги и пересказы. Они не сгорают.
+billing-invoice-pack-title = { $credits } { $credits ->
+    [one] кредит
+    [few] кредита
+   *[many] кредитов
+}
+billing-invoice-pack-description = Кредиты Librarity ({ $credits }) на вопросы, книги и пересказы. Они не сгорают.
 billing-invoice-plan-title = Librarity { $name }
 billing-invoice-plan-description = { $name } на месяц: { $credits } кредитов, до { $books } книг, { $questions } вопросов в день. Продлевается ежемесячно; отменить можно в /balance.
 billing-subscribe-text = ⭐ { $name } — ежемесячная подписка за { $stars } звёзд. Нажмите, чтобы подписаться; отменить можно в любой момент в /balance.
@@ -81,13 +97,25 @@ billing-sub-none = У вас нет подписки, которую можно 
 
 billing-low-credits = ⚠️ Вы потратили { $percent }% кредитов этого периода: осталось { $balance }. Пополнить можно в /buy.
 billing-no-credits = 🙂 На это не хватает кредитов (нужно { $cost }, осталось { $balance }). Пополните баланс кнопками ниже или дождитесь ежемесячных кредитов (см. /balance).
-billing-daily-limit = 🌙 Сегодня уже { $limit } вопросов — это максимум для вашего тарифа. Спросите завтра или перейдите на тариф побольше.
-billing-books-limit = 📚 На вашем тарифе можно хранить до { $limit } книг. Удалите одну в /books или выберите тариф побольше.
+billing-daily-limit = 🌙 Сегодня уже { $limit } { $limit ->
+    [one] вопрос
+    [few] вопроса
+   *[many] вопросов
+} — это максимум для вашего тарифа. Спросите завтра или перейдите на тариф побольше.
+billing-books-limit = 📚 На вашем тарифе можно хранить до { $limit } { $limit ->
+    [one] книги
+    [few] книг
+   *[many] книг
+}. Удалите одну в /books или выберите тариф побольше.
 billing-file-too-large = 📦 На вашем тарифе книги — до { $limit } МБ. Для файлов побольше выберите другой тариф.
 
-billing-trial-started = 🎁 Подарок для начала: <b>Pro на { $days } дней</b> и { $credits } кредитов. Пользуйтесь!
-billing-referral-invitee = 🎉 Ваша первая книга готова! Вас пригласил друг, поэтому вы оба получаете по { $bonus } кредитов.
-billing-referral-referrer = 🎉 Приглашённый вами друг добавил первую книгу: вам { $bonus } кредитов!
+billing-trial-started = 🎁 Подарок для начала: <b>Pro на { $days } { $days ->
+    [one] день
+    [few] дня
+   *[many] дней
+}</b> и кредиты: { $credits }. Пользуйтесь!
+billing-referral-invitee = 🎉 Ваша первая книга готова! Вас пригласил друг, поэтому вы оба получаете кредиты: по { $bonus }.
+billing-referral-referrer = 🎉 Приглашённый вами друг добавил первую книгу: вам начислено кредитов: { $bonus }!
 
 billing-paysupport =
     <b>Помощь с оплатой</b>
@@ -114,5 +142,9 @@ billing-refund-unknown = Такого платежа нет.
 billing-refund-already = Этот платёж уже возвращён.
 
 ## Показывает библиотека, когда биллинг отказывает книге до чтения (коды из хука перед индексацией)
-library-error-no-credits = 🙂 Чтение этой книги стоит { $cost } кредитов, а у вас { $balance }. Пополните баланс в /buy и пришлите книгу снова.
-library-error-books-limit = 📚 На вашем тарифе можно хранить до { $limit } книг. Удалите одну в /books или загляните в /buy.
+library-error-no-credits = 🙂 Чтение этой книги стоит кредитов: { $cost }, а у вас { $balance }. Пополните баланс в /buy и пришлите книгу снова.
+library-error-books-limit = 📚 На вашем тарифе можно хранить до { $limit } { $limit ->
+    [one] книги
+    [few] книг
+   *[many] книг
+}. Удалите одну в /books или загляните в /buy.
