@@ -302,6 +302,21 @@ async def test_delete_message_and_messages(bot: Bot, user: UserClient) -> None:
     assert await user.messages() == []
 
 
+async def test_copy_and_forward(bot: Bot, user: UserClient) -> None:
+    chat_id = await started_chat(bot, user)
+    question = await user.send("What is chapter 2 about?")
+    copied = await bot.copy_message(chat_id, chat_id, question["message_id"])
+    forwarded = await bot.forward_message(chat_id, chat_id, question["message_id"])
+    assert forwarded.forward_origin is not None and forwarded.text == "What is chapter 2 about?"
+    shown = {m["message_id"]: m["text"] for m in await user.messages()}
+    assert shown == {
+        copied.message_id: "What is chapter 2 about?",
+        forwarded.message_id: "What is chapter 2 about?",
+    }
+    with pytest.raises(TelegramBadRequest, match="message to copy not found"):
+        await bot.copy_message(chat_id, chat_id, 9999)
+
+
 # --- callbacks --------------------------------------------------------------------------------------
 
 
@@ -465,6 +480,14 @@ async def test_commands_per_language(bot: Bot, user: UserClient) -> None:
     assert await bot.get_my_commands(language_code="ru") == []
     with pytest.raises(TelegramBadRequest, match="BOT_COMMAND_INVALID"):
         await bot.set_my_commands([BotCommand(command="Bad Command", description="x")])
+
+
+async def test_menu_button_and_bot_texts(bot: Bot) -> None:
+    assert await bot.set_my_description("Talk to your books", language_code="en")
+    assert (await bot.get_my_description(language_code="en")).description == "Talk to your books"
+    assert (await bot.get_my_name()).name == "Librarity"
+    assert await bot.set_chat_menu_button()
+    assert (await bot.get_chat_menu_button()).type == "commands"
 
 
 async def test_get_chat_and_member(bot: Bot, user: UserClient) -> None:

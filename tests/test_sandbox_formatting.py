@@ -98,6 +98,10 @@ def test_detects_commands_links_and_mentions_in_user_text() -> None:
     }
 
 
+def test_closing_tags_in_user_text_are_not_commands() -> None:
+    assert detect_entities("hello <b>there</b>") == []
+
+
 def test_entities_back_to_html_round_trip() -> None:
     source = '<b>a <i>b</i></b> &lt;c&gt; <a href="https://x.y/?q=&quot;">📚 d</a>'
     assert parse_html(entities_to_html(*parse_html(source))) == parse_html(source)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -10,6 +11,8 @@ from bot.sandbox.errors import BotApiError, not_found, unauthorized
 from bot.sandbox.methods import find_method
 from bot.sandbox.params import Params
 from bot.sandbox.world import SandboxWorld
+
+logger = logging.getLogger(__name__)
 
 WORLD_KEY = web.AppKey("sandbox_world", SandboxWorld)
 
@@ -45,6 +48,8 @@ async def call_method(world: SandboxWorld, name: str, params: Params) -> Any:
         result = await spec.handler(world, params)
     except BotApiError as e:
         world.log_call(method_name, params.loggable(), chat_id, e.description)
+        # What Telegram would refuse shows in the sandbox's console, where the bot's developer looks.
+        logger.info("Bot API %s -> %s %s", method_name, e.error_code, e.description)
         raise
     world.log_call(method_name, params.loggable(), chat_id, None)
     return result

@@ -19,6 +19,7 @@ from bot.sandbox.models import Json, Payment
 from bot.sandbox.userapi import (
     UserApiError,
     json_body,
+    payment_result,
     record_payment,
     user_id_of,
     world_of,
@@ -155,16 +156,8 @@ async def renew_subscription(request: web.Request) -> web.Response:
     latest = _subscription(world, user_id, body.get("telegram_payment_charge_id"))
     if latest.subscription_canceled:
         raise UserApiError(409, "the subscription is canceled")
-    payment, message = record_payment(world, world.users[user_id], latest.invoice, renews=latest)
-    return web.json_response(
-        {
-            "ok": True,
-            "status": "paid",
-            "telegram_payment_charge_id": payment.charge_id,
-            "message_id": message.message_id,
-            "successful_payment": message.data["successful_payment"],
-        }
-    )
+    renewal = record_payment(world, world.users[user_id], latest.invoice, renews=latest)
+    return web.json_response(payment_result(*renewal))
 
 
 def add_routes(app: web.Application) -> None:

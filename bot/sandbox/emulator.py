@@ -66,12 +66,14 @@ class SandboxEmulator:
 
     async def start(self) -> str:
         """Serve until stop(); the base URL the bot's TelegramAPIServer and the user API use."""
-        self._runner = web.AppRunner(self.app, handle_signals=False, shutdown_timeout=_SHUTDOWN_SECONDS)
+        # No access log: the page polls every 700 ms and would bury the bot's own log lines.
+        self._runner = web.AppRunner(
+            self.app, handle_signals=False, shutdown_timeout=_SHUTDOWN_SECONDS, access_log=None
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
-        self.world.base_url = self.base_url
         return self.base_url
 
     async def stop(self) -> None:

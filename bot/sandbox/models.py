@@ -7,7 +7,6 @@ the Bot API would return; the dataclasses around them hold the bookkeeping Teleg
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,9 +165,6 @@ class Chat:
     def get(self, message_id: int) -> ChatMessage | None:
         message = self.messages.get(message_id)
         return None if message is None or message.deleted else message
-
-    def visible(self) -> Iterator[ChatMessage]:
-        return (m for m in self.messages.values() if not m.deleted)
 
     def current_draft(self) -> Draft | None:
         if self.draft is not None and self.draft.expires_at < time.monotonic():

@@ -176,7 +176,7 @@ async def tap_callback(request: web.Request) -> web.Response:
     buttons = callback_buttons(message.data.get("reply_markup"))
     if not body.get("force") and data not in {b["callback_data"] for b in buttons}:
         raise UserApiError(400, "the message has no button with this data")
-    query = world.new_query(world.callback_queries, user.id, {})
+    query = world.new_query(world.callback_queries, user.id)
     world.updates.push(
         "callback_query",
         {
@@ -245,12 +245,22 @@ def record_payment(
     return payment, message
 
 
+def payment_result(payment: Payment, message: ChatMessage) -> Json:
+    return {
+        "ok": True,
+        "status": "paid",
+        "telegram_payment_charge_id": payment.charge_id,
+        "message_id": message.message_id,
+        "successful_payment": message.data["successful_payment"],
+    }
+
+
 async def pay(request: web.Request) -> web.Response:
     world = world_of(request)
     body = await json_body(request)
     user = acting_user(world, user_id_of(request), body)
     invoice = _invoice_to_pay(world, user, body)
-    query = world.new_query(world.pre_checkout_queries, user.id, {})
+    query = world.new_query(world.pre_checkout_queries, user.id)
     world.updates.push(
         "pre_checkout_query",
         {
@@ -267,16 +277,7 @@ async def pay(request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "status": "timeout"})
     if not answer["ok"]:
         return web.json_response({"ok": True, "status": "declined", "error_message": answer["error_message"]})
-    payment, message = record_payment(world, user, invoice)
-    return web.json_response(
-        {
-            "ok": True,
-            "status": "paid",
-            "telegram_payment_charge_id": payment.charge_id,
-            "message_id": message.message_id,
-            "successful_payment": message.data["successful_payment"],
-        }
-    )
+    return web.json_response(payment_result(*record_payment(world, user, invoice)))
 
 
 async def block(request: web.Request) -> web.Response:

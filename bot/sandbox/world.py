@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.sandbox.errors import (
@@ -49,7 +49,6 @@ class PendingQuery:
     user_id: int
     created: float
     answer: asyncio.Future[Json]
-    payload: Json = field(default_factory=dict)
 
 
 @dataclass
@@ -103,9 +102,8 @@ class RateLimiter:
 
 
 class SandboxWorld:
-    def __init__(self, config: SandboxConfig | None = None, base_url: str = "") -> None:
+    def __init__(self, config: SandboxConfig | None = None) -> None:
         self.config = config or SandboxConfig()
-        self.base_url = base_url
         self.bot_id = DEFAULT_BOT_ID
         self.users: dict[int, SandboxUser] = {}
         self.chats: dict[int, Chat] = {}
@@ -266,15 +264,13 @@ class SandboxWorld:
 
     # --- queries --------------------------------------------------------------------------------
 
-    def new_query(self, store: dict[str, PendingQuery], user_id: int, payload: Json) -> PendingQuery:
+    def new_query(self, store: dict[str, PendingQuery], user_id: int) -> PendingQuery:
         query = PendingQuery(
-            id=str(self._counter + 10**15 + secrets.randbelow(10**12)),
+            id=str(10**18 + secrets.randbelow(9 * 10**18)),
             user_id=user_id,
             created=time.monotonic(),
             answer=asyncio.get_running_loop().create_future(),
-            payload=payload,
         )
-        self._counter += 1
         store[query.id] = query
         return query
 
