@@ -1,8 +1,10 @@
 """Cut a book into passages for the index: whole sentences, paragraphs kept together where they fit.
 
 A chunk is an exact slice of the book text (sections joined by a blank line, as `ExtractedBook.text`),
-so quotes can be checked verbatim and `char_start`/`char_end` point into the book. Chunks never span two
-chapters; `page` is where the chunk starts, `percent` its position in the book (0-100).
+so quotes can be checked verbatim and `char_start`/`char_end` point into the book. Chunks do not span
+two chapters, except that a scrap shorter than `min_chars` at a chapter's end (a part title, an
+epigraph) joins the next chunk, named after the chapter holding most of it. `page` is where the chunk
+starts, `percent` its position in the book (0-100).
 
 Size: all-MiniLM-L6-v2 reads at most 256 word pieces (about 1,000 characters of English), so longer
 chunks lose their tails to the dense model; around 800 characters keeps each chunk whole for it while

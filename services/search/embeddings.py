@@ -159,6 +159,7 @@ class OpenAIEmbedder:
         timeout: float = 60.0,
         batch_size: int = 256,
         concurrency: int = 4,
+        max_retries: int = 3,
     ) -> None:
         import openai
 
@@ -172,7 +173,7 @@ class OpenAIEmbedder:
         self.batch_size = batch_size
         self._limit = asyncio.Semaphore(concurrency)
         self._client = openai.AsyncOpenAI(
-            api_key=api_key or "none", base_url=base_url, timeout=timeout, max_retries=3
+            api_key=api_key or "none", base_url=base_url, timeout=timeout, max_retries=max_retries
         )
 
     async def _embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -187,7 +188,10 @@ class OpenAIEmbedder:
             except openai.OpenAIError as error:
                 raise EmbeddingError(f"OpenAI embeddings failed: {error}") from error
         rows = sorted(reply.data, key=lambda item: item.index)
-        return _checked(np.array([row.embedding for row in rows], dtype=np.float32), len(texts), self.dim)
+        # OpenAI's own vectors are unit length; OpenAI-compatible servers' need not be.
+        return normalise(
+            _checked(np.array([row.embedding for row in rows], dtype=np.float32), len(texts), self.dim)
+        )
 
     async def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return await _batched(self._embed, texts, self.batch_size, self.dim)

@@ -1,0 +1,204 @@
+"""The search index on Qdrant local mode (a temp dir) with the real MiniLM model.
+
+A real Qdrant server is not available in this environment, so the server path (QDRANT_URL, payload
+indexes, wait=False upserts) is not exercised here; local mode runs the same queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from qdrant_client import QdrantClient
+
+from services.search.chunking import ChunkingOptions, chunk_text
+from services.search.embeddings import LocalEmbedder
+from services.search.index import SearchIndex, SearchTuning, build_search_index, point_id
+
+ENGLISH_BOOK = """
+The Lighthouse
+
+Old Martha kept the lighthouse on the northern cliff for forty years. Every night she climbed the
+ninety steps and lit the great lamp, so that the fishing boats could find the harbour in the fog.
+
+One winter a storm broke the lamp's glass. Martha carried a lantern up the tower and held it in the
+window until morning, and the boats came home safe.
+
+The Baker
+
+In the village below, a baker named Tobias made rye bread with caraway seeds. He rose at three in the
+morning to light his oven, and the whole street smelled of bread by five.
+
+Tobias sold his loaves at the Saturday market, where the children begged for his honey buns.
+""".strip()
+
+RUSSIAN_BOOK = """
+Мельница
+
+Старый мельник Фёдор жил у реки и молол муку для всей деревни. Каждое утро он открывал запруду, и
+тяжёлое колесо начинало вращаться.
+
+Однажды весной половодье сорвало колесо, и мельник три недели чинил его вместе с сыновьями.
+
+Пасека
+
+За лесом дед Архип держал пасеку. Его пчёлы собирали липовый мёд, и зимой он продавал мёд на
+ярмарке в городе.
+""".strip()
+
+OPTIONS = ChunkingOptions(target_chars=250, min_chars=20)
+
+
+class CountingEmbedder:
+    """The local model, counting the document texts it is asked to embed."""
+
+    def __init__(self, inner: LocalEmbedder) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self.documents = 0
+
+    async def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        self.documents += len(texts)
+        return await self.inner.embed_documents(texts)
+
+    async def embed_query(self, text: str) -> np.ndarray:
+        return await self.inner.embed_query(text)
+
+    async def aclose(self) -> None:
+        return None
+
+
+@pytest.fixture(scope="session")
+def local_embedder() -> LocalEmbedder:
+    embedder = LocalEmbedder(batch_size=16)
+    from services.search.embeddings import load_local_model
+
+    load_local_model()  # once for the whole session (the module caches it)
+    return embedder
+
+
+@pytest.fixture
+async def index(tmp_path: Path, local_embedder: LocalEmbedder) -> AsyncIterator[SearchIndex]:
+    embedder = CountingEmbedder(local_embedder)
+    search = SearchIndex(
+        QdrantClient(path=str(tmp_path / "qdrant")),
+        embedder,  # type: ignore[arg-type]
+        "test_chunks",
+        local=True,
+        tuning=SearchTuning(upsert_batch=3),
+    )
+    yield search
+    await search.close()
+
+
+async def _add(index: SearchIndex, user: int, book: int, text: str, language: str) -> int:
+    return await index.index_chunks(user, book, language, chunk_text(text, options=OPTIONS))
+
+
+async def test_hybrid_finds_the_passage_in_english_and_russian(index: SearchIndex) -> None:
+    await _add(index, 1, 10, ENGLISH_BOOK, "en")
+    await _add(index, 1, 11, RUSSIAN_BOOK, "ru")
+
+    hits = await index.search(1, "Who held a lantern in the tower during the storm?", k=3)
+    assert "lantern" in hits[0].text and hits[0].book_id == 10
+    assert hits[0].score >= hits[-1].score
+
+    hits = await index.search(1, "Кто чинил колесо мельницы?", k=3)
+    assert "колесо" in hits[0].text and hits[0].book_id == 11 and hits[0].lang == "ru"
+
+    # Stemming: another word form than the book's ("мёду" vs "мёд"; "baked" vs "baker").
+    hits = await index.search(1, "где продавали мёду", book_ids=[11], k=1)
+    assert "ярмарке" in hits[0].text
+    hits = await index.search(1, "seeded breads", book_ids=[10], k=1, mode="lexical")
+    assert "caraway seeds" in hits[0].text
+
+    hits = await index.search(1, "What did the baker make?", k=2, mode="dense")
+    assert all(hit.book_id == 10 for hit in hits)
+
+
+async def test_hits_carry_places(index: SearchIndex) -> None:
+    chunks = chunk_text(ENGLISH_BOOK, page=7, chapter="Stories", options=OPTIONS)
+    await index.index_chunks(1, 10, "en", chunks)
+    hit = (await index.search(1, "honey buns at the market", k=1))[0]
+    chunk = next(c for c in chunks if c.seq == hit.seq)
+    assert (hit.text, hit.page, hit.chapter, hit.percent) == (chunk.text, 7, "Stories", chunk.percent)
+    assert ENGLISH_BOOK[hit.char_start : hit.char_end] == hit.text  # type: ignore[misc]
+
+
+async def test_users_never_see_each_others_chunks(index: SearchIndex) -> None:
+    await _add(index, 1, 10, ENGLISH_BOOK, "en")
+    await _add(index, 2, 20, RUSSIAN_BOOK, "ru")
+    for mode in ("hybrid", "dense", "lexical"):
+        # User 2 asks about user 1's book, even naming its id: nothing of user 1 comes back.
+        assert await index.search(2, "lighthouse lantern storm", book_ids=[10], mode=mode) == []  # type: ignore[arg-type]
+        hits = await index.search(2, "lighthouse lantern storm Martha", mode=mode)  # type: ignore[arg-type]
+        assert all(hit.book_id == 20 for hit in hits)
+    assert await index.search(3, "lighthouse") == []
+
+
+async def test_delete_book_removes_its_points(index: SearchIndex) -> None:
+    count = await _add(index, 1, 10, ENGLISH_BOOK, "en")
+    await _add(index, 1, 11, RUSSIAN_BOOK, "ru")
+    assert await index.count(1, 10) == count > 0
+    await index.delete_book(1, 10)
+    assert await index.count(1, 10) == 0
+    assert await index.count(1, 11) > 0
+    assert all(hit.book_id == 11 for hit in await index.search(1, "lighthouse lantern"))
+
+
+async def test_copy_book_reuses_vectors(index: SearchIndex) -> None:
+    count = await _add(index, 1, 10, ENGLISH_BOOK, "en")
+    embedder: CountingEmbedder = index.embedder  # type: ignore[assignment]
+    embedded = embedder.documents
+    assert await index.copy_book(1, 10, 2, 30) == count
+    assert embedder.documents == embedded  # no re-embedding
+    hits = await index.search(2, "lantern in the storm", k=1)
+    assert hits[0].book_id == 30 and "lantern" in hits[0].text
+    assert await index.count(1, 10) == count  # the source stays
+
+
+async def test_progress_is_reported_per_batch_and_reindexing_replaces(index: SearchIndex) -> None:
+    seen: list[tuple[int, int]] = []
+
+    async def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+
+    chunks = chunk_text(ENGLISH_BOOK, options=OPTIONS)
+    await index.index_chunks(1, 10, "en", chunks, progress)
+    assert seen[-1] == (len(chunks), len(chunks)) and len(seen) == -(-len(chunks) // 3)
+    await index.index_chunks(1, 10, "en", chunks)  # same ids: replaced, not duplicated
+    assert await index.count(1, 10) == len(chunks)
+    assert point_id(1, 10, 0) != point_id(2, 10, 0)
+
+
+async def test_empty_inputs(index: SearchIndex) -> None:
+    await _add(index, 1, 10, ENGLISH_BOOK, "en")
+    assert await index.search(1, "   ") == []
+    assert await index.search(1, "lighthouse", book_ids=[]) == []
+    assert await index.search(1, "the of and", mode="lexical") == []
+    assert await index.index_chunks(1, 12, "en", []) == 0
+    with pytest.raises(ValueError):
+        await index.search(1, "x", mode="fuzzy")  # type: ignore[arg-type]
+
+
+async def test_qdrant_fusion_modes_also_work(index: SearchIndex) -> None:
+    await _add(index, 1, 10, ENGLISH_BOOK, "en")
+    for fusion in ("rrf", "dbsf"):
+        index.tuning = SearchTuning(fusion=fusion)  # type: ignore[arg-type]
+        hits = await index.search(1, "caraway rye bread baker", k=2)
+        assert "caraway" in hits[0].text
+
+
+async def test_build_search_index_uses_local_mode_under_data_dir(make_settings, local_embedder) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings()
+    index = build_search_index(settings, embedder=local_embedder)
+    try:
+        assert index.local and index.collection == "librarity_chunks_all-minilm-l6-v2"
+        await _add(index, 5, 1, ENGLISH_BOOK, "en")
+        assert (settings.data_dir / "qdrant").is_dir()
+        assert (await index.search(5, "lighthouse", k=1))[0].book_id == 1
+    finally:
+        await index.close()

@@ -1,0 +1,54 @@
+"""Lexical vectors: stems per script, stop words, stable hashing, BM25 saturation."""
+
+from __future__ import annotations
+
+import zlib
+
+from services.search import lexical
+
+
+def test_english_stems() -> None:
+    assert lexical.stems("running") == lexical.stems("runs") == ["run"]
+    assert lexical.stems("The king's castles") == ["king", "castl"]
+
+
+def test_russian_stems_and_yo() -> None:
+    assert lexical.stems("книги") == lexical.stems("книгой") == lexical.stems("книга")
+    assert lexical.stems("ёлка") == lexical.stems("елка")
+
+
+def test_each_word_stemmed_by_its_script_whatever_the_text_language() -> None:
+    mixed = lexical.stems("Князь Андрей read the books книгами")
+    assert mixed == [*lexical.stems("Князь Андрей"), "read", "book", *lexical.stems("книги")]
+
+
+def test_stop_words_are_dropped() -> None:
+    assert lexical.tokenize("What did the king do with it?") == ["king"]
+    assert lexical.tokenize("И что он сделал с ней?") == ["сделал"]
+
+
+def test_language_detection() -> None:
+    assert lexical.detect_language("Война и мир, a novel") == "ru"
+    assert lexical.detect_language("War and Peace, роман") == "en"
+    assert lexical.detect_language("12345", default="ru") == "ru"
+
+
+def test_term_ids_are_stable_crc32() -> None:
+    assert lexical.term_id("king") == zlib.crc32(b"king") & 0x7FFFFFFF
+    assert 0 <= lexical.term_id("книг") < 2**31
+
+
+def test_document_vector_saturates_term_frequency() -> None:
+    once = lexical.document_vector("dragon castle")
+    many = lexical.document_vector("dragon dragon dragon dragon castle")
+    dragon = lexical.term_id("dragon")
+    value_once = once.values[once.indices.index(dragon)]
+    value_many = many.values[many.indices.index(dragon)]
+    assert value_once < value_many < value_once * 4
+    assert many.indices == sorted(many.indices)
+
+
+def test_query_vector_counts_each_stem_once() -> None:
+    vector = lexical.query_vector("runs running run?")
+    assert vector.indices == [lexical.term_id("run")] and vector.values == [1.0]
+    assert lexical.query_vector("the of and").indices == []
