@@ -29,6 +29,7 @@ from handlers.chat_ui import (
     search_html,
 )
 from services.chat import MODES, AnswerResult, AnswerService, Citation, Mode
+from services.chat.summaries import SummaryService
 
 router = Router(name=__name__)
 router.include_router(chat_summary.router)
@@ -206,6 +207,7 @@ async def on_mode(
     session: AsyncSession,
     i18n: Translator,
     state: FSMContext,
+    summaries: SummaryService,
 ) -> None:
     if callback_data.mode not in MODES:
         await query.answer()
@@ -217,7 +219,7 @@ async def on_mode(
     if not isinstance(query.message, Message):
         return
     if callback_data.mode == "study":
-        await chat_summary.offer_study(query.message, user, session, i18n, state)
+        await chat_summary.offer_study(query.message, user, session, i18n, state, summaries)
     else:
         await query.message.answer(
             i18n("chat-mode-changed", mode=label) + "\n" + i18n(f"chat-mode-{callback_data.mode}-hint")

@@ -167,7 +167,12 @@ async def _summarise(
 
 
 async def offer_study(
-    message: Message, user: User, session: AsyncSession, i18n: Translator, state: FSMContext
+    message: Message,
+    user: User,
+    session: AsyncSession,
+    i18n: Translator,
+    state: FSMContext,
+    summaries: SummaryService,
 ) -> None:
     """Study mode was chosen: which chapter to be asked about."""
     book = await _ready_book(session, user, user.active_book_id)
@@ -177,7 +182,7 @@ async def offer_study(
         )
         return
     await state.clear()
-    chapters = await SummaryService(None).chapters(session, book.id)
+    chapters = await summaries.chapters(session, book.id)
     await message.answer(
         i18n("study-choose", title=escape(book.display_title)),
         reply_markup=chapters_keyboard(chapters, book.id, study=True, any_text=i18n("study-any")),

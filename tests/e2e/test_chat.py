@@ -131,6 +131,18 @@ class TestOffline:
 
         search = await ask(user, "/search Elena palace", contains="Found in your books")
         assert "The Firebird" in text_of(search) and "Elena the Beautiful" in text_of(search)
+
+        menu = await ask(user, "/mode", contains="How should I answer")
+        await user.tap_button(menu, "Study")
+        picker = await user.wait_reply(int(menu["message_id"]), contains="Which chapter")
+        assert any("Grey Wolf" in label for label in button_labels(picker))
+        await user.tap_button(picker, "Grey Wolf")
+        question = await user.wait_reply(int(picker["message_id"]), contains="Fill in the gap")
+        assert "_____" in text_of(question) and "Chapter 2. The Grey Wolf" in text_of(question)
+        verdict = await ask(user, "no idea at all", contains="Not quite")
+        assert "The book says" in text_of(verdict)
+        await user.tap_button(verdict, "Stop studying")
+        await user.wait_reply(int(verdict["message_id"]), contains="Study mode is off")
         assert await failed_calls(user) == []
 
 
