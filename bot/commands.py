@@ -8,7 +8,19 @@ from aiogram.types import BotCommand, BotCommandScopeDefault
 from bot.i18n import SUPPORTED, I18n
 
 # Commands shown in the menu, in order; each has a `command-<name>` description in locales.
-MENU_COMMANDS: list[str] = ["start", "books", "new", "mode", "summary", "search", "balance", "buy", "help", "settings", "language"]
+MENU_COMMANDS: list[str] = [
+    "start",
+    "books",
+    "new",
+    "mode",
+    "summary",
+    "search",
+    "balance",
+    "buy",
+    "help",
+    "settings",
+    "language",
+]
 
 
 async def set_commands(bot: Bot, i18n: I18n) -> None:
