@@ -7,10 +7,11 @@ Waiting is by polling with a deadline; tests assert on what arrives, never on ho
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import aiohttp
 
@@ -274,23 +275,42 @@ class UserClient(_ApiClient):
         """Bot API calls the bot made about this chat."""
         return await self.control.calls(method, chat_id=self.user_id, since=since)
 
+    @overload
     async def wait_for(
         self,
-        predicate: Callable[[list[Message]], T | None] | Callable[[list[Message]], Awaitable[T | None]],
+        predicate: Callable[[list[Message]], Awaitable[T | None]],
         *,
         after: int = 0,
         timeout: float | None = None,  # noqa: ASYNC109 (a polling deadline)
         include_own: bool = False,
-    ) -> T:
+    ) -> T: ...
+
+    @overload
+    async def wait_for(
+        self,
+        predicate: Callable[[list[Message]], T | None],
+        *,
+        after: int = 0,
+        timeout: float | None = None,  # noqa: ASYNC109 (a polling deadline)
+        include_own: bool = False,
+    ) -> T: ...
+
+    async def wait_for(
+        self,
+        predicate: Callable[[list[Message]], Any],
+        *,
+        after: int = 0,
+        timeout: float | None = None,  # noqa: ASYNC109 (a polling deadline)
+        include_own: bool = False,
+    ) -> Any:
         """Poll the bot's messages (id > after) until predicate returns something truthy; return it."""
         deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
         while True:
             messages = await self.messages(after, include_own=include_own)
-            result = predicate(messages)
-            if asyncio.iscoroutine(result):
-                result = await result
+            outcome = predicate(messages)
+            result = await outcome if inspect.isawaitable(outcome) else outcome
             if result:
-                return result  # type: ignore[return-value]
+                return result
             if time.monotonic() > deadline:
                 shown = [(m["message_id"], text_of(m)[:80]) for m in messages]
                 raise AssertionError(
