@@ -32,7 +32,11 @@ async def refuse_callback(query: CallbackQuery, user: User, settings: Settings, 
     await query.answer(i18n("admin-denied"), show_alert=True)
 
 
-@router.message(StateFilter(*ADMIN_STATES))
+def _not_staff(message: Message, user: User | None = None, settings: Settings | None = None) -> bool:
+    return settings is not None and staff_role(user, settings.admin_ids) is None
+
+
+@router.message(StateFilter(*ADMIN_STATES), _not_staff)
 async def refuse_input(message: Message, state: FSMContext, i18n: Translator) -> None:
     # Demoted while typing an admin input: drop the input rather than act on it.
     await state.set_state(None)

@@ -177,7 +177,9 @@ async def test_users_screens_and_actions(sandbox_bot: SandboxHarness) -> None:
     card = await press(
         owner, roles, UserCb(action=UserAction.ROLE, user_id=ivan.user_id, value="admin").pack(), "· admin ·"
     )
-    await ivan.ask("/admin", contains="Choose a section")
+    his_menu = await ivan.ask("/admin", contains="Choose a section")
+    his_menu = await press(ivan, his_menu, MenuCb(section=Section.USERS).pack(), "in total")
+    await press(ivan, his_menu, UserCb(action=UserAction.FIND).pack(), "Send an id")
     commands = await owner.control.calls("setMyCommands")
     assert any(str(c["params"].get("scope", "")).find(str(ivan.user_id)) >= 0 for c in commands)
     roles = await press(owner, card, UserCb(action=UserAction.ROLES, user_id=ivan.user_id).pack(), "New role")
@@ -187,6 +189,8 @@ async def test_users_screens_and_actions(sandbox_bot: SandboxHarness) -> None:
         UserCb(action=UserAction.ROLE, user_id=ivan.user_id, value="user").pack(),
         "· subscriber ·",
     )
+    # Demoted halfway through typing a search: the input is refused, not acted on.
+    await ivan.ask("Olga", contains="admins only")
 
     # Ban: one message saying so, then nothing works; unban: back to normal.
     card = await press(owner, card, UserCb(action=UserAction.BAN, user_id=ivan.user_id).pack(), "Banned")
