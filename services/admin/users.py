@@ -215,7 +215,7 @@ class UserAdmin:
         else:
             result = await billing.ledger.charge(session, user_id, -amount, "admin_take", ref, ledger_key)
             if not result.ok:
-                await session.commit()  # nothing changed but perhaps the account, created empty
+                await session.commit()  # nothing taken; only a new account (with its welcome credits) is kept
                 raise AdminError("insufficient", balance=result.balance)
         action = AuditAction.CREDITS_GRANT if amount > 0 else AuditAction.CREDITS_TAKE
         await self.audit.record(
