@@ -356,15 +356,40 @@ async def test_broadcasts(sandbox_bot: SandboxHarness) -> None:
     preview = [m for m in await owner.messages(int(audience["message_id"])) if m.get("photo")]
     assert preview and text_of(preview[0]) == "Фото дня"
     assert "Language: ru" in text_of(confirm)
-    await press(owner, confirm, data_of(confirm, "admc:stop:"), "cancelled")
+    screen = await press(owner, confirm, data_of(confirm, "admc:stop:"), "cancelled")
+
+    # A running broadcast held up by Telegram's flood limit: cancelled from its progress message;
+    # nobody gets it twice.
+    screen = await press(owner, screen, BroadcastCb(action=BroadcastAction.LIST).pack(), "Broadcasts")
+    await press(owner, screen, BroadcastCb(action=BroadcastAction.NEW).pack(), "Send the message")
+    sent = await owner.send("Second news")
+    ask_button = await owner.wait_reply(int(sent["message_id"]), contains="link button")
+    await owner.tap(int(ask_button["message_id"]), BroadcastCb(action=BroadcastAction.NO_BUTTON).pack())
+    audience = await owner.wait_edit(int(ask_button["message_id"]), lambda m: "Who gets it" in text_of(m))
+    await owner.tap(
+        int(audience["message_id"]), BroadcastCb(action=BroadcastAction.AUDIENCE, value="active").pack()
+    )
+    confirm = await owner.wait_reply(int(audience["message_id"]), contains="recipients")
+    await sandbox_bot.control.flood(retry_after=2, count=1, method="sendMessage")
+    progress = await press(owner, confirm, data_of(confirm, "admc:go:"), "sending")
+    assert data_of(progress, "admc:stop:")
+    report = await press(owner, progress, data_of(progress, "admc:stop:"), ": cancelled")
+    assert "Sent:" in text_of(report)
+    await asyncio.sleep(3)  # past the flood wait: whatever was in flight has landed
+    for reader, mark in zip(readers, marks, strict=True):
+        assert len([m for m in await reader.messages(mark) if "Second news" in text_of(m)]) <= 1
+
     async with ctx_of(sandbox_bot).session_factory() as session:
         statuses = (await session.scalars(select(Broadcast.status).order_by(Broadcast.id))).all()
-        assert list(statuses) == ["done", "cancelled"]
+        assert list(statuses) == ["done", "cancelled", "cancelled"]
         actions = (await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id))).all()
         assert list(actions) == [
             "broadcast.create",
             "broadcast.start",
             "broadcast.create",
+            "broadcast.cancel",
+            "broadcast.create",
+            "broadcast.start",
             "broadcast.cancel",
         ]
 
