@@ -30,7 +30,7 @@ from handlers.admin.callbacks import (
     UserCb,
 )
 from services.notifications.broadcast import Audience
-from tests.admin_helpers import add_book
+from tests.admin_helpers import add_book, add_user
 from tests.e2e.client import Message, SandboxHarness, UserClient, buttons_of, text_of
 
 OWNER = 5_000_001
@@ -491,5 +491,21 @@ async def test_every_screen_in_russian(sandbox_bot: SandboxHarness) -> None:
         menu = await press(owner, screen, MenuCb(section=Section.MENU).pack(), "Выберите раздел")
     card = await owner.ask(f"/admin {OWNER_RU}", contains="Баланс")
     assert "владелец" in text_of(card)
+
+    # Lists page: 11 users are two pages of newest users.
+    ctx = ctx_of(sandbox_bot)
+    for n in range(10):
+        await add_user(ctx.session_factory, 900 + n, f"Читатель{n}")
+    screen = await press(owner, menu, MenuCb(section=Section.USERS).pack(), "всего 11")
+    first = await press(owner, screen, UserCb(action=UserAction.NEWEST).pack(), "Новые пользователи")
+    assert "1/2" in str(buttons_of(first))
+    second = await press(
+        owner, first, UserCb(action=UserAction.NEWEST, page=1).pack(), lambda m: "2/2" in str(buttons_of(m))
+    )
+    assert len([b for b in buttons_of(second) if str(b["callback_data"]).startswith("admu:card:")]) == 3
+    menu = await press(
+        owner, second, MenuCb(section=Section.USERS).pack(), lambda m: text_of(m).startswith("👥")
+    )
+    menu = await press(owner, menu, MenuCb(section=Section.MENU).pack(), "Выберите раздел")
     closed = await press(owner, menu, MenuCb(section=Section.CLOSE).pack(), "Меню закрыто")
     assert not buttons_of(closed)
