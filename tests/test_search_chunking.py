@@ -138,3 +138,18 @@ def test_chunk_book_takes_an_extracted_book() -> None:
 def test_empty_and_blank_sections() -> None:
     assert chunk_text("") == []
     assert chunk_sections([TextSection("   \n\n  "), TextSection("Only this.")])[0].text == "Only this."
+
+
+def test_windows_group_whole_sentences_within_paragraphs() -> None:
+    from services.search.sentences import window_spans
+
+    text = (
+        "One short. Two short. Three is a little longer than that.\n\nNew paragraph here. "
+        + "Long " * 80
+        + "end."
+    )
+    windows = [text[a:b] for a, b in window_spans(text, 40)]
+    assert windows[0] == "One short. Two short."
+    assert windows[1] == "Three is a little longer than that."
+    assert windows[2] == "New paragraph here."
+    assert windows[3].startswith("Long") and windows[3].endswith("end.")  # longer than 40: alone, whole

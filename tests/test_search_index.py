@@ -202,3 +202,20 @@ async def test_build_search_index_uses_local_mode_under_data_dir(make_settings, 
         assert (await index.search(5, "lighthouse", k=1))[0].book_id == 1
     finally:
         await index.close()
+
+
+async def test_a_collection_from_an_older_schema_is_refused(
+    tmp_path: Path, local_embedder: LocalEmbedder
+) -> None:
+    from qdrant_client import models
+
+    client = QdrantClient(path=str(tmp_path / "old"))
+    client.create_collection(
+        "old", vectors_config={"dense": models.VectorParams(size=384, distance=models.Distance.COSINE)}
+    )
+    index = SearchIndex(client, local_embedder, "old", local=True)
+    try:
+        with pytest.raises(RuntimeError, match="QDRANT_COLLECTION"):
+            await index.search(1, "anything")
+    finally:
+        await index.close()

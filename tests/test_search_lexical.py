@@ -52,3 +52,11 @@ def test_query_vector_counts_each_stem_once() -> None:
     vector = lexical.query_vector("runs running run?")
     assert vector.indices == [lexical.term_id("run")] and vector.values == [1.0]
     assert lexical.query_vector("the of and").indices == []
+
+
+def test_proximity_prefers_the_words_together_in_one_window() -> None:
+    together = "The miller mended the wheel. " + "Birds sang in the trees all morning long. " * 6
+    apart = "The miller slept. " + "Birds sang in the trees all morning long. " * 6 + "A wheel rolled by."
+    scores = lexical.proximity_scores("Who mended the miller's wheel?", [together, apart], window_chars=60)
+    assert scores[0] > scores[1] and 0.0 <= scores[1] <= scores[0] <= 1.0
+    assert lexical.proximity_scores("the of", [together]) == [0.0]

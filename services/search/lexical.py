@@ -9,6 +9,7 @@ frequency at query time, so the score is BM25 computed over the collection.
 
 from __future__ import annotations
 
+import math
 import re
 import zlib
 from collections import Counter
@@ -122,3 +123,22 @@ def overlap_score(query_stems: Sequence[str], text_stems: Sequence[str]) -> floa
     if not wanted:
         return 0.0
     return len(wanted.intersection(text_stems)) / len(wanted)
+
+
+def proximity_scores(query: str, texts: Sequence[str], window_chars: int = 250) -> list[float]:
+    """For each text, the best share (0..1) of the query's stems found together in one window of whole
+    sentences, each stem weighted by its rarity among the texts (IDF over these texts)."""
+    from services.search.sentences import window_spans
+
+    wanted = set(stems(query))
+    if not wanted or not texts:
+        return [0.0] * len(texts)
+    windows = [
+        [frozenset(stems(text[a:b])) & wanted for a, b in window_spans(text, window_chars)] for text in texts
+    ]
+    frequency = Counter(stem for groups in windows for stem in frozenset().union(*groups))
+    weight = {stem: math.log(1.0 + len(texts) / (1.0 + frequency[stem])) for stem in wanted}
+    whole = sum(weight.values())
+    return [
+        max((sum(weight[s] for s in window) / whole for window in groups), default=0.0) for groups in windows
+    ]

@@ -103,3 +103,20 @@ def split_long(text: str, start: int, end: int, max_chars: int) -> list[tuple[in
         start += cut
     pieces.extend(_stripped(text, start, end))
     return pieces
+
+
+def window_spans(text: str, max_chars: int = 250) -> list[tuple[int, int]]:
+    """Runs of whole sentences of up to max_chars within each paragraph of text (a longer sentence is a
+    window of its own): the pieces a passage is embedded in, so one matching sentence is not diluted
+    by the rest of its passage."""
+    windows: list[tuple[int, int]] = []
+    for p_start, p_end in paragraph_spans(text):
+        current: tuple[int, int] | None = None
+        for start, end in sentence_spans(text, p_start, p_end):
+            if current is not None and end - current[0] > max_chars:
+                windows.append(current)
+                current = None
+            current = (current[0], end) if current is not None else (start, end)
+        if current is not None:
+            windows.append(current)
+    return windows
