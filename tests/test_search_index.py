@@ -124,8 +124,16 @@ async def test_hits_carry_places(index: SearchIndex) -> None:
     await index.index_chunks(1, 10, "en", chunks)
     hit = (await index.search(1, "honey buns at the market", k=1))[0]
     chunk = next(c for c in chunks if c.seq == hit.seq)
-    assert (hit.text, hit.page, hit.chapter, hit.percent) == (chunk.text, 7, "Stories", chunk.percent)
+    assert (hit.page, hit.chapter, hit.percent, hit.char_start) == (
+        7,
+        "Stories",
+        chunk.percent,
+        chunk.char_start,
+    )
     assert ENGLISH_BOOK[hit.char_start : hit.char_end] == hit.text  # type: ignore[misc]
+    assert hit.text.startswith(chunk.text)
+    single = (await index.search(1, "honey buns at the market", k=1, mode="lexical"))[0]
+    assert single.text == next(c.text for c in chunks if c.seq == single.seq) and single.seq_end is None
 
 
 async def test_users_never_see_each_others_chunks(index: SearchIndex) -> None:
@@ -219,3 +227,20 @@ async def test_a_collection_from_an_older_schema_is_refused(
             await index.search(1, "anything")
     finally:
         await index.close()
+
+
+async def test_neighbouring_hits_join_into_the_exact_book_text(index: SearchIndex) -> None:
+    text = "\n\n".join(f"Part {n}. The otter swam to the mill. It carried a silver key." for n in range(8))
+    chunks = chunk_text(text, options=ChunkingOptions(target_chars=60, min_chars=10))
+    await index.index_chunks(1, 10, "en", chunks)
+    index.tuning = SearchTuning(merge_chars=200)
+    hits = await index.search(1, "otter silver key mill", k=10)
+    joined = [hit for hit in hits if hit.seq_end is not None]
+    assert joined, "adjacent chunks were all hits: some must join"
+    for hit in hits:
+        assert text[hit.char_start : hit.char_end] == hit.text  # type: ignore[misc]
+        assert len(hit.text) <= 200
+    covered = [seq for hit in hits for seq in range(hit.seq, (hit.seq_end or hit.seq) + 1)]
+    assert len(covered) == len(set(covered))  # no chunk twice
+    index.tuning = SearchTuning(merge_chars=0)
+    assert all(hit.seq_end is None for hit in await index.search(1, "otter silver key mill", k=10))

@@ -553,6 +553,7 @@ def add_arguments(parser: Any) -> None:
     )
     parser.add_argument("--proximity", type=float, default=None, help="weight of the proximity re-rank")
     parser.add_argument("--window-chars", type=int, default=None, help="size of the dense windows")
+    parser.add_argument("--merge-chars", type=int, default=None, help="join neighbouring hits up to this size")
     parser.add_argument("--no-extractive", action="store_true")
     parser.add_argument("--no-cache", action="store_true", help="embed everything again")
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
@@ -578,6 +579,7 @@ def options_from(args: Any, default_data: Path) -> Options:
         "dense_weight_ru": args.dense_weight_ru,
         "proximity": args.proximity,
         "window_chars": args.window_chars,
+        "merge_chars": args.merge_chars,
     }
     tuning = replace(SearchTuning(), **{key: value for key, value in changes.items() if value is not None})
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]

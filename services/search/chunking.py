@@ -6,9 +6,10 @@ two chapters, except that a scrap shorter than `min_chars` at a chapter's end (a
 epigraph) joins the next chunk, named after the chapter holding most of it. `page` is where the chunk
 starts, `percent` its position in the book (0-100).
 
-Size: all-MiniLM-L6-v2 reads at most 256 word pieces (about 1,000 characters of English), so longer
-chunks lose their tails to the dense model; around 800 characters keeps each chunk whole for it while
-making few enough chunks to embed fast (see docs/BENCHMARKS.md for the measurements behind the default).
+Size: about 600 characters. The dense model reads a chunk in sentence windows (see index.py), so chunk
+size costs nothing in embedding; it sets the grain of retrieval. Small chunks let the search return
+several distinct places within a fixed context, and neighbouring hits are joined back together at
+query time (up to ~1,600 characters), which measured best at equal context (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -43,11 +44,14 @@ class Chunk:
     percent: float  # where the chunk starts, 0-100
     char_start: int  # offsets into the book text (sections joined with "\n\n")
     char_end: int
+    # The book text between the previous chunk and this one (whitespace; "" for the first chunk), so
+    # that neighbouring chunks can be joined back into the exact book text.
+    gap_before: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class ChunkingOptions:
-    target_chars: int = 800  # a chunk of several sentences stays within this
+    target_chars: int = 600  # a chunk of several sentences stays within this
     max_chars: int = 1200  # one sentence longer than this is cut at clause marks
     min_chars: int = 120  # a shorter chunk at a chapter's end joins the next one
     overlap_sentences: int = 0  # sentences repeated from the previous chunk
@@ -96,6 +100,7 @@ def chunk_sections(
     chunks: list[Chunk] = []
     for group in _pack(units, sections, options):
         start, end = group[0].start, group[-1].end
+        previous_end = chunks[-1].char_end if chunks else start
         chunks.append(
             Chunk(
                 seq=len(chunks),
@@ -105,6 +110,7 @@ def chunk_sections(
                 percent=round(100.0 * start / len(full), 2),
                 char_start=start,
                 char_end=end,
+                gap_before=full[previous_end:start] if previous_end <= start else "",
             )
         )
     return chunks

@@ -5,6 +5,8 @@ compared with MaxSim, so the one sentence that answers a question is not diluted
 passage (dense MRR@10 0.51 -> 0.62 on the fairytale benchmark at the same embedding cost: the windows
 hold the same tokens). Hybrid search fuses the dense and lexical rankings by weighted, min-max
 normalised scores and then rewards passages where the question's rarer words meet within one window.
+Finally neighbouring chunks among the hits are joined into one passage (exactly the book's text, up to
+`merge_chars`), so a fixed amount of context covers more distinct places.
 
 Every query carries the user filter inside each prefetch, so no ranking stage ever sees another user's
 points. Qdrant local mode (the embedded default) is synchronous and single-writer, so all client calls
@@ -57,6 +59,8 @@ class Hit:
     char_start: int | None = None
     char_end: int | None = None
     lang: str | None = None
+    seq_end: int | None = None  # a hit joined from neighbouring chunks: seq..seq_end (None: just seq)
+    gap_before: str = " "  # the book text between the previous chunk and this one
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,7 @@ class SearchTuning:
     proximity: float = 0.4  # weight of "the question's words together in one window" in the re-rank
     rerank_depth: int = 30  # fused candidates the proximity re-rank looks at
     window_chars: int = 250  # the dense side's windows (and the proximity re-rank's)
+    merge_chars: int = 1600  # hybrid hits of adjacent chunks join up to this size (0: never)
     upsert_batch: int = 256  # chunks embedded and written per step
 
 
@@ -291,7 +296,7 @@ class SearchIndex:
     async def _weighted_hybrid(
         self, query: str, dense: np.ndarray, sparse: models.SparseVector, where: models.Filter, k: int
     ) -> list[Hit]:
-        depth = max(self.tuning.prefetch, k)
+        depth = max(self.tuning.prefetch, 3 * k)  # joining neighbours leaves fewer passages than hits
         requests = [
             models.QueryRequest(
                 query=[dense.tolist()], using=DENSE, filter=where, limit=depth, with_payload=True
@@ -305,7 +310,7 @@ class SearchIndex:
             else self.tuning.dense_weight
         )
         fused = fuse([by_dense.points, by_terms.points], [weight, 1.0 - weight])
-        return self._rerank(query, fused)[:k]
+        return join_neighbours(self._rerank(query, fused), self.tuning.merge_chars)[:k]
 
     def _rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
         """Reward the passages where the question's (rarer) words meet within one window."""
@@ -346,6 +351,51 @@ def fuse(rankings: Sequence[Sequence[models.ScoredPoint]], weights: Sequence[flo
     return [replace(_hit(points[key]), score=round(scores[key], 6)) for key in ranked]
 
 
+def join_neighbours(hits: Sequence[Hit], max_chars: int) -> list[Hit]:
+    """Join hits of adjacent chunks (same book and chapter) into one passage of up to max_chars,
+    ranked where its best part was; a hit inside an already joined passage is dropped."""
+    if max_chars <= 0:
+        return list(hits)
+    groups: list[list[Hit]] = []
+    for hit in hits:
+        for group in groups:
+            first, last = group[0], group[-1]
+            if hit.book_id != first.book_id:
+                continue
+            if first.seq <= hit.seq <= (last.seq_end or last.seq):
+                break
+            before = hit.seq == first.seq - 1 and (hit.seq_end is None)
+            after = hit.seq == (last.seq_end or last.seq) + 1
+            if (before or after) and hit.chapter == first.chapter and _joined_size(group, hit) <= max_chars:
+                group.insert(0, hit) if before else group.append(hit)
+                break
+        else:
+            groups.append([hit])
+    return [_joined(group) for group in groups]
+
+
+def _joined_size(group: list[Hit], hit: Hit) -> int:
+    start = min(group[0].char_start or 0, hit.char_start or 0)
+    end = max(group[-1].char_end or 0, hit.char_end or 0)
+    return end - start if start or end else sum(len(h.text) for h in group) + len(hit.text)
+
+
+def _joined(group: list[Hit]) -> Hit:
+    if len(group) == 1:
+        return group[0]
+    text = group[0].text
+    for hit in group[1:]:
+        text += hit.gap_before + hit.text
+    first, last = group[0], group[-1]
+    return replace(
+        first,
+        text=text,
+        score=max(hit.score for hit in group),
+        char_end=last.char_end,
+        seq_end=last.seq_end or last.seq,
+    )
+
+
 def _filter(user_id: int, book_ids: Sequence[int] | None) -> models.Filter:
     must: list[models.Condition] = [
         models.FieldCondition(key="user_id", match=models.MatchValue(value=user_id))
@@ -376,6 +426,7 @@ def _point(
         "lang": lexical.detect_language(chunk.text, default=language or "en"),
         "char_start": chunk.char_start,
         "char_end": chunk.char_end,
+        "gap_before": chunk.gap_before,
     }
     return models.PointStruct(
         id=point_id(user_id, book_id, chunk.seq),
@@ -400,6 +451,7 @@ def _hit(point: models.ScoredPoint) -> Hit:
         char_start=payload.get("char_start"),
         char_end=payload.get("char_end"),
         lang=payload.get("lang"),
+        gap_before=payload.get("gap_before", " "),
     )
 
 
