@@ -12,7 +12,7 @@ import sys
 from bot.settings import SettingsError, load_settings
 
 # Each name is a module bot/cli/<name>.py with `add_parser(subparsers)` and `async run(args, settings)`.
-COMMANDS = ["run", "sandbox", "migrate", "scheduler", "worker", "ask", "bench"]
+COMMANDS = ["run", "sandbox", "migrate", "scheduler", "worker", "ingest", "ask", "bench"]
 
 
 def build_parser() -> argparse.ArgumentParser:

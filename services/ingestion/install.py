@@ -6,12 +6,17 @@ The workers start, and resume unfinished books, once the Bot exists; they stop a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
 
+from db.engine import create_engine, create_session_factory
+from db.migrate import upgrade_async
 from services.ingestion.service import IngestionConfig, IngestionService
 
 if TYPE_CHECKING:
     from bot.app import AppContext
+    from bot.settings import Settings
 
 
 async def install(ctx: AppContext) -> None:
@@ -40,3 +45,34 @@ async def install(ctx: AppContext) -> None:
 
     ctx.startup_hooks.append(on_start)
     ctx.shutdown_hooks.append(on_stop)
+
+
+@contextlib.asynccontextmanager
+async def standalone(
+    settings: Settings, *, index: Any | None = None, migrate: bool = True, **overrides: Any
+) -> AsyncIterator[IngestionService]:
+    """The ingestion service alone, without a bot (the CLI and the benchmark): database, index, workers.
+
+    Started, with unfinished books resumed; stopped and closed when the block ends. No other feature's
+    hooks run here (an operator's `librarity ingest` charges no credits).
+    """
+    url = settings.effective_database_url
+    if migrate:
+        await upgrade_async(url)
+    engine = create_engine(url)
+    owns_index = index is None
+    if index is None:
+        from services.search.index import build_search_index
+
+        index = build_search_index(settings)
+    service = IngestionService(
+        create_session_factory(engine), index, IngestionConfig.from_settings(settings, **overrides)
+    )
+    try:
+        await service.start()
+        yield service
+    finally:
+        await service.stop()
+        if owns_index:
+            await index.close()
+        await engine.dispose()

@@ -6,6 +6,8 @@ picklable values: a path in, a `ReadResult` out. A bad file raises `IngestionErr
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,10 +75,23 @@ def read_book(path: str, file_name: str, password: str | None, options: ReadOpti
     )
 
 
-def warm_up() -> None:
-    """Import the readers once per worker process, so the first book does not pay for it."""
+def warm_up(parent_pid: int | None = None) -> None:
+    """Worker process set-up: import the readers once, and exit when the parent process dies.
+
+    A pool worker holds both ends of its task pipe, so it never sees EOF when its parent is killed;
+    without the watchdog every SIGKILL of the bot would leave its idle readers behind.
+    """
+    if parent_pid is not None:
+        threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
     import services.ingestion.extract
     import services.search.chunking  # noqa: F401
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent_pid:
+            os._exit(0)
 
 
 def _guess_language(text: str) -> str:

@@ -205,6 +205,10 @@ class IngestionService:
     def running(self) -> bool:
         return self._started
 
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self._sessions
+
     async def start(self, *, resume: bool = True) -> None:
         """Start the workers and pick up what an earlier run left unfinished."""
         if self._started:
@@ -896,6 +900,7 @@ class IngestionService:
             max_workers=self.config.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=warm_up,
+            initargs=(os.getpid(),),
             max_tasks_per_child=50,
         )
 
