@@ -48,10 +48,15 @@ def test_document_vector_saturates_term_frequency() -> None:
     assert many.indices == sorted(many.indices)
 
 
-def test_query_vector_counts_each_stem_once() -> None:
+def test_query_vector_counts_each_stem_once_and_adds_transliterations() -> None:
     vector = lexical.query_vector("runs running run?")
-    assert vector.indices == [lexical.term_id("run")] and vector.values == [1.0]
+    weights = dict(zip(vector.indices, vector.values, strict=True))
+    assert weights.pop(lexical.term_id("run")) == 1.0  # once, whatever the word form
+    assert set(weights.values()) == {lexical.TRANSLITERATION_WEIGHT}  # the Cyrillic spellings
     assert lexical.query_vector("the of and").indices == []
+    # A Russian name matches the English book's word, and back.
+    assert lexical.term_id("denver") in lexical.query_vector("Денвер").indices
+    assert lexical.term_id(lexical.stems("Денвер")[0]) in lexical.query_vector("Denver").indices
 
 
 def test_proximity_prefers_the_words_together_in_one_window() -> None:

@@ -108,9 +108,53 @@ def document_vector(text: str) -> SparseVector:
 
 
 def query_vector(text: str) -> SparseVector:
-    """Each distinct query stem once (weight 1), so a repeated word does not dominate."""
-    indices = sorted({term_id(stem) for stem in stems(text)})
-    return SparseVector(indices, [1.0] * len(indices))
+    """Each distinct query stem once (weight 1), so a repeated word does not dominate, plus each word
+    transliterated into the other script (weight 0.5): names and loanwords then match across languages
+    ("Денвер" ~ "Denver"), which MiniLM cannot do for a Russian question over an English book."""
+    weights: dict[int, float] = {}
+    for word in tokenize(text):
+        weights[term_id(_stem(word))] = 1.0
+        other = _transliterated(word)
+        if other:
+            weights.setdefault(term_id(_stem(other)), TRANSLITERATION_WEIGHT)
+    indices = sorted(weights)
+    return SparseVector(indices, [weights[i] for i in indices])
+
+
+TRANSLITERATION_WEIGHT = 0.5
+_TO_LATIN = dict(
+    zip(
+        "абвгдежзийклмнопрстуфхцчшщъыьэюя",
+        "a b v g d e zh z i y k l m n o p r s t u f kh ts ch sh shch - y - e yu ya".split(),
+        strict=True,
+    )
+)
+_TO_CYRILLIC = (
+    ("shch", "щ"), ("sh", "ш"), ("ch", "ч"), ("zh", "ж"), ("kh", "х"), ("ts", "ц"), ("th", "т"),
+    ("ph", "ф"), ("yu", "ю"), ("ya", "я"), ("a", "а"), ("b", "б"), ("c", "к"), ("d", "д"), ("e", "е"),
+    ("f", "ф"), ("g", "г"), ("h", "х"), ("i", "и"), ("j", "дж"), ("k", "к"), ("l", "л"), ("m", "м"),
+    ("n", "н"), ("o", "о"), ("p", "п"), ("q", "к"), ("r", "р"), ("s", "с"), ("t", "т"), ("u", "у"),
+    ("v", "в"), ("w", "у"), ("x", "кс"), ("y", "и"), ("z", "з"),
+)  # fmt: skip
+
+
+def _transliterated(word: str) -> str | None:
+    """The word in the other script (Cyrillic <-> Latin), or None for numbers and other scripts."""
+    if _CYRILLIC.search(word):
+        return "".join(_TO_LATIN.get(char, char) for char in word).replace("-", "")
+    if not _LATIN.search(word):
+        return None
+    out, i = [], 0
+    while i < len(word):
+        for latin, cyrillic in _TO_CYRILLIC:
+            if word.startswith(latin, i):
+                out.append(cyrillic)
+                i += len(latin)
+                break
+        else:
+            out.append(word[i])
+            i += 1
+    return "".join(out)
 
 
 def document_vectors(texts: Iterable[str]) -> list[SparseVector]:
