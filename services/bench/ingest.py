@@ -47,7 +47,9 @@ def book_cases(data: Path, *, books: int | None, quick: bool, workdir: Path) -> 
         (path for path in root.glob("*/*.txt") if path != alice), key=lambda path: path.stat().st_size
     )
     texts = [alice] if quick else [alice, *others][: books if books is not None else None]
-    cases = [{"path": str(path), "name": path.name, "format": "txt", "label": path.stem} for path in texts]
+    cases: list[dict[str, Any]] = [
+        {"path": str(path), "name": path.name, "format": "txt", "label": path.stem} for path in texts
+    ]
     pdf = workdir / "carroll-alice.pdf"
     make_pdf(alice, pdf)
     cases.append({"path": str(pdf), "name": pdf.name, "format": "pdf", "label": "carroll-alice (PDF)"})
