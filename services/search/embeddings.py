@@ -239,8 +239,9 @@ class GeminiEmbedder:
         config = types.EmbedContentConfig(task_type=task, output_dimensionality=self.dim)
         async with self._limit:
             try:
+                contents: Any = list(texts)  # the SDK's union type does not list list[str]
                 reply = await self._client.aio.models.embed_content(
-                    model=self.model, contents=list(texts), config=config
+                    model=self.model, contents=contents, config=config
                 )
             except errors.APIError as error:
                 raise EmbeddingError(f"Gemini embeddings failed: {error}") from error

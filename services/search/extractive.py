@@ -67,7 +67,7 @@ class _Candidate:
 
 def candidate_sentences(passages: Sequence[PassageLike]) -> list[tuple[int, int, int]]:
     """(passage index, start, end) of every sentence of the passages, in order."""
-    found = []
+    found: list[tuple[int, int, int]] = []
     for index, passage in enumerate(passages):
         text = passage.text
         for p_start, p_end in paragraph_spans(text):
