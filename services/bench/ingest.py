@@ -44,7 +44,10 @@ def book_cases(data: Path, *, books: int | None, quick: bool, workdir: Path) -> 
     root = data / "books"
     alice = root.joinpath(*ALICE_TXT)
     others = sorted(
-        (path for path in root.glob("*/*.txt") if path != alice), key=lambda path: path.stat().st_size
+        (
+            path for path in root.glob("*/*.txt") if path != alice and not path.stem.isupper()
+        ),  # not SOURCE.txt
+        key=lambda path: path.stat().st_size,
     )
     texts = [alice] if quick else [alice, *others][: books if books is not None else None]
     cases: list[dict[str, Any]] = [
