@@ -279,6 +279,7 @@ class Score:
     passages: float = 0.0  # passages within the budget, on average
     found_in_reply: int = 0  # extractive: gold answer in the <= 600-char reply (explicit questions)
     explicit: int = 0
+    seconds: list[float] = field(default_factory=list)  # per search (ours only)
 
     def add(self, ranked: Sequence[Passage], question: Question, rule: str) -> None:
         kept = within_budget(ranked)
@@ -304,6 +305,9 @@ class Score:
         if self.explicit:
             result["answer_in_reply"] = round(self.found_in_reply / self.explicit, 4)
             result["explicit"] = self.explicit
+        if self.seconds:
+            result["search_ms_p50"] = round(1000 * float(np.percentile(self.seconds, 50)), 1)
+            result["search_ms_p95"] = round(1000 * float(np.percentile(self.seconds, 95)), 1)
         return result
 
 
@@ -451,7 +455,9 @@ async def _evaluate(run: Run, shelf: Shelf, baselines: Baselines, options: Optio
     scores["bm25 baseline"] = Score()
     for question in run.questions:
         for mode in options.modes:
+            started = time.perf_counter()
             hits = await shelf.search(question, run.per_book, mode)
+            scores[mode].seconds.append(time.perf_counter() - started)
             ranked = shelf.passages(hits)
             scores[mode].add(ranked, question, run.rule)
             if mode == "hybrid" and options.extractive and question.explicit:
@@ -474,7 +480,7 @@ async def _evaluate(run: Run, shelf: Shelf, baselines: Baselines, options: Optio
 
 
 def _merge(total: Score, part: Score) -> None:
-    for name in ("n", "r1", "r5", "r10", "mrr", "passages", "found_in_reply", "explicit"):
+    for name in ("n", "r1", "r5", "r10", "mrr", "passages", "found_in_reply", "explicit", "seconds"):
         setattr(total, name, getattr(total, name) + getattr(part, name))
 
 
@@ -525,6 +531,18 @@ def markdown_table(result: dict[str, Any], modes: Sequence[str]) -> str:
                     f"{row['dense baseline'].get('answer_in_reply', 0):.2f} | "
                     f"{row['bm25 baseline'].get('answer_in_reply', 0):.2f} |"
                 )
+    timed = [row for row in result["rows"] if modes and "search_ms_p50" in row[modes[0]]]
+    if timed:
+        lines += [
+            "",
+            f"Search latency ({modes[0]}, Qdrant local mode in memory, query embedding cached by the run)",
+            "",
+            "| run | p50 ms | p95 ms |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {r['run']} | {r[modes[0]]['search_ms_p50']} | {r[modes[0]]['search_ms_p95']} |" for r in timed
+        ]
     return "\n".join(lines)
 
 
@@ -553,7 +571,9 @@ def add_arguments(parser: Any) -> None:
     )
     parser.add_argument("--proximity", type=float, default=None, help="weight of the proximity re-rank")
     parser.add_argument("--window-chars", type=int, default=None, help="size of the dense windows")
-    parser.add_argument("--merge-chars", type=int, default=None, help="join neighbouring hits up to this size")
+    parser.add_argument(
+        "--merge-chars", type=int, default=None, help="join neighbouring hits up to this size"
+    )
     parser.add_argument("--no-extractive", action="store_true")
     parser.add_argument("--no-cache", action="store_true", help="embed everything again")
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
