@@ -196,7 +196,15 @@ async def run_benchmark(cases: list[dict[str, Any]], sides: list[str], workdir: 
 def markdown_table(result: dict[str, Any]) -> str:
     sides = result["sides"]
     baseline = "langchain" in sides
-    head = ["book", "pages", "ours s", "ours pages/s", "ours chunks/s (chunks)", "ours peak MiB"]
+    head = [
+        "book",
+        "pages",
+        "ours s",
+        "ours pages/s",
+        "ours chunks/s (chunks)",
+        "ours peak MiB",
+        "ours read+chunk s",
+    ]
     if baseline:
         head += [
             "LangChain s",
@@ -217,13 +225,22 @@ def markdown_table(result: dict[str, Any]) -> str:
             f"{side['peak_mib']:.0f}",
         ]
 
+    def reading(side: dict[str, Any]) -> str:
+        stages = side.get("stages") or {}
+        return f"{stages.get('reading', 0) + stages.get('chunking', 0):.2f}" if stages else "-"
+
     for row in result["rows"]:
-        line = [row["label"], str(row["pages"]), *cells(row["ours"])]
+        line = [row["label"], str(row["pages"]), *cells(row["ours"]), reading(row["ours"])]
         if baseline:
             line += [*cells(row["langchain"]), f"{row.get('speedup', '-')}x"]
         lines.append("| " + " | ".join(line) + " |")
     totals = result["totals"]
-    line = ["**all**", str(round(totals["pages"], 1)), *cells(totals["ours"])]
+    read_total = sum(
+        (row["ours"].get("stages") or {}).get(stage, 0)
+        for row in result["rows"]
+        for stage in ("reading", "chunking")
+    )
+    line = ["**all**", str(round(totals["pages"], 1)), *cells(totals["ours"]), f"{read_total:.2f}"]
     if baseline:
         line += [*cells(totals["langchain"]), f"**{totals.get('speedup', '-')}x**"]
     lines.append("| " + " | ".join(line) + " |")
