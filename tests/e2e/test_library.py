@@ -48,7 +48,9 @@ def small_book(n: int) -> bytes:
     return "\n\n".join(paragraphs).encode()
 
 
-async def test_upload_shows_progress_then_the_book_card(sandbox_bot: SandboxHarness, user: UserClient) -> None:
+async def test_upload_shows_progress_then_the_book_card(
+    sandbox_bot: SandboxHarness, user: UserClient
+) -> None:
     book = shared_data("books", "gutenberg", "blake-poems.txt")
     progress_id, card = await upload(user, book)
     text = text_of(card)
@@ -106,14 +108,18 @@ async def test_shelf_pages_rename_and_delete(sandbox_bot: SandboxHarness, user: 
     assert "8 books" in text_of(shelf) and "Keeper's Log" not in str(buttons_of(shelf))
 
 
-async def test_files_that_are_not_books_get_clear_answers(sandbox_bot: SandboxHarness, user: UserClient) -> None:
+async def test_files_that_are_not_books_get_clear_answers(
+    sandbox_bot: SandboxHarness, user: UserClient
+) -> None:
     _, final = await upload(user, b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, "cover.pdf")
     assert "can't read this kind of file" in text_of(final)
     _, final = await upload(user, b"", "empty.txt")
     assert "empty" in text_of(final)
 
 
-async def test_file_over_20_mb_is_refused_before_downloading(sandbox_bot: SandboxHarness, user: UserClient) -> None:
+async def test_file_over_20_mb_is_refused_before_downloading(
+    sandbox_bot: SandboxHarness, user: UserClient
+) -> None:
     sent = await user.send_document(b"x" * (20 * 1024 * 1024 + 1), filename="huge.txt")
     reply = await user.wait_reply(int(sent["message_id"]))
     assert "20 MB" in text_of(reply)
@@ -127,7 +133,9 @@ async def test_password_protected_pdf(sandbox_bot: SandboxHarness, user: UserCli
 
     sent = await user.send("not-the-password")
     checking = await user.wait_reply(int(sent["message_id"]))
-    wrong = await user.wait_edit(int(checking["message_id"]), lambda m: "doesn't open" in text_of(m), timeout=60)
+    wrong = await user.wait_edit(
+        int(checking["message_id"]), lambda m: "doesn't open" in text_of(m), timeout=60
+    )
     assert "secret.pdf" in text_of(wrong)
     assert await user.message(int(sent["message_id"])) is None, "the password is removed from the chat"
 
