@@ -130,6 +130,9 @@ class IngestionConfig:
     lease_seconds: float = 120.0
     retry_delays: tuple[float, ...] = (5.0, 30.0, 120.0)
     progress_write_seconds: float = 1.0  # at most one progress write to the database per this
+    # How often to look for books queued by another process (a bot beside `librarity worker`) or
+    # left behind by a dead one; 0 turns it off.
+    sweep_seconds: float = 15.0
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> IngestionConfig:
@@ -221,6 +224,16 @@ class IngestionService:
         ]
         if resume:
             await self.resume()
+        if self.config.sweep_seconds > 0:
+            self._workers.append(asyncio.create_task(self._sweep(), name="ingestion-sweep"))
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.sweep_seconds)
+            try:
+                await self.resume(quiet=True)
+            except Exception:
+                logger.warning("ingestion sweep failed", exc_info=True)
 
     async def stop(self) -> None:
         """Stop the workers; a book in progress goes back to pending (not counted as an attempt)."""
@@ -426,13 +439,15 @@ class IngestionService:
 
     # ---------------------------------------------------------------- resume and queue
 
-    async def resume(self) -> int:
+    async def resume(self, *, quiet: bool = False) -> int:
         """Queue every unfinished book; reclaim those whose process died. Returns how many were queued."""
         now = utcnow()
         queued = 0
         async with self._sessions() as session:
             books = await repo.unfinished(session)
         for book in books:
+            if book.id in self._running or book.id in self._queued:
+                continue
             if book.status == BookStatus.PROCESSING:
                 if not self._lease_is_stale(book, now):
                     # Someone alive holds it; look again when its lease would run out.
@@ -448,7 +463,7 @@ class IngestionService:
                 delay = max(0.0, (book.next_attempt_at - now).total_seconds())
             self._enqueue(book.id, delay=delay)
             queued += 1
-        if queued:
+        if queued and not quiet:
             logger.info("ingestion: resuming %d unfinished book(s)", queued)
         return queued
 
