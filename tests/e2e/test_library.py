@@ -123,7 +123,7 @@ async def test_file_over_20_mb_is_refused_before_downloading(
     sent = await user.send_document(b"x" * (20 * 1024 * 1024 + 1), filename="huge.txt")
     reply = await user.wait_reply(int(sent["message_id"]))
     assert "20 MB" in text_of(reply)
-    assert await user.calls("getFile") == [], "no download was even tried"
+    assert await user.control.calls("getFile") == [], "no download was even tried"
 
 
 async def test_password_protected_pdf(sandbox_bot: SandboxHarness, user: UserClient) -> None:
