@@ -139,11 +139,16 @@ async def on_password(
     )
     if book is None:
         current = await ingestion.get(user.id, book_id)
-        if current is None or current.is_final:
-            await state.clear()
+        if current is not None and not current.is_final:
+            # Still trying the previous password; its outcome lands in the earlier message.
             await library_progress.show_final(
-                message.chat.id, progress.message_id, i18n("library-password-not-waiting")
+                message.chat.id, progress.message_id, i18n("library-duplicate-processing")
             )
+            return
+        await state.clear()
+        await library_progress.show_final(
+            message.chat.id, progress.message_id, i18n("library-password-not-waiting")
+        )
 
 
 # ---------------------------------------------------------------- the shelf
