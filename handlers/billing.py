@@ -530,7 +530,7 @@ async def cmd_refund(
             owed=outcome.credits_owed,
         )
     )
-    if outcome.user_id is not None and outcome.user_id != user.id:
+    if outcome.user_id is not None and outcome.user_id != user.id and not outcome.recorded_by_echo:
         customer = await session.get(User, outcome.user_id)
         translator = ctx.i18n.translator(customer.language if customer else ctx.i18n.default)
         text = _refund_text(

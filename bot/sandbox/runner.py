@@ -124,11 +124,19 @@ async def start_sandbox(
             yield sandbox
         finally:
             await _stop_polling(sandbox)
+            # The app's shutdown may still send (grouped admin alerts), so Telegram stays up until it ends.
+            await _shut_down(app)
+            await bot.session.close()
     finally:
+        await _shut_down(app)
         await emulator.stop()
         _release_routers(app.dispatcher)
-        if app.on_shutdown is not None:
-            await app.on_shutdown()
+
+
+async def _shut_down(app: SandboxApp) -> None:
+    if app.on_shutdown is not None:
+        on_shutdown, app.on_shutdown = app.on_shutdown, None
+        await on_shutdown()
 
 
 async def _stop_polling(sandbox: RunningSandbox) -> None:
@@ -139,7 +147,6 @@ async def _stop_polling(sandbox: RunningSandbox) -> None:
         sandbox.polling.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await sandbox.polling
-    await sandbox.bot.session.close()
 
 
 def _release_routers(dispatcher: Dispatcher) -> None:

@@ -51,6 +51,8 @@ class RefundOutcome:
     plan_ended: bool = False
     amount: int = 0
     currency: str = ""
+    #: The refund was recorded (and its owner told) by Telegram's refunded_payment update, not this call.
+    recorded_by_echo: bool = False
 
 
 class OrderBook:

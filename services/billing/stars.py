@@ -9,7 +9,7 @@ telegram_payment_charge_id.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -150,11 +150,13 @@ class StarsPayments:
         )
         if payment is None:
             return RefundOutcome("unknown")
+        refunded_here = False
         if payment.status == "paid":
             from aiogram.exceptions import TelegramBadRequest
 
             try:
                 await bot.refund_star_payment(payment.user_id, charge_id)
+                refunded_here = True
             except TelegramBadRequest as error:
                 if "ALREADY_REFUNDED" not in str(error).upper():
                     raise
@@ -162,6 +164,12 @@ class StarsPayments:
             await self._cancel_subscription_quietly(session, bot, payment.user_id)
         outcome = await self.orders.record_refund(session, "stars", charge_id, now=now)
         await session.commit()
+        if outcome.status == "duplicate" and refunded_here:
+            # Telegram's refunded_payment echo of this very refund was recorded first by its own update.
+            await session.refresh(payment)
+            outcome = replace(
+                outcome, status="refunded", credits_taken=payment.credits_taken_back, recorded_by_echo=True
+            )
         return outcome
 
     async def record_refund(
