@@ -43,8 +43,10 @@ class Settings(BaseSettings):
 
     # embeddings
     embeddings_provider: Literal["local", "openai", "gemini"] = "local"
-    embeddings_model: str | None = None  # default per provider: all-MiniLM-L6-v2, text-embedding-3-small, gemini-embedding-001
-    embeddings_dimensions: int | None = None  # OpenAI text-embedding-3 / Gemini output size (Gemini default 768)
+    # default per provider: all-MiniLM-L6-v2, text-embedding-3-small, gemini-embedding-001
+    embeddings_model: str | None = None
+    # OpenAI text-embedding-3 / Gemini output size (Gemini default 768)
+    embeddings_dimensions: int | None = None
     embeddings_base_url: str | None = None  # default: OPENAI_BASE_URL / GEMINI_BASE_URL
     embeddings_timeout_seconds: float = 60.0
     embeddings_batch_size: int = 64
@@ -164,7 +166,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     @field_validator(
-        "admin_ids", "llm_order", "yookassa_trusted_networks", "yookassa_trusted_proxies", "billing_packs",
+        "admin_ids",
+        "llm_order",
+        "yookassa_trusted_networks",
+        "yookassa_trusted_proxies",
+        "billing_packs",
         mode="before",
     )
     @classmethod
@@ -192,7 +198,9 @@ class Settings(BaseSettings):
     def _valid_prices(cls, value: dict[str, list[int]]) -> dict[str, list[int]]:
         for name, pair in value.items():
             if len(pair) != 2 or any(v < 0 for v in pair):
-                raise ValueError(f"{name!r} needs [credits per 1M input tokens, credits per 1M output tokens]")
+                raise ValueError(
+                    f"{name!r} needs [credits per 1M input tokens, credits per 1M output tokens]"
+                )
         return value
 
     @field_validator("default_locale")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_context
-from bot.sandbox.emulator import SandboxEmulator
 from bot.dispatcher import build_dispatcher
 from bot.factory import create_bot
+from bot.sandbox.emulator import SandboxEmulator
 from bot.web import WEBHOOK_PATH, build_webhook_app
 
 # An update no handler cares about, so nothing calls Telegram while the request is handled.

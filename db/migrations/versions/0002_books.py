@@ -68,7 +68,9 @@ def upgrade() -> None:
         sa.Column("char_start", sa.Integer()),
         sa.Column("char_end", sa.Integer()),
         sa.PrimaryKeyConstraint("id", name="pk_chunks"),
-        sa.ForeignKeyConstraint(["book_id"], ["books.id"], name="fk_chunks_book_id_books", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["book_id"], ["books.id"], name="fk_chunks_book_id_books", ondelete="CASCADE"
+        ),
         sa.UniqueConstraint("book_id", "seq", name="uq_chunks_book_id_seq"),
     )
 
