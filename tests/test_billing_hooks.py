@@ -177,3 +177,20 @@ async def test_a_whole_book_llm_summary_is_charged_as_it_is_stored(
             "made already: takes what is left, never below 0"
         )
         assert await billing.ledger.total(session, 5) == 0
+
+
+async def test_answers_use_the_models_of_the_users_plan(
+    make_settings,
+    session_factory: async_sessionmaker[AsyncSession],  # type: ignore[no-untyped-def]
+) -> None:
+    billing = build_billing(make_settings(billing_pro_models={"openai": "gpt-4.1"}, gemini_api_key="k"))
+    hook = AnswerBilling(billing)
+    async with session_factory() as session:
+        await billing.ensure_account(session, 1)
+        await session.commit()
+        assert await hook.models_for(session, 1) == {}, "Free uses each provider's configured model"
+        await billing.activate_plan(
+            session, 1, "pro", expires_at=None, credits=0, idempotency_key="test:pro", ref="test"
+        )
+        await session.commit()
+        assert await hook.models_for(session, 1) == {"openai": "gpt-4.1"}

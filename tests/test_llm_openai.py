@@ -243,3 +243,12 @@ async def test_closing_a_stream_early_releases_it(
     assert not stream.done
     # The connection is usable again: the next call answers normally.
     assert (await openai_provider.generate(ask())).text == "This is a fake answer."
+
+
+async def test_a_plans_model_for_this_provider_is_used(
+    openai_provider: OpenAICompatProvider, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.script(Answer("ok"), Answer("ok"))
+    await openai_provider.generate(ask(models={"openai": "gpt-4.1", "gemini": "gemini-2.5-pro"}))
+    await openai_provider.generate(ask(models={"gemini": "gemini-2.5-pro"}))
+    assert [r.model for r in openai_server.requests] == ["gpt-4.1", "gpt-4o-mini"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import event
@@ -45,6 +46,10 @@ class AnswerBilling:
         )
         if outcome.warn_low and self.notices is not None:
             self._after_commit(session, user_id, outcome.balance)
+
+    async def models_for(self, session: AsyncSession, user_id: int) -> Mapping[str, str]:
+        """The models of the user's plan, per provider (empty: each provider's configured model)."""
+        return (await self.billing.limits(session, user_id)).models
 
     async def before_store(self, session: AsyncSession, user_id: int, summary: Any) -> None:
         """Charge for a computed whole-book LLM summary (services.chat.summaries.Summary) as it is stored."""

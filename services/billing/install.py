@@ -116,6 +116,7 @@ def hook_answers(ctx: AppContext, billing: BillingService, notices: Any = None) 
 
     charges = AnswerBilling(billing, notices)
     hooks.append(charges.before_commit)
+    answers.models_for = charges.models_for
     answers._billing_hooked = True
     summaries: Any = ctx.services.get("summaries")
     if isinstance(getattr(summaries, "before_store", None), list):

@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -40,6 +40,7 @@ TextCallback = Callable[[str], Awaitable[None]]
 # Runs with (session, user_id, result) just before an answer's transaction commits: billing charges here,
 # so the charge and the answer it pays for are recorded together.
 AnswerHook = Callable[[AsyncSession, int, AnswerResult], Awaitable[None]]
+ModelChooser = Callable[[AsyncSession, int], Awaitable[Mapping[str, str]]]
 
 DEFAULT_K = 8
 # Passages handed to the model, in characters: enough context without paying for the whole shelf.
@@ -68,6 +69,8 @@ class AnswerService:
         self.k = k
         self.context_chars = context_chars
         self.before_commit: list[AnswerHook] = []
+        # Which model each provider uses for this user (billing: the plan's better models); none: defaults.
+        self.models_for: ModelChooser | None = None
 
     @property
     def has_llm(self) -> bool:
@@ -306,6 +309,7 @@ class AnswerService:
             grounded_messages(question, passages, mode=mode, history=history, titles=titles),
             max_tokens=max_tokens,
             tags=_tags(user_id, book_id, purpose),
+            models=await self.models_for(session, user_id) if self.models_for is not None else {},
         )
         try:
             async with self.router.stream(request) as stream:

@@ -49,6 +49,11 @@ class LLMRequest:
     temperature: float = 0.2
     model: str | None = None
     tags: Mapping[str, str | int] = field(default_factory=dict)
+    #: Per-provider models (a paying plan's better models); wins over `model` for that provider.
+    models: Mapping[str, str] = field(default_factory=dict)
+
+    def model_for(self, provider: str) -> str | None:
+        return self.models.get(provider) or self.model
 
     def __post_init__(self) -> None:
         if not any(m.role != "system" for m in self.messages):

@@ -74,7 +74,7 @@ class GeminiProvider:
         await self._client.aio.aclose()
 
     async def generate(self, request: LLMRequest) -> LLMResult:
-        model = request.model or self.model
+        model = request.model_for(self.name) or self.model
         try:
             response = await self._client.aio.models.generate_content(
                 model=model, contents=_contents(request), config=self._config(request, stream=False)
@@ -90,7 +90,7 @@ class GeminiProvider:
         return LLMStream(self._stream_source(request))
 
     async def _stream_source(self, request: LLMRequest) -> StreamSource:
-        model = request.model or self.model
+        model = request.model_for(self.name) or self.model
         parts: list[str] = []
         finish: str | None = None
         usage: types.GenerateContentResponseUsageMetadata | None = None

@@ -66,7 +66,7 @@ class OpenAICompatProvider:
         await self._client.close()
 
     async def generate(self, request: LLMRequest) -> LLMResult:
-        model = request.model or self.model
+        model = request.model_for(self.name) or self.model
         try:
             response: Any = await self._client.chat.completions.create(**self._params(request, model))
         except Exception as exc:
@@ -94,7 +94,7 @@ class OpenAICompatProvider:
         return LLMStream(self._stream_source(request))
 
     async def _stream_source(self, request: LLMRequest) -> StreamSource:
-        model = request.model or self.model
+        model = request.model_for(self.name) or self.model
         reported = model
         parts: list[str] = []
         finish: str | None = None
