@@ -244,3 +244,22 @@ async def test_neighbouring_hits_join_into_the_exact_book_text(index: SearchInde
     assert len(covered) == len(set(covered))  # no chunk twice
     index.tuning = SearchTuning(merge_chars=0)
     assert all(hit.seq_end is None for hit in await index.search(1, "otter silver key mill", k=10))
+
+
+async def test_lexical_first_then_dense(index: SearchIndex) -> None:
+    chunks = chunk_text(ENGLISH_BOOK, options=OPTIONS)
+    embedder: CountingEmbedder = index.embedder  # type: ignore[assignment]
+    await index.index_chunks(1, 10, "en", chunks, dense=False)
+    assert embedder.documents == 0  # no model needed to make the book searchable
+    assert "lantern" in (await index.search(1, "lantern storm", k=1))[0].text  # lexical only, for now
+    assert await index.search(1, "lantern storm", mode="dense") == []
+    seen: list[tuple[int, int]] = []
+
+    async def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+
+    assert await index.add_dense(1, 10, chunks, progress) == len(chunks)
+    assert seen[-1] == (len(chunks), len(chunks)) and embedder.documents > 0
+    hits = await index.search(1, "Who kept the light burning by hand?", k=2, mode="dense")
+    assert hits and hits[0].text == next(c.text for c in chunks if c.seq == hits[0].seq)
+    assert await index.count(1, 10) == len(chunks)

@@ -161,28 +161,68 @@ class SearchIndex:
         language: str | None,
         chunks: Sequence[Chunk],
         progress: Progress | None = None,
+        *,
+        dense: bool = True,
     ) -> int:
-        """Embed and store a book's chunks; the next batch is embedded while the last one is written."""
+        """Embed and store a book's chunks; the next batch is embedded while the last one is written.
+
+        With `dense=False` only the lexical vectors are written (no model, a second or two for a book):
+        the book is searchable at once, lexically, and `add_dense` later adds the dense side.
+        """
         await self.ensure_collection()
+
+        async def build(batch: Sequence[Chunk]) -> list[models.PointStruct]:
+            texts = [chunk.text for chunk in batch]
+            if not dense:
+                sparse = await asyncio.to_thread(lexical.document_vectors, texts)
+                return [
+                    _point(user_id, book_id, language, c, None, t) for c, t in zip(batch, sparse, strict=True)
+                ]
+            vectors, sparse = await asyncio.gather(
+                self._embed_windows(texts), asyncio.to_thread(lexical.document_vectors, texts)
+            )
+            return [
+                _point(user_id, book_id, language, c, v, t)
+                for c, v, t in zip(batch, vectors, sparse, strict=True)
+            ]
+
+        return await self._pipeline(chunks, build, self._upsert, progress)
+
+    async def add_dense(
+        self, user_id: int, book_id: int, chunks: Sequence[Chunk], progress: Progress | None = None
+    ) -> int:
+        """Add the dense vectors to a book indexed with `dense=False` (its payloads stay as they are)."""
+        await self.ensure_collection()
+
+        async def build(batch: Sequence[Chunk]) -> list[models.PointVectors]:
+            vectors = await self._embed_windows([chunk.text for chunk in batch])
+            return [
+                models.PointVectors(id=point_id(user_id, book_id, chunk.seq), vector={DENSE: v.tolist()})
+                for chunk, v in zip(batch, vectors, strict=True)
+            ]
+
+        async def write(points: list[models.PointVectors]) -> None:
+            await self._call(self.client.update_vectors, self.collection, points=points, wait=self.local)
+
+        return await self._pipeline(chunks, build, write, progress)
+
+    async def _pipeline(
+        self,
+        chunks: Sequence[Chunk],
+        build: Callable[[Sequence[Chunk]], Awaitable[list[Any]]],
+        write: Callable[[list[Any]], Awaitable[None]],
+        progress: Progress | None,
+    ) -> int:
+        """Build each batch's points while the previous batch is being written."""
         total, done = len(chunks), 0
         writing: asyncio.Future[Any] | None = None
         try:
             for start in range(0, total, self.tuning.upsert_batch):
                 batch = chunks[start : start + self.tuning.upsert_batch]
-                texts = [chunk.text for chunk in batch]
-                windows = [self._windows(text) for text in texts]
-                flat = [window for group in windows for window in group]
-                vectors, sparse = await asyncio.gather(
-                    self.embedder.embed_documents(flat), asyncio.to_thread(lexical.document_vectors, texts)
-                )
-                bounds = np.cumsum([0, *(len(group) for group in windows)])
-                points = [
-                    _point(user_id, book_id, language, chunk, vectors[bounds[i] : bounds[i + 1]], terms)
-                    for i, (chunk, terms) in enumerate(zip(batch, sparse, strict=True))
-                ]
+                points = await build(batch)
                 if writing is not None:
                     await writing
-                writing = asyncio.ensure_future(self._upsert(points))
+                writing = asyncio.ensure_future(write(points))
                 done += len(batch)
                 if progress is not None:
                     await progress(done, total)
@@ -193,6 +233,13 @@ class SearchIndex:
             if writing is not None:
                 writing.cancel()
         return total
+
+    async def _embed_windows(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """One (windows x dim) matrix per text, all windows embedded in one call."""
+        windows = [self._windows(text) for text in texts]
+        vectors = await self.embedder.embed_documents([window for group in windows for window in group])
+        bounds = np.cumsum([0, *(len(group) for group in windows)])
+        return [vectors[bounds[i] : bounds[i + 1]] for i in range(len(texts))]
 
     def _windows(self, text: str) -> list[str]:
         return [text[a:b] for a, b in window_spans(text, self.tuning.window_chars)] or [text]
@@ -412,7 +459,7 @@ def _point(
     book_id: int,
     language: str | None,
     chunk: Chunk,
-    windows: np.ndarray,
+    windows: np.ndarray | None,
     terms: lexical.SparseVector,
 ) -> models.PointStruct:
     payload = {
@@ -428,12 +475,12 @@ def _point(
         "char_end": chunk.char_end,
         "gap_before": chunk.gap_before,
     }
+    vector: dict[str, Any] = {LEXICAL: models.SparseVector(indices=terms.indices, values=terms.values)}
+    if windows is not None:
+        vector[DENSE] = windows.tolist()
     return models.PointStruct(
         id=point_id(user_id, book_id, chunk.seq),
-        vector={
-            DENSE: windows.tolist(),
-            LEXICAL: models.SparseVector(indices=terms.indices, values=terms.values),
-        },
+        vector=vector,
         payload=payload,
     )
 
