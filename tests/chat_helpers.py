@@ -68,11 +68,14 @@ async def seed_book(
     await ensure_users(session_factory, user_id)
     chunks: list[Chunk] = []
     position = 0
-    for seq, (chapter, page, text) in enumerate(passages):
+    for number, (chapter, page, text) in enumerate(passages):
+        # Every other chunk of a longer book: search joins neighbouring chunks into one passage, and
+        # these tests want each seeded passage to stand alone.
+        seq = 2 * number
         chunks.append(
-            Chunk(seq, text, page, chapter, 100 * seq / len(passages), position, position + len(text))
+            Chunk(seq, text, page, chapter, 100 * number / len(passages), position, position + len(text))
         )
-        position += len(text) + 2
+        position += len(text) + 1000
     async with session_factory() as session:
         book = Book(
             user_id=user_id,

@@ -104,7 +104,7 @@ async def test_grounded_answer_cites_places_and_records_usage(
     assert "«a golden feather of the Firebird»" in result.text  # verified quote stays a quote
     assert result.unverified_quotes == []
     first, second = result.citations[:2]
-    assert (first.page, first.chapter, first.chunk_id) == (2, "I. The Garden", 1)
+    assert (first.page, first.chapter, first.chunk_id) == (2, "I. The Garden", 2)
     assert (second.page, second.chapter) == (5, "II. The Grey Wolf")
     assert first.text == FIREBIRD[1][2] and first.book_id == book_id
     assert len(seen) >= 2 and seen[-1].startswith("Ivan caught")  # streamed as it came
