@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select
@@ -16,45 +15,14 @@ from services.chat import EXTRACTIVE, UNVERIFIED_MARK, AnswerService, UsageRecor
 from services.chat.memory import heuristic_rewrite, looks_like_follow_up
 from services.llm import LLMRouter, build_router
 from services.search.index import SearchIndex
-from tests.chat_helpers import FIREBIRD, new_index, seed_book
+from tests.chat_fixtures import USER
+from tests.chat_helpers import FIREBIRD
 from tests.fakes.gemini_server import FakeGeminiServer
 from tests.fakes.llm_server import Answer, Fail, Hang
 from tests.fakes.openai_server import FakeOpenAIServer
 
-pytest_plugins = ["tests.fakes.fixtures"]
+pytest_plugins = ["tests.fakes.fixtures", "tests.chat_fixtures"]
 pytestmark = pytest.mark.filterwarnings("ignore:Inheritance class AiohttpClientSession:DeprecationWarning")
-
-USER = 101
-
-
-@pytest.fixture
-async def index(tmp_path: Path) -> AsyncIterator[SearchIndex]:
-    index = new_index(tmp_path)
-    yield index
-    await index.close()
-
-
-@pytest.fixture
-async def book_id(session_factory: async_sessionmaker[AsyncSession], index: SearchIndex) -> int:
-    return await seed_book(session_factory, index, user_id=USER)
-
-
-@pytest.fixture
-def openai_router(
-    make_settings: Callable[..., Settings],
-    openai_server: FakeOpenAIServer,
-    session_factory: async_sessionmaker[AsyncSession],
-) -> LLMRouter:
-    settings = make_settings(
-        openai_api_key=openai_server.api_key,
-        openai_base_url=openai_server.base_url,
-        llm_order="openai",
-        llm_retries=0,
-        llm_timeout_seconds=2,
-    )
-    router = build_router(settings, usage_sink=UsageRecorder(session_factory))
-    assert router is not None
-    return router
 
 
 def passage_numbers(prompt: str) -> dict[str, int]:

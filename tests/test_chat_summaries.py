@@ -3,62 +3,27 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.methods import SendMessageDraft
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.settings import Settings
 from db.models import LLMUsageRecord
 from handlers.chat_stream import AnswerStream, preview_html
-from services.chat import UsageRecorder
 from services.chat.study import GAP, StudyService
 from services.chat.summaries import SummaryService
-from services.llm import LLMRouter, build_router
-from services.search.index import SearchIndex
-from tests.chat_helpers import FIREBIRD, new_index, seed_book
+from services.llm import LLMRouter
+from tests.chat_fixtures import USER
+from tests.chat_helpers import FIREBIRD
 from tests.fakes.llm_server import Answer, Fail
 from tests.fakes.openai_server import FakeOpenAIServer
 
-pytest_plugins = ["tests.fakes.fixtures"]
+pytest_plugins = ["tests.fakes.fixtures", "tests.chat_fixtures"]
 
-USER = 101
 BOOK_TEXT = " ".join(text for _chapter, _page, text in FIREBIRD)
-
-
-@pytest.fixture
-async def index(tmp_path: Path) -> AsyncIterator[SearchIndex]:
-    index = new_index(tmp_path)
-    yield index
-    await index.close()
-
-
-@pytest.fixture
-async def book_id(session_factory: async_sessionmaker[AsyncSession], index: SearchIndex) -> int:
-    return await seed_book(session_factory, index, user_id=USER)
-
-
-@pytest.fixture
-def router(
-    make_settings: Callable[..., Settings],
-    openai_server: FakeOpenAIServer,
-    session_factory: async_sessionmaker[AsyncSession],
-) -> LLMRouter:
-    settings = make_settings(
-        openai_api_key=openai_server.api_key,
-        openai_base_url=openai_server.base_url,
-        llm_order="openai",
-        llm_retries=0,
-        llm_timeout_seconds=2,
-    )
-    built = build_router(settings, usage_sink=UsageRecorder(session_factory))
-    assert built is not None
-    return built
 
 
 @pytest.mark.parametrize("db_kind", ["sqlite", "postgres"], indirect=True)
@@ -85,14 +50,14 @@ async def test_extractive_summary_is_verbatim_and_stored(session: AsyncSession, 
 
 @pytest.mark.parametrize("db_kind", ["sqlite", "postgres"], indirect=True)
 async def test_llm_summary_is_map_reduce_as_estimated(
-    session: AsyncSession, book_id: int, router: LLMRouter, openai_server: FakeOpenAIServer
+    session: AsyncSession, book_id: int, openai_router: LLMRouter, openai_server: FakeOpenAIServer
 ) -> None:
     openai_server.default = Answer(
         "SHORT: Ivan wins the Firebird.\nLONG: Ivan follows the Firebird with a grey wolf.\n"
         "TOPICS: courage; the grey wolf\nQUOTE: the wolf offered to carry Ivan on his back"
     )
     # Small windows and fan-in force several map calls and an intermediate combine.
-    service = SummaryService(router, window_chars=300, fan_in=2)
+    service = SummaryService(openai_router, window_chars=300, fan_in=2)
     estimate = await service.estimate(session, book_id)
     assert estimate.chunks == 5 and estimate.calls >= 5 + 2
     summary = await service.summarise(session, user_id=USER, book_id=book_id)
@@ -115,16 +80,16 @@ async def test_llm_summary_is_map_reduce_as_estimated(
 
 @pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)
 async def test_llm_summary_falls_back_to_extractive(
-    session: AsyncSession, book_id: int, router: LLMRouter, openai_server: FakeOpenAIServer
+    session: AsyncSession, book_id: int, openai_router: LLMRouter, openai_server: FakeOpenAIServer
 ) -> None:
     openai_server.default = Fail(500)
-    summary = await SummaryService(router).summarise(session, user_id=USER, book_id=book_id)
+    summary = await SummaryService(openai_router).summarise(session, user_id=USER, book_id=book_id)
     assert summary is not None and summary.method == "extractive"
 
 
 @pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)
 async def test_study_questions_offline_and_with_llm(
-    session: AsyncSession, book_id: int, router: LLMRouter, openai_server: FakeOpenAIServer
+    session: AsyncSession, book_id: int, openai_router: LLMRouter, openai_server: FakeOpenAIServer
 ) -> None:
     chapters = await SummaryService(None).chapters(session, book_id)
     offline = StudyService(None, rng=random.Random(3))
@@ -139,7 +104,7 @@ async def test_study_questions_offline_and_with_llm(
         Answer("QUESTION: What did the grey wolf eat?\nANSWER: Ivan's horse"),
         Answer("VERDICT: partly\nThe wolf ate his horse, not his boots."),
     )
-    tutor = StudyService(router)
+    tutor = StudyService(openai_router)
     asked = await tutor.question(session, user_id=USER, book_id=book_id)
     assert asked is not None and asked.method == "llm" and asked.question == "What did the grey wolf eat?"
     restored = type(asked).from_dict(asked.as_dict())  # as kept in FSM state
