@@ -181,6 +181,33 @@ def estimate_tokens(text: str) -> int:
     return max(1, math.ceil(len(text) / 4)) if text else 0
 
 
+def priced_result(
+    provider: str,
+    prices: PriceTable,
+    request: LLMRequest,
+    *,
+    text: str,
+    model: str,
+    finish: str | None,
+    input_tokens: int | None,
+    output_tokens: int | None,
+) -> LLMResult:
+    """The answer with its usage and cost; token counts the server did not report are estimated."""
+    if input_tokens is None or output_tokens is None:
+        logging.getLogger(__name__).warning("%s reported no token usage for %s; estimating", provider, model)
+        input_tokens = sum(estimate_tokens(m.content) for m in request.messages)
+        output_tokens = estimate_tokens(text)
+    usage = LLMUsage(
+        provider=provider,
+        model=model,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cost_usd=prices.cost(model, input_tokens, output_tokens),
+        tags=request.tags,
+    )
+    return LLMResult(text=text, usage=usage, finish_reason=finish)
+
+
 StreamSource = AsyncGenerator[str | LLMResult, None]
 
 

@@ -15,12 +15,11 @@ from services.llm.base import (
     LLMRequest,
     LLMResult,
     LLMStream,
-    LLMUsage,
     PriceTable,
     ProviderError,
     StreamSource,
-    estimate_tokens,
     parse_retry_after,
+    priced_result,
 )
 
 logger = logging.getLogger(__name__)
@@ -158,25 +157,20 @@ class GeminiProvider:
         if not text.strip():
             raise ProviderError(self.name, "bad_response", f"empty answer (finish reason {finish})")
         reported = model_version or model
+        input_tokens = output_tokens = None
         if usage is not None and usage.prompt_token_count is not None:
             input_tokens = usage.prompt_token_count
             # Thinking tokens are billed as output.
             output_tokens = (usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)
-        else:
-            logger.warning("gemini reported no token usage for %s; estimating", reported)
-            input_tokens = sum(estimate_tokens(m.content) for m in request.messages)
-            output_tokens = estimate_tokens(text)
-        return LLMResult(
+        return priced_result(
+            self.name,
+            self._prices,
+            request,
             text=text,
-            usage=LLMUsage(
-                provider=self.name,
-                model=reported,
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
-                cost_usd=self._prices.cost(reported, input_tokens, output_tokens),
-                tags=request.tags,
-            ),
-            finish_reason=finish,
+            model=reported,
+            finish=finish,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
         )
 
     def _error(self, exc: Exception) -> ProviderError:

@@ -15,12 +15,11 @@ from services.llm.base import (
     LLMRequest,
     LLMResult,
     LLMStream,
-    LLMUsage,
     PriceTable,
     ProviderError,
     StreamSource,
-    estimate_tokens,
     parse_retry_after,
+    priced_result,
 )
 
 logger = logging.getLogger(__name__)
@@ -154,22 +153,17 @@ class OpenAICompatProvider:
     ) -> LLMResult:
         if not text.strip():
             raise ProviderError(self.name, "bad_response", f"empty answer (finish reason {finish})")
-        if not isinstance(input_tokens, int) or not isinstance(output_tokens, int):
-            # Some compatible servers ignore stream_options.include_usage.
-            logger.warning("%s reported no token usage for %s; estimating", self.name, model)
-            input_tokens = sum(estimate_tokens(m.content) for m in request.messages)
-            output_tokens = estimate_tokens(text)
-        return LLMResult(
+        # Some compatible servers ignore stream_options.include_usage: priced_result estimates then.
+        known = isinstance(input_tokens, int) and isinstance(output_tokens, int)
+        return priced_result(
+            self.name,
+            self._prices,
+            request,
             text=text,
-            usage=LLMUsage(
-                provider=self.name,
-                model=model,
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
-                cost_usd=self._prices.cost(model, input_tokens, output_tokens),
-                tags=request.tags,
-            ),
-            finish_reason=finish,
+            model=model,
+            finish=finish,
+            input_tokens=input_tokens if known else None,
+            output_tokens=output_tokens if known else None,
         )
 
     def _error(self, exc: Exception) -> ProviderError:
