@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     embeddings_timeout_seconds: float = 60.0
     embeddings_batch_size: int = 64
     embeddings_device: str = "cpu"
+    # The local model's arithmetic: auto = bfloat16 where the CPU has it natively (AVX512-BF16, AMX)
+    embeddings_precision: Literal["auto", "float32", "bfloat16"] = "auto"
 
     # books in
     max_file_mb: int = 50

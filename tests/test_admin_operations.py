@@ -35,6 +35,9 @@ class FakeIndex:
 
     async def index_chunks(self, *args: Any, **kwargs: Any) -> None: ...
 
+    async def add_dense(self, *args: Any) -> int:
+        return 0
+
     async def delete_book(self, user_id: int, book_id: int) -> None:
         self.deleted.append((user_id, book_id))
 

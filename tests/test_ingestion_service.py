@@ -107,6 +107,9 @@ async def test_book_goes_pending_processing_ready(
     assert await chunk_count(session_factory, book.id) == book.chunks
     assert await index.count(ALICE, book.id) == book.chunks
     assert await service.active_book_id(ALICE) == book.id
+    done = await service.wait_dense(book.id, max_seconds=60)
+    assert done is not None and not done.dense_pending and done.lease_owner is None
+    assert await index.search(ALICE, "little lamb who made thee", book_ids=[book.id], mode="dense")
     stages = recorder.stages(book.id)
     assert stages[0] == "reading" and "indexing" in stages and stages[-1] == "ready"
     fractions = [fraction for bid, _, fraction in recorder.events if bid == book.id]
@@ -131,6 +134,7 @@ async def test_identical_file_from_another_user_reuses_work(
     blake: bytes,
 ) -> None:
     original = await submit_and_wait(service, ALICE, blake, "blake.txt")
+    await service.wait_dense(original.id, max_seconds=60)
     embedded = embedder.embedded
     submission = await service.submit(BOB, blake, "poems.txt")
     assert submission.outcome == "reuse"
@@ -149,9 +153,9 @@ async def test_identical_file_from_another_user_reuses_work(
     assert await service.delete(ALICE, original.id)
     assert await index.count(BOB, copy.id) == copy.chunks
     assert await chunk_count(session_factory, copy.id) == copy.chunks
-    hits = await index.search(BOB, "tyger burning bright", k=3)
+    hits = await index.search(BOB, "little lamb who made thee", k=3)
     assert hits and all(hit.book_id == copy.id for hit in hits)
-    assert await index.search(ALICE, "tyger burning bright", k=3) == []
+    assert await index.search(ALICE, "little lamb who made thee", k=3) == []
 
 
 async def test_empty_and_too_large_are_refused_at_once(service: IngestionService, tmp_path: Path) -> None:
@@ -431,3 +435,132 @@ async def test_books_queued_by_another_process_are_picked_up(
     finally:
         await worker.stop()
     assert book is not None and book.status == BookStatus.READY and book.attempts == 1
+
+
+class GatedEmbedder(CountingEmbedder):
+    """Holds every document batch until `gate` is set: a book's dense vectors that take their time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.waiting = asyncio.Event()
+
+    async def embed_documents(self, texts: Any) -> Any:
+        self.waiting.set()
+        await self.gate.wait()
+        return await super().embed_documents(texts)
+
+
+@pytest.fixture
+async def gated(tmp_path: Path) -> AsyncIterator[tuple[GatedEmbedder, SearchIndex]]:
+    embedder = GatedEmbedder()
+    index = make_index(tmp_path / "qdrant-gated", embedder)
+    yield embedder, index
+    embedder.gate.set()
+    await index.close()
+
+
+async def test_book_is_ready_to_search_before_its_dense_vectors(
+    session_factory: async_sessionmaker[AsyncSession],
+    gated: tuple[GatedEmbedder, SearchIndex],
+    blake: bytes,
+    tmp_path: Path,
+) -> None:
+    embedder, index = gated
+    await ensure_users(session_factory, ALICE)
+    service = make_service(session_factory, index, tmp_path / "files")
+    await service.start()
+    try:
+        book = await submit_and_wait(service, ALICE, blake, "blake.txt")
+        assert book.status == BookStatus.READY and book.dense_pending
+        await asyncio.wait_for(embedder.waiting.wait(), 30)
+        # The user can ask now: the book's words are searchable while the model works.
+        hits = await index.search(ALICE, "little lamb who made thee", book_ids=[book.id])
+        assert hits and "little lamb" in hits[0].text.lower()
+        assert await index.search(ALICE, "little lamb who made thee", book_ids=[book.id], mode="dense") == []
+        embedder.gate.set()
+        done = await service.wait_dense(book.id, max_seconds=60)
+        assert done is not None and not done.dense_pending
+        assert await index.search(ALICE, "little lamb who made thee", book_ids=[book.id], mode="dense")
+    finally:
+        await service.stop()
+
+
+async def test_dense_vectors_resume_after_a_restart(
+    session_factory: async_sessionmaker[AsyncSession],
+    gated: tuple[GatedEmbedder, SearchIndex],
+    blake: bytes,
+    tmp_path: Path,
+) -> None:
+    embedder, slow_index = gated
+    await ensure_users(session_factory, ALICE)
+    first = make_service(session_factory, slow_index, tmp_path / "files")
+    await first.start()
+    try:
+        book = await submit_and_wait(first, ALICE, blake, "blake.txt")
+        await asyncio.wait_for(embedder.waiting.wait(), 30)
+    finally:
+        await first.stop()  # stopped mid-way: the dense work is handed back
+    async with session_factory() as session:
+        stopped = await repo.get(session, book.id)
+        assert stopped is not None and stopped.dense_pending and stopped.lease_owner is None
+        # ... or held by a process that died: the next start takes it over too.
+        stopped.lease_owner = f"{socket.gethostname()[:60]}:{_dead_pid()}:gone"
+        stopped.lease_expires_at = utcnow() + timedelta(minutes=5)
+        await session.commit()
+    second = make_service(session_factory, slow_index, tmp_path / "files")
+    embedder.gate.set()
+    await second.start()
+    try:
+        done = await second.wait_dense(book.id, max_seconds=60)
+    finally:
+        await second.stop()
+    assert done is not None and done.status == BookStatus.READY and not done.dense_pending
+    assert await slow_index.search(ALICE, "little lamb who made thee", book_ids=[book.id], mode="dense")
+
+
+async def test_copy_of_a_book_still_getting_dense_vectors_gets_its_own(
+    session_factory: async_sessionmaker[AsyncSession],
+    gated: tuple[GatedEmbedder, SearchIndex],
+    blake: bytes,
+    tmp_path: Path,
+) -> None:
+    embedder, index = gated
+    await ensure_users(session_factory, ALICE, BOB)
+    service = make_service(session_factory, index, tmp_path / "files")
+    await service.start()
+    try:
+        original = await submit_and_wait(service, ALICE, blake, "blake.txt")
+        copy = await submit_and_wait(service, BOB, blake, "poems.txt")
+        assert copy.source_book_id == original.id and copy.dense_pending
+        embedder.gate.set()
+        for book in (original, copy):
+            done = await service.wait_dense(book.id, max_seconds=60)
+            assert done is not None and not done.dense_pending
+        hits = await index.search(BOB, "little lamb who made thee", book_ids=[copy.id], mode="dense")
+        assert hits and all(hit.book_id == copy.id for hit in hits)
+    finally:
+        await service.stop()
+
+
+async def test_delete_while_dense_vectors_are_added_leaves_nothing_behind(
+    session_factory: async_sessionmaker[AsyncSession],
+    gated: tuple[GatedEmbedder, SearchIndex],
+    blake: bytes,
+    tmp_path: Path,
+) -> None:
+    embedder, index = gated
+    await ensure_users(session_factory, ALICE)
+    service = make_service(session_factory, index, tmp_path / "files")
+    await service.start()
+    try:
+        book = await submit_and_wait(service, ALICE, blake, "blake.txt")
+        await asyncio.wait_for(embedder.waiting.wait(), 30)
+        assert await service.delete(ALICE, book.id)
+        assert await service.wait_dense(book.id, max_seconds=10) is None
+        embedder.gate.set()
+        await asyncio.sleep(0.2)
+        assert await index.count(ALICE, book.id) == 0
+        assert await chunk_count(session_factory, book.id) == 0
+    finally:
+        await service.stop()

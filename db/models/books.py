@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 from db.base import Base, UTCDateTime, utcnow
 
@@ -68,6 +70,9 @@ class Book(Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Earliest time of the next attempt after a transient failure.
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A ready book is searchable by its words at once; its dense vectors (meaning search) are added
+    # behind it, and this stays true until they are all in (a restart picks the work up again).
+    dense_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Seconds per stage ({"reading": 0.4, "chunking": 0.1, "indexing": 3.2}), for logs and the bench.
     timings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 

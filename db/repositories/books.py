@@ -84,6 +84,59 @@ async def unfinished(session: AsyncSession) -> list[Book]:
     return list(rows.all())
 
 
+async def dense_pending(session: AsyncSession) -> list[Book]:
+    """Ready books whose dense vectors are still to be added."""
+    rows = await session.scalars(
+        select(Book).where(Book.status == BookStatus.READY, Book.dense_pending.is_(True)).order_by(Book.id)
+    )
+    return list(rows.all())
+
+
+async def claim_dense(
+    session: AsyncSession,
+    book_id: int,
+    *,
+    owner: str,
+    lease_until: datetime,
+    now: datetime,
+    stale_owner: str | None = None,
+) -> bool:
+    """Take a ready book's dense vectors to add (free, lease run out, or `stale_owner`'s: a dead process)."""
+    free = or_(Book.lease_owner.is_(None), Book.lease_expires_at < now)
+    if stale_owner is not None:
+        free = or_(free, Book.lease_owner == stale_owner)
+    result = await session.execute(
+        update(Book)
+        .where(Book.id == book_id, Book.status == BookStatus.READY, Book.dense_pending.is_(True), free)
+        .values(lease_owner=owner, lease_expires_at=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def release_dense(session: AsyncSession, book_id: int, owner: str, *, done: bool) -> bool:
+    """Let go of a ready book's dense work (`done`: its vectors are all in); False if not held."""
+    values: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
+    if done:
+        values["dense_pending"] = False
+    result = await session.execute(
+        update(Book)
+        .where(Book.id == book_id, Book.status == BookStatus.READY, Book.lease_owner == owner)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def renew_dense(session: AsyncSession, book_id: int, owner: str, lease_until: datetime) -> None:
+    await session.execute(
+        update(Book)
+        .where(Book.id == book_id, Book.status == BookStatus.READY, Book.lease_owner == owner)
+        .values(lease_expires_at=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def claim(
     session: AsyncSession, book_id: int, *, owner: str, lease_until: datetime, now: datetime
 ) -> bool:

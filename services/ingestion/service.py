@@ -2,9 +2,11 @@
 
 `IngestionService.submit` saves the file under DATA_DIR/files/<sha256> and records a pending book;
 background workers (asyncio tasks, a bounded number) claim pending books, run extraction and chunking
-in a process pool (never on the event loop), index the chunks (the search index embeds in a thread) and
-mark the book ready. Status, stage, progress and attempts live in the database, so a restart resumes
-what a crash interrupted; listeners get progress events to show in the chat.
+in a process pool (never on the event loop), index the chunks' words (lexical vectors: no model, a
+second or two) and mark the book ready, so the user can talk to it within seconds. A background task
+then adds the dense vectors (the embedding model, most of the work) book by book under a lease; the
+book's `dense_pending` says whether they are all in. Status, stage, progress and attempts live in the
+database, so a restart resumes what a crash interrupted; listeners get progress events for the chat.
 
 Nothing here talks to Telegram or produces user text: outcomes are statuses and error codes.
 """
@@ -85,7 +87,11 @@ class BookIndex(Protocol):
         language: str | None,
         chunks: Sequence[Chunk],
         progress: Callable[[int, int], Awaitable[None]] | None = None,
+        *,
+        dense: bool = True,
     ) -> Any: ...
+
+    async def add_dense(self, user_id: int, book_id: int, chunks: Sequence[Any]) -> Any: ...
 
     async def delete_book(self, user_id: int, book_id: int) -> Any: ...
 
@@ -201,6 +207,11 @@ class IngestionService:
         self._passwords: dict[int, str] = {}
         self._executor: Executor | None = None
         self._started = False
+        # Dense vectors behind ready books: one book at a time, after the reading work.
+        self._dense_queue: asyncio.Queue[int] = asyncio.Queue()
+        self._dense_queued: set[int] = set()
+        self._dense_running: dict[int, asyncio.Task[None]] = {}
+        self._dense_done: dict[int, asyncio.Event] = {}
 
     # ---------------------------------------------------------------- life cycle
 
@@ -222,6 +233,7 @@ class IngestionService:
             asyncio.create_task(self._work(), name=f"ingestion-worker-{n}")
             for n in range(self.config.workers)
         ]
+        self._workers.append(asyncio.create_task(self._dense_work(), name="ingestion-dense"))
         if resume:
             await self.resume()
         if self.config.sweep_seconds > 0:
@@ -243,7 +255,11 @@ class IngestionService:
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
-        tasks = [*self._workers, *(running.task for running in self._running.values())]
+        tasks = [
+            *self._workers,
+            *(running.task for running in self._running.values()),
+            *self._dense_running.values(),
+        ]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -395,10 +411,10 @@ class IngestionService:
             sha256 = book.file_sha256
         self._deleting.add(book_id)
         try:
-            running = self._running.get(book_id)
-            if running is not None:
-                running.task.cancel()
-                await asyncio.wait([running.task])
+            for task in (getattr(self._running.get(book_id), "task", None), self._dense_running.get(book_id)):
+                if task is not None:
+                    task.cancel()
+                    await asyncio.wait([task])
             await self._index.delete_book(user_id, book_id)
             async with self._sessions() as session:
                 await repo.delete_book(session, book_id)
@@ -411,6 +427,7 @@ class IngestionService:
             self._passwords.pop(book_id, None)
         await self._release_file(sha256)
         self._notify_final(book_id)
+        self._notify_dense(book_id)
         return True
 
     async def wait(self, book_id: int, max_seconds: float | None = None) -> Book | None:
@@ -429,12 +446,38 @@ class IngestionService:
 
         return await asyncio.wait_for(until_final(), max_seconds)
 
+    async def wait_dense(self, book_id: int, max_seconds: float | None = None) -> Book | None:
+        """Wait until a ready book's dense vectors are all in (or it failed, or was deleted: None)."""
+
+        async def until_done() -> Book | None:
+            while True:
+                event = self._dense_done.setdefault(book_id, asyncio.Event())
+                async with self._sessions() as session:
+                    book = await repo.get(session, book_id, fresh=True)
+                if book is None or book.status == BookStatus.FAILED:
+                    return book
+                if book.status == BookStatus.READY and not book.dense_pending:
+                    return book
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), 2.0)
+
+        return await asyncio.wait_for(until_done(), max_seconds)
+
     async def ingest(
-        self, user_id: int, source: bytes | Path, file_name: str, *, max_seconds: float | None = None
+        self,
+        user_id: int,
+        source: bytes | Path,
+        file_name: str,
+        *,
+        max_seconds: float | None = None,
+        dense: bool = True,
     ) -> Book:
-        """Submit and wait for the outcome (the CLI and the benchmark); needs `start()` first."""
+        """Submit and wait for the outcome, with its dense vectors unless `dense=False` (the CLI and
+        the benchmark); needs `start()` first."""
         submission = await self.submit(user_id, source, file_name)
         book = await self.wait(submission.book.id, max_seconds)
+        if dense and book is not None and book.status == BookStatus.READY:
+            book = await self.wait_dense(book.id, max_seconds)
         return book or submission.book
 
     # ---------------------------------------------------------------- resume and queue
@@ -465,6 +508,23 @@ class IngestionService:
             queued += 1
         if queued and not quiet:
             logger.info("ingestion: resuming %d unfinished book(s)", queued)
+        dense = await self._resume_dense(now)
+        if dense and not quiet:
+            logger.info("ingestion: adding dense vectors to %d ready book(s)", dense)
+        return queued
+
+    async def _resume_dense(self, now: datetime) -> int:
+        """Queue the ready books still waiting for dense vectors that nobody alive is working on."""
+        queued = 0
+        async with self._sessions() as session:
+            books = await repo.dense_pending(session)
+        for book in books:
+            if book.id in self._dense_running or book.id in self._dense_queued:
+                continue
+            if book.lease_owner is not None and not self._lease_is_stale(book, now):
+                continue
+            self._enqueue_dense(book.id)
+            queued += 1
         return queued
 
     def _lease_is_stale(self, book: Book, now: datetime) -> bool:
@@ -587,7 +647,7 @@ class IngestionService:
         for hook in self.before_index:
             await hook(book)
         started = time.perf_counter()
-        await self._index_chunks(book, result.chunks, result.language)
+        await self._index_chunks(book, result.chunks)
         timings = {**result.timings, "indexing": round(time.perf_counter() - started, 3)}
         rows = [
             {
@@ -601,7 +661,7 @@ class IngestionService:
             }
             for chunk in result.chunks
         ]
-        await self._finish(book, rows=rows, timings=timings)
+        await self._finish(book, rows=rows, timings=timings, dense_pending=True)
 
     async def _copy_from_source(self, book: Book) -> bool:
         """Reuse another user's identical book: copy its rows and vectors. False if it is gone."""
@@ -621,7 +681,11 @@ class IngestionService:
         self._mark_indexed(book.id)
         await self._index.copy_book(source.user_id, source.id, book.user_id, book.id)
         await self._finish(
-            book, copy_from=source.id, timings={"copying": round(time.perf_counter() - started, 3)}
+            book,
+            copy_from=source.id,
+            timings={"copying": round(time.perf_counter() - started, 3)},
+            # Copied while the source's dense vectors were still coming: add them here too.
+            dense_pending=source.dense_pending,
         )
         return True
 
@@ -642,7 +706,8 @@ class IngestionService:
             setattr(book, name, value)
         await self._set(book, **values)
 
-    async def _index_chunks(self, book: Book, chunks: list[Chunk], language: str | None) -> None:
+    async def _index_chunks(self, book: Book, chunks: list[Chunk]) -> None:
+        """The lexical side only: the book is searchable by its words as soon as this ends."""
         last_write = time.monotonic()
 
         async def progress(done: int, total: int) -> None:
@@ -656,7 +721,7 @@ class IngestionService:
 
         self._mark_indexed(book.id)
         await self._emit(book, Stage.INDEXING, _INDEX_START)
-        await self._index.index_chunks(book.user_id, book.id, book.language, chunks, progress)
+        await self._index.index_chunks(book.user_id, book.id, book.language, chunks, progress, dense=False)
 
     async def _finish(
         self,
@@ -665,6 +730,7 @@ class IngestionService:
         rows: list[dict[str, Any]] | None = None,
         copy_from: int | None = None,
         timings: dict[str, float] | None = None,
+        dense_pending: bool = False,
     ) -> None:
         """Ready: status, chunks and the user's active book in one transaction."""
         now = utcnow()
@@ -682,6 +748,7 @@ class IngestionService:
                 lease_owner=None,
                 lease_expires_at=None,
                 timings=timings,
+                dense_pending=dense_pending,
             )
             if not done:
                 await session.rollback()
@@ -700,6 +767,8 @@ class IngestionService:
             logger.info("book %s ready: %s chunks, %s", book.id, fresh.chunks, timings)
             await self._emit(fresh, Stage.READY, 1.0)
         self._notify_final(book.id)
+        if dense_pending:
+            self._enqueue_dense(book.id)
 
     async def _fail(self, book: Book, code: str, details: dict[str, Any]) -> None:
         async with self._sessions() as session:
@@ -818,6 +887,84 @@ class IngestionService:
                 await listener(book, stage, fraction)
             except Exception:
                 logger.exception("ingestion progress listener failed")
+
+    # ---------------------------------------------------------------- dense vectors behind ready books
+
+    def _enqueue_dense(self, book_id: int) -> None:
+        if book_id not in self._dense_queued and book_id not in self._dense_running:
+            self._dense_queued.add(book_id)
+            self._dense_queue.put_nowait(book_id)
+
+    async def _dense_work(self) -> None:
+        while True:
+            book_id = await self._dense_queue.get()
+            self._dense_queued.discard(book_id)
+            task = asyncio.create_task(self._add_dense(book_id), name=f"dense-book-{book_id}")
+            self._dense_running[book_id] = task
+            try:
+                await asyncio.wait([task])
+                if not task.cancelled() and task.exception() is not None:
+                    # The lease runs out and the sweep brings the book back for another try.
+                    logger.warning("book %s: adding dense vectors failed", book_id, exc_info=task.exception())
+            finally:
+                self._dense_running.pop(book_id, None)
+                self._notify_dense(book_id)
+
+    async def _add_dense(self, book_id: int) -> None:
+        now = utcnow()
+        async with self._sessions() as session:
+            book = await repo.get(session, book_id, fresh=True)
+            if book is None or book.status != BookStatus.READY or not book.dense_pending:
+                return
+            stale = book.lease_owner if book.lease_owner and self._lease_is_stale(book, now) else None
+            claimed = await repo.claim_dense(
+                session,
+                book_id,
+                owner=self.owner,
+                lease_until=now + self._lease(),
+                now=now,
+                stale_owner=stale,
+            )
+            await session.commit()
+            rows = await repo.chunks(session, book_id) if claimed else []
+        if not claimed:
+            return
+        heartbeat = asyncio.create_task(self._dense_heartbeat(book_id))
+        try:
+            started = time.perf_counter()
+            await self._index.add_dense(book.user_id, book_id, rows)
+        except asyncio.CancelledError:  # stopping or deleting: let the next start take it
+            await self._release_dense(book_id, done=False)
+            raise
+        finally:
+            heartbeat.cancel()
+        # On a failure the lease is kept and runs out, so the sweep tries again a lease later.
+        await self._release_dense(book_id, done=True)
+        logger.info("book %s: dense vectors in, %.1fs", book_id, time.perf_counter() - started)
+
+    async def _release_dense(self, book_id: int, *, done: bool) -> None:
+        try:
+            async with self._sessions() as session:
+                await repo.release_dense(session, book_id, self.owner, done=done)
+                await session.commit()
+        except Exception:
+            logger.warning("book %s: could not record its dense vectors", book_id, exc_info=True)
+
+    async def _dense_heartbeat(self, book_id: int) -> None:
+        period = max(0.5, self.config.lease_seconds / 3)
+        while True:
+            await asyncio.sleep(period)
+            try:
+                async with self._sessions() as session:
+                    await repo.renew_dense(session, book_id, self.owner, utcnow() + self._lease())
+                    await session.commit()
+            except Exception:
+                logger.warning("book %s: lease renewal failed", book_id, exc_info=True)
+
+    def _notify_dense(self, book_id: int) -> None:
+        event = self._dense_done.pop(book_id, None)
+        if event is not None:
+            event.set()
 
     def _notify_final(self, book_id: int) -> None:
         event = self._finished.pop(book_id, None)

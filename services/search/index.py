@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import numpy as np
 from qdrant_client import QdrantClient, models
@@ -41,10 +41,19 @@ Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
 Progress = Callable[[int, int], Awaitable[None]]
 T = TypeVar("T")
+C = TypeVar("C", bound="Passage")
 
 DENSE = "dense"
 LEXICAL = "lexical"
 _POINT_NAMESPACE = uuid.UUID("6f1c52a4-3b0e-4d8a-9a55-1b7f0d6c2e11")
+
+
+class Passage(Protocol):
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def text(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,12 +198,14 @@ class SearchIndex:
         return await self._pipeline(chunks, build, self._upsert, progress)
 
     async def add_dense(
-        self, user_id: int, book_id: int, chunks: Sequence[Chunk], progress: Progress | None = None
+        self, user_id: int, book_id: int, chunks: Sequence[Passage], progress: Progress | None = None
     ) -> int:
-        """Add the dense vectors to a book indexed with `dense=False` (its payloads stay as they are)."""
+        """Add the dense vectors to a book indexed with `dense=False` (its payloads stay as they are).
+
+        `chunks`: the book's chunks as indexed, or their stored rows (anything with `seq` and `text`)."""
         await self.ensure_collection()
 
-        async def build(batch: Sequence[Chunk]) -> list[models.PointVectors]:
+        async def build(batch: Sequence[Passage]) -> list[models.PointVectors]:
             vectors = await self._embed_windows([chunk.text for chunk in batch])
             return [
                 models.PointVectors(id=point_id(user_id, book_id, chunk.seq), vector={DENSE: v.tolist()})
@@ -208,8 +219,8 @@ class SearchIndex:
 
     async def _pipeline(
         self,
-        chunks: Sequence[Chunk],
-        build: Callable[[Sequence[Chunk]], Awaitable[list[Any]]],
+        chunks: Sequence[C],
+        build: Callable[[Sequence[C]], Awaitable[list[Any]]],
         write: Callable[[list[Any]], Awaitable[None]],
         progress: Progress | None,
     ) -> int:
