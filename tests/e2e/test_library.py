@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.sandbox.runner import AppFactory, librarity_app
+from services.ingestion.service import IngestionService
 from tests.conftest import shared_data
 from tests.e2e.client import Message, SandboxHarness, UserClient, buttons_of, find_button, text_of
 
@@ -154,13 +155,29 @@ async def test_password_protected_pdf(sandbox_bot: SandboxHarness, user: UserCli
 
 
 async def test_bot_answers_while_a_big_book_is_indexed(sandbox_bot: SandboxHarness, user: UserClient) -> None:
+    """A book is ready to ask once its words are indexed; its dense vectors, most of the work, follow in
+    the background, and the bot keeps answering everyone (the same user about that very book) meanwhile."""
+    ingestion: IngestionService = sandbox_bot.running.dispatcher["ingestion"]
     other = sandbox_bot.user()
     book = shared_data("books", "gutenberg", "chesterton-thursday.txt")
     sent = await user.send_document(book)
     progress = await user.wait_reply(int(sent["message_id"]), timeout=30)
-    await user.wait_edit(int(progress["message_id"]), lambda m: "Indexing" in text_of(m), timeout=60)
+    card = await user.wait_edit(
+        int(progress["message_id"]), lambda m: not is_progress(m), timeout=BOOK_TIMEOUT
+    )
+    assert "Thursday" in text_of(card)
+    (shelf, _) = await ingestion.shelf(user.user_id)
+    book_id = shelf[0].id
+    before = await ingestion.get(user.user_id, book_id)
+    assert before is not None and before.dense_pending, "the card came before the dense vectors"
 
     mine, theirs = await asyncio.gather(user.ask("/help"), other.ask("/help"))
     assert "What I can do" in text_of(mine) and "What I can do" in text_of(theirs)
-    still = await user.message(int(progress["message_id"]))
-    assert still is not None and is_progress(still), "the answers came while the book was still being indexed"
+    answer = await user.ask("Who is the man called Sunday?", contains="Sources", timeout=60)
+    assert "Sunday" in text_of(answer)
+    still = await ingestion.get(user.user_id, book_id)
+    assert still is not None and still.dense_pending, (
+        "the answers came while the book was still being indexed"
+    )
+    done = await ingestion.wait_dense(book_id, max_seconds=600)
+    assert done is not None and not done.dense_pending
