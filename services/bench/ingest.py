@@ -208,7 +208,7 @@ def markdown_table(result: dict[str, Any]) -> str:
         "book",
         "pages",
         "ours ready s",
-        "ours s",
+        "ours fully indexed s",
         "ours pages/s",
         "ours chunks/s (chunks)",
         "ours peak MiB",
