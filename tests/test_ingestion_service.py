@@ -460,30 +460,35 @@ async def gated(tmp_path: Path) -> AsyncIterator[tuple[GatedEmbedder, SearchInde
     await index.close()
 
 
-async def test_book_is_ready_to_search_before_its_dense_vectors(
+@pytest.fixture
+async def slow_service(
     session_factory: async_sessionmaker[AsyncSession],
     gated: tuple[GatedEmbedder, SearchIndex],
-    blake: bytes,
     tmp_path: Path,
+) -> AsyncIterator[IngestionService]:
+    """A running service whose dense vectors wait for `gated[0].gate`."""
+    await ensure_users(session_factory, ALICE, BOB)
+    service = make_service(session_factory, gated[1], tmp_path / "files")
+    await service.start()
+    yield service
+    await service.stop()
+
+
+async def test_book_is_ready_to_search_before_its_dense_vectors(
+    slow_service: IngestionService, gated: tuple[GatedEmbedder, SearchIndex], blake: bytes
 ) -> None:
     embedder, index = gated
-    await ensure_users(session_factory, ALICE)
-    service = make_service(session_factory, index, tmp_path / "files")
-    await service.start()
-    try:
-        book = await submit_and_wait(service, ALICE, blake, "blake.txt")
-        assert book.status == BookStatus.READY and book.dense_pending
-        await asyncio.wait_for(embedder.waiting.wait(), 30)
-        # The user can ask now: the book's words are searchable while the model works.
-        hits = await index.search(ALICE, "little lamb who made thee", book_ids=[book.id])
-        assert hits and "little lamb" in hits[0].text.lower()
-        assert await index.search(ALICE, "little lamb who made thee", book_ids=[book.id], mode="dense") == []
-        embedder.gate.set()
-        done = await service.wait_dense(book.id, max_seconds=60)
-        assert done is not None and not done.dense_pending
-        assert await index.search(ALICE, "little lamb who made thee", book_ids=[book.id], mode="dense")
-    finally:
-        await service.stop()
+    book = await submit_and_wait(slow_service, ALICE, blake, "blake.txt")
+    assert book.status == BookStatus.READY and book.dense_pending
+    await asyncio.wait_for(embedder.waiting.wait(), 30)
+    # The user can ask now: the book's words are searchable while the model works.
+    hits = await index.search(ALICE, "little lamb who made thee", book_ids=[book.id])
+    assert hits and "little lamb" in hits[0].text.lower()
+    assert await index.search(ALICE, "little lamb who made thee", book_ids=[book.id], mode="dense") == []
+    embedder.gate.set()
+    done = await slow_service.wait_dense(book.id, max_seconds=60)
+    assert done is not None and not done.dense_pending
+    assert await index.search(ALICE, "little lamb who made thee", book_ids=[book.id], mode="dense")
 
 
 async def test_dense_vectors_resume_after_a_restart(
@@ -520,47 +525,32 @@ async def test_dense_vectors_resume_after_a_restart(
 
 
 async def test_copy_of_a_book_still_getting_dense_vectors_gets_its_own(
-    session_factory: async_sessionmaker[AsyncSession],
-    gated: tuple[GatedEmbedder, SearchIndex],
-    blake: bytes,
-    tmp_path: Path,
+    slow_service: IngestionService, gated: tuple[GatedEmbedder, SearchIndex], blake: bytes
 ) -> None:
     embedder, index = gated
-    await ensure_users(session_factory, ALICE, BOB)
-    service = make_service(session_factory, index, tmp_path / "files")
-    await service.start()
-    try:
-        original = await submit_and_wait(service, ALICE, blake, "blake.txt")
-        copy = await submit_and_wait(service, BOB, blake, "poems.txt")
-        assert copy.source_book_id == original.id and copy.dense_pending
-        embedder.gate.set()
-        for book in (original, copy):
-            done = await service.wait_dense(book.id, max_seconds=60)
-            assert done is not None and not done.dense_pending
-        hits = await index.search(BOB, "little lamb who made thee", book_ids=[copy.id], mode="dense")
-        assert hits and all(hit.book_id == copy.id for hit in hits)
-    finally:
-        await service.stop()
+    original = await submit_and_wait(slow_service, ALICE, blake, "blake.txt")
+    copy = await submit_and_wait(slow_service, BOB, blake, "poems.txt")
+    assert copy.source_book_id == original.id and copy.dense_pending
+    embedder.gate.set()
+    for book in (original, copy):
+        done = await slow_service.wait_dense(book.id, max_seconds=60)
+        assert done is not None and not done.dense_pending
+    hits = await index.search(BOB, "little lamb who made thee", book_ids=[copy.id], mode="dense")
+    assert hits and all(hit.book_id == copy.id for hit in hits)
 
 
 async def test_delete_while_dense_vectors_are_added_leaves_nothing_behind(
+    slow_service: IngestionService,
     session_factory: async_sessionmaker[AsyncSession],
     gated: tuple[GatedEmbedder, SearchIndex],
     blake: bytes,
-    tmp_path: Path,
 ) -> None:
     embedder, index = gated
-    await ensure_users(session_factory, ALICE)
-    service = make_service(session_factory, index, tmp_path / "files")
-    await service.start()
-    try:
-        book = await submit_and_wait(service, ALICE, blake, "blake.txt")
-        await asyncio.wait_for(embedder.waiting.wait(), 30)
-        assert await service.delete(ALICE, book.id)
-        assert await service.wait_dense(book.id, max_seconds=10) is None
-        embedder.gate.set()
-        await asyncio.sleep(0.2)
-        assert await index.count(ALICE, book.id) == 0
-        assert await chunk_count(session_factory, book.id) == 0
-    finally:
-        await service.stop()
+    book = await submit_and_wait(slow_service, ALICE, blake, "blake.txt")
+    await asyncio.wait_for(embedder.waiting.wait(), 30)
+    assert await slow_service.delete(ALICE, book.id)
+    assert await slow_service.wait_dense(book.id, max_seconds=10) is None
+    embedder.gate.set()
+    await asyncio.sleep(0.2)
+    assert await index.count(ALICE, book.id) == 0
+    assert await chunk_count(session_factory, book.id) == 0

@@ -862,13 +862,18 @@ class IngestionService:
             self._passwords.pop(book.id, None)
         await self._release_file(book.file_sha256)
 
-    async def _heartbeat(self, book_id: int) -> None:
+    async def _heartbeat(self, book_id: int, *, dense: bool = False) -> None:
+        """Renew the book's lease while it is worked on (read and indexed, or given dense vectors)."""
         period = max(0.5, self.config.lease_seconds / 3)
         while True:
             await asyncio.sleep(period)
             try:
                 async with self._sessions() as session:
-                    await repo.owned(session, book_id, self.owner, lease_expires_at=utcnow() + self._lease())
+                    until = utcnow() + self._lease()
+                    if dense:
+                        await repo.renew_dense(session, book_id, self.owner, until)
+                    else:
+                        await repo.owned(session, book_id, self.owner, lease_expires_at=until)
                     await session.commit()
             except Exception:
                 logger.warning("book %s: lease renewal failed", book_id, exc_info=True)
@@ -929,7 +934,7 @@ class IngestionService:
             rows = await repo.chunks(session, book_id) if claimed else []
         if not claimed:
             return
-        heartbeat = asyncio.create_task(self._dense_heartbeat(book_id))
+        heartbeat = asyncio.create_task(self._heartbeat(book_id, dense=True))
         try:
             started = time.perf_counter()
             await self._index.add_dense(book.user_id, book_id, rows)
@@ -949,17 +954,6 @@ class IngestionService:
                 await session.commit()
         except Exception:
             logger.warning("book %s: could not record its dense vectors", book_id, exc_info=True)
-
-    async def _dense_heartbeat(self, book_id: int) -> None:
-        period = max(0.5, self.config.lease_seconds / 3)
-        while True:
-            await asyncio.sleep(period)
-            try:
-                async with self._sessions() as session:
-                    await repo.renew_dense(session, book_id, self.owner, utcnow() + self._lease())
-                    await session.commit()
-            except Exception:
-                logger.warning("book %s: lease renewal failed", book_id, exc_info=True)
 
     def _notify_dense(self, book_id: int) -> None:
         event = self._dense_done.pop(book_id, None)
