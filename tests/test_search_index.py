@@ -233,7 +233,7 @@ async def test_neighbouring_hits_join_into_the_exact_book_text(index: SearchInde
     text = "\n\n".join(f"Part {n}. The otter swam to the mill. It carried a silver key." for n in range(8))
     chunks = chunk_text(text, options=ChunkingOptions(target_chars=60, min_chars=10))
     await index.index_chunks(1, 10, "en", chunks)
-    index.tuning = SearchTuning(merge_chars=200)
+    index.tuning = SearchTuning(merge_chars=200, context_chars=0)
     hits = await index.search(1, "otter silver key mill", k=10)
     joined = [hit for hit in hits if hit.seq_end is not None]
     assert joined, "adjacent chunks were all hits: some must join"
@@ -242,8 +242,25 @@ async def test_neighbouring_hits_join_into_the_exact_book_text(index: SearchInde
         assert len(hit.text) <= 200
     covered = [seq for hit in hits for seq in range(hit.seq, (hit.seq_end or hit.seq) + 1)]
     assert len(covered) == len(set(covered))  # no chunk twice
-    index.tuning = SearchTuning(merge_chars=0)
+    index.tuning = SearchTuning(merge_chars=0, context_chars=0)
     assert all(hit.seq_end is None for hit in await index.search(1, "otter silver key mill", k=10))
+
+
+async def test_short_passages_take_the_sentences_around_them(index: SearchIndex) -> None:
+    animals = ["heron", "badger", "otter", "weasel", "marten", "beaver", "stoat", "vole"]
+    text = " ".join(f"The {animal} waited by the river. It saw the boats pass." for animal in animals)
+    chunks = chunk_text(text, options=ChunkingOptions(target_chars=60, min_chars=10))
+    await index.index_chunks(1, 10, "en", chunks)
+    index.tuning = SearchTuning(context_chars=150, merge_chars=0)
+    hits = await index.search(1, "marten", k=3)
+    best = hits[0]
+    assert text[best.char_start : best.char_end] == best.text  # type: ignore[misc]
+    assert "The marten waited" in best.text and 100 < len(best.text) <= 150
+    assert best.seq < best.seq_end  # type: ignore[operator]
+    assert best.text.startswith("It saw") or best.text.startswith("The ")  # whole sentences
+    for hit in hits[1:]:  # no text twice
+        assert hit.char_start >= best.char_end or hit.char_end <= best.char_start  # type: ignore[operator]
+        assert text[hit.char_start : hit.char_end] == hit.text  # type: ignore[misc]
 
 
 async def test_lexical_first_then_dense(index: SearchIndex) -> None:

@@ -573,6 +573,12 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument(
         "--merge-chars", type=int, default=None, help="join neighbouring hits up to this size"
     )
+    parser.add_argument(
+        "--context-chars", type=int, default=None, help="widen shorter passages to this size (0: no)"
+    )
+    parser.add_argument("--join-depth", type=int, default=None, help="only the best N hits join (0: all)")
+    parser.add_argument("--story", type=float, default=None, help="weight of the same-chapter vote")
+    parser.add_argument("--joined-bonus", type=float, default=None, help="a joined passage's extra parts")
     parser.add_argument("--no-extractive", action="store_true")
     parser.add_argument("--no-cache", action="store_true", help="embed everything again")
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
@@ -599,6 +605,10 @@ def options_from(args: Any, default_data: Path) -> Options:
         "proximity": args.proximity,
         "window_chars": args.window_chars,
         "merge_chars": args.merge_chars,
+        "context_chars": args.context_chars,
+        "join_depth": args.join_depth,
+        "story": args.story,
+        "joined_bonus": args.joined_bonus,
     }
     tuning = replace(SearchTuning(), **{key: value for key, value in changes.items() if value is not None})
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]

@@ -9,7 +9,8 @@ starts, `percent` its position in the book (0-100).
 Size: about 600 characters. The dense model reads a chunk in sentence windows (see index.py), so chunk
 size costs nothing in embedding; it sets the grain of retrieval. Small chunks let the search return
 several distinct places within a fixed context, and neighbouring hits are joined back together at
-query time (up to ~1,600 characters), which measured best at equal context (docs/BENCHMARKS.md).
+query time (up to ~1,200 characters, and a lone chunk is widened to about that with the sentences
+around it), which measured best at equal context (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
