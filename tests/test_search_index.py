@@ -251,7 +251,7 @@ async def test_short_passages_take_the_sentences_around_them(index: SearchIndex)
     text = " ".join(f"The {animal} waited by the river. It saw the boats pass." for animal in animals)
     chunks = chunk_text(text, options=ChunkingOptions(target_chars=60, min_chars=10))
     await index.index_chunks(1, 10, "en", chunks)
-    index.tuning = SearchTuning(context_chars=150, merge_chars=0)
+    index.tuning = SearchTuning(context_chars=150, first_context_chars=0, merge_chars=0)
     hits = await index.search(1, "marten", k=3)
     best = hits[0]
     assert text[best.char_start : best.char_end] == best.text  # type: ignore[misc]
@@ -261,6 +261,12 @@ async def test_short_passages_take_the_sentences_around_them(index: SearchIndex)
     for hit in hits[1:]:  # no text twice
         assert hit.char_start >= best.char_end or hit.char_end <= best.char_start  # type: ignore[operator]
         assert text[hit.char_start : hit.char_end] == hit.text  # type: ignore[misc]
+    # The best passage may take more of its surroundings than the others.
+    index.tuning = SearchTuning(context_chars=150, first_context_chars=280, merge_chars=0)
+    wider = await index.search(1, "marten", k=3)
+    assert "The marten waited" in wider[0].text and 150 < len(wider[0].text) <= 280
+    assert text[wider[0].char_start : wider[0].char_end] == wider[0].text  # type: ignore[misc]
+    assert all(len(hit.text) <= 150 for hit in wider[1:])
 
 
 async def test_lexical_first_then_dense(index: SearchIndex) -> None:

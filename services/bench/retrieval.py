@@ -576,6 +576,9 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument(
         "--context-chars", type=int, default=None, help="widen shorter passages to this size (0: no)"
     )
+    parser.add_argument(
+        "--first-context-chars", type=int, default=None, help="widen the best passage to this size"
+    )
     parser.add_argument("--join-depth", type=int, default=None, help="only the best N hits join (0: all)")
     parser.add_argument("--story", type=float, default=None, help="weight of the same-chapter vote")
     parser.add_argument("--joined-bonus", type=float, default=None, help="a joined passage's extra parts")
@@ -606,6 +609,7 @@ def options_from(args: Any, default_data: Path) -> Options:
         "window_chars": args.window_chars,
         "merge_chars": args.merge_chars,
         "context_chars": args.context_chars,
+        "first_context_chars": args.first_context_chars,
         "join_depth": args.join_depth,
         "story": args.story,
         "joined_bonus": args.joined_bonus,

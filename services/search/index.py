@@ -92,7 +92,8 @@ class SearchTuning:
     window_chars: int = 250  # the dense side's windows (and the proximity re-rank's)
     merge_chars: int = 1200  # hybrid hits of adjacent chunks join up to this size (0: never)
     join_depth: int = 0  # only hits ranked this high join their neighbours (0: all of them)
-    context_chars: int = 1200  # a shorter hybrid passage takes neighbouring sentences up to this (0: no)
+    context_chars: int = 1000  # a shorter hybrid passage takes neighbouring sentences up to this (0: no)
+    first_context_chars: int = 1600  # the same for the best passage, which gets more (0: context_chars)
     story: float = 0.4  # weight of "other strong hits in the same chapter" in the re-rank
     story_depth: int = 10  # how many of the best hits vote for their chapter
     joined_bonus: float = 0.2  # a joined passage scores max + this x the sum of its other parts
@@ -391,10 +392,11 @@ class SearchIndex:
         target = self.tuning.context_chars
         if target <= 0 or not passages:
             return passages
+        first = self.tuning.first_context_chars or target
         wanted = {
             (p.book_id, seq)
             for p in passages
-            if len(p.text) < target
+            if len(p.text) < max(target, first)
             for seq in (p.seq - 1, (p.seq_end or p.seq) + 1)
             if seq >= 0
         }
@@ -417,7 +419,7 @@ class SearchIndex:
                 continue
             held = {(p.book_id, seq) for p in out for seq in range(p.seq, (p.seq_end or p.seq) + 1)}
             free = {key: hit for key, hit in around.items() if key not in held}
-            out.append(widen(passage, free, target))
+            out.append(widen(passage, free, first if not out else target))
         return out
 
     def _rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
