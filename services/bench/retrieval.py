@@ -333,6 +333,8 @@ class Options:
     chunking: ChunkingOptions = field(default_factory=ChunkingOptions)
     tuning: SearchTuning = field(default_factory=SearchTuning)
     extractive: bool = True
+    # Ours as a book is the moment it is ready: its words indexed, its dense vectors not yet in.
+    at_ready: bool = False
     cache: Path | None = None
     out: Path = Path("bench-results")
 
@@ -365,7 +367,7 @@ async def _shelf(name: str, books: dict[str, Book], embedder: CachedEmbedder, op
     shelf = Shelf(books, index, ids, {v: k for k, v in ids.items()})
     for key, book in books.items():
         chunks = chunk_sections(book.sections, options.chunking)
-        shelf.chunks += await index.index_chunks(1, ids[key], None, chunks)
+        shelf.chunks += await index.index_chunks(1, ids[key], None, chunks, dense=not options.at_ready)
     return shelf
 
 
@@ -583,6 +585,11 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--story", type=float, default=None, help="weight of the same-chapter vote")
     parser.add_argument("--joined-bonus", type=float, default=None, help="a joined passage's extra parts")
     parser.add_argument("--no-extractive", action="store_true")
+    parser.add_argument(
+        "--at-ready",
+        action="store_true",
+        help="search our index as it is when a book turns ready: words only, dense vectors still coming",
+    )
     parser.add_argument("--no-cache", action="store_true", help="embed everything again")
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
 
@@ -628,6 +635,7 @@ def options_from(args: Any, default_data: Path) -> Options:
         chunking=chunking,
         tuning=tuning,
         extractive=not args.no_extractive,
+        at_ready=args.at_ready,
         cache=None if args.no_cache else args.out / ".cache" / "embeddings-minilm.npz",
         out=args.out,
     )
