@@ -23,7 +23,7 @@ from services.chat import prompting
 from services.chat.summaries import chapter_key
 from services.llm import AllProvidersFailed, LLMRequest, LLMRouter, LLMUsage, ProviderError
 from services.search import lexical
-from services.search.sentences import paragraph_spans, sentence_spans
+from services.search.sentences import text_sentence_spans
 
 logger = logging.getLogger(__name__)
 
@@ -124,12 +124,7 @@ class StudyService:
 
     def _gap_question(self, chunk: Chunk, chapter_texts: Sequence[str]) -> StudyQuestion | None:
         text = chunk.text
-        sentences = [
-            text[s:e]
-            for ps, pe in paragraph_spans(text)
-            for s, e in sentence_spans(text, ps, pe)
-            if 6 <= len(text[s:e].split()) <= 40
-        ]
+        sentences = [text[s:e] for s, e in text_sentence_spans(text) if 6 <= len(text[s:e].split()) <= 40]
         if not sentences:
             sentences = [text[:300]]
         sentence = self.rng.choice(sentences)

@@ -42,7 +42,7 @@ from services.llm import (
     ProviderError,
 )
 from services.search import lexical
-from services.search.sentences import paragraph_spans, sentence_spans
+from services.search.sentences import sentence_spans, text_sentence_spans
 
 logger = logging.getLogger(__name__)
 
@@ -436,9 +436,7 @@ def extractive_summary(
 def _sentences(chunks: Sequence[Chunk]) -> list[_Sentence]:
     spans: list[tuple[Chunk, str]] = []
     for chunk in chunks:
-        text = chunk.text
-        for p_start, p_end in paragraph_spans(text):
-            spans.extend((chunk, text[s:e]) for s, e in sentence_spans(text, p_start, p_end))
+        spans.extend((chunk, chunk.text[s:e]) for s, e in text_sentence_spans(chunk.text))
     if len(spans) > MAX_SENTENCES:
         step = len(spans) / MAX_SENTENCES
         spans = [spans[int(i * step)] for i in range(MAX_SENTENCES)]

@@ -19,7 +19,7 @@ import numpy as np
 
 from services.search import lexical
 from services.search.embeddings import Embedder
-from services.search.sentences import paragraph_spans, sentence_spans
+from services.search.sentences import text_sentence_spans
 
 DENSE_WEIGHT = 0.5
 RANK_WEIGHT = 0.15
@@ -69,9 +69,7 @@ def candidate_sentences(passages: Sequence[PassageLike]) -> list[tuple[int, int,
     """(passage index, start, end) of every sentence of the passages, in order."""
     found: list[tuple[int, int, int]] = []
     for index, passage in enumerate(passages):
-        text = passage.text
-        for p_start, p_end in paragraph_spans(text):
-            found.extend((index, start, end) for start, end in sentence_spans(text, p_start, p_end))
+        found.extend((index, start, end) for start, end in text_sentence_spans(passage.text))
     return found
 
 

@@ -34,7 +34,7 @@ from qdrant_client import QdrantClient, models
 from services.search import lexical
 from services.search.chunking import Chunk
 from services.search.embeddings import Embedder, build_embedder
-from services.search.sentences import paragraph_spans, sentence_spans, window_spans
+from services.search.sentences import text_sentence_spans, window_spans
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -548,7 +548,7 @@ def _same_place(other: Hit | None, passage: Hit) -> bool:
 
 def _tail_start(chunk: Hit, room: int, gap: str) -> int | None:
     """Where chunk's last whole sentences begin that, with the gap after them, fit in room characters."""
-    for start, _ in _sentences(chunk.text):
+    for start, _ in text_sentence_spans(chunk.text):
         if len(chunk.text) - start + len(gap) <= room:
             return start
     return None
@@ -557,16 +557,12 @@ def _tail_start(chunk: Hit, room: int, gap: str) -> int | None:
 def _head_sentences(chunk: Hit, room: int) -> str:
     """The gap before chunk and its first whole sentences within room characters ("" if none fit)."""
     best = ""
-    for _, end in _sentences(chunk.text):
+    for _, end in text_sentence_spans(chunk.text):
         piece = chunk.gap_before + chunk.text[:end]
         if len(piece) > room:
             break
         best = piece
     return best
-
-
-def _sentences(text: str) -> list[tuple[int, int]]:
-    return [span for a, b in paragraph_spans(text) for span in sentence_spans(text, a, b)]
 
 
 def _joined_score(passage: Hit, ranked: list[Hit], bonus: float) -> float:

@@ -59,6 +59,11 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> Iterato
     yield from _stripped(text, sentence_start, end)
 
 
+def text_sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Sentences of every paragraph of text, in reading order, as spans of text."""
+    return [span for start, end in paragraph_spans(text) for span in sentence_spans(text, start, end)]
+
+
 def _is_abbreviation(text: str, sentence_start: int, stop_start: int, stop: str) -> bool:
     if not stop.startswith(".") or stop.startswith(".."):
         return False
