@@ -581,7 +581,6 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument(
         "--first-context-chars", type=int, default=None, help="widen the best passage to this size"
     )
-    parser.add_argument("--join-depth", type=int, default=None, help="only the best N hits join (0: all)")
     parser.add_argument("--story", type=float, default=None, help="weight of the same-chapter vote")
     parser.add_argument("--joined-bonus", type=float, default=None, help="a joined passage's extra parts")
     parser.add_argument("--no-extractive", action="store_true")
@@ -617,7 +616,6 @@ def options_from(args: Any, default_data: Path) -> Options:
         "merge_chars": args.merge_chars,
         "context_chars": args.context_chars,
         "first_context_chars": args.first_context_chars,
-        "join_depth": args.join_depth,
         "story": args.story,
         "joined_bonus": args.joined_bonus,
     }

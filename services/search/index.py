@@ -9,8 +9,8 @@ and (a little) chunks of the chapter that holds most of the best hits. Neighbour
 are joined into one passage (exactly the book's text, up to `merge_chars`; a joined passage ranks by its
 best part plus a share of the others), and a passage shorter than `context_chars` takes whole sentences
 from the chunks around it (one Qdrant look-up by point id), so that a fixed context holds a few places,
-each with its surroundings: the fairytale benchmark's R@5 0.91 -> 0.92 and MRR@10 0.80 -> 0.81 at equal
-context (docs/BENCHMARKS.md).
+each with its surroundings (the best passage more than the others): the fairytale benchmark's R@5
+0.908 -> 0.924 and MRR@10 0.803 -> 0.820 at equal context (docs/BENCHMARKS.md).
 
 Every query carries the user filter inside each prefetch, so no ranking stage ever sees another user's
 points. Qdrant local mode (the embedded default) is synchronous and single-writer, so all client calls
@@ -91,7 +91,6 @@ class SearchTuning:
     rerank_depth: int = 30  # fused candidates the proximity re-rank looks at
     window_chars: int = 250  # the dense side's windows (and the proximity re-rank's)
     merge_chars: int = 1200  # hybrid hits of adjacent chunks join up to this size (0: never)
-    join_depth: int = 0  # only hits ranked this high join their neighbours (0: all of them)
     context_chars: int = 1000  # a shorter hybrid passage takes neighbouring sentences up to this (0: no)
     first_context_chars: int = 1600  # the same for the best passage, which gets more (0: context_chars)
     story: float = 0.4  # weight of "other strong hits in the same chapter" in the re-rank
@@ -380,7 +379,7 @@ class SearchIndex:
         )
         fused = fuse([by_dense.points, by_terms.points], [weight, 1.0 - weight])
         ranked = self._rerank(query, fused)
-        joined = join_neighbours(ranked, self.tuning.merge_chars, self.tuning.join_depth)
+        joined = join_neighbours(ranked, self.tuning.merge_chars)
         if self.tuning.joined_bonus > 0:
             joined = sorted(joined, key=lambda hit: -_joined_score(hit, ranked, self.tuning.joined_bonus))
         return joined[:k]
@@ -592,21 +591,14 @@ def _story_bonus(hits: list[Hit], weight: float, depth: int) -> list[Hit]:
     return out
 
 
-def join_neighbours(hits: Sequence[Hit], max_chars: int, depth: int = 0) -> list[Hit]:
+def join_neighbours(hits: Sequence[Hit], max_chars: int) -> list[Hit]:
     """Join hits of adjacent chunks (same book and chapter) into one passage of up to max_chars,
-    ranked where its best part was; a hit inside an already joined passage is dropped. With `depth`,
-    only the first `depth` hits join (a hit ranked lower stays a passage of its own)."""
+    ranked where its best part was; a hit inside an already joined passage is dropped."""
     if max_chars <= 0:
         return list(hits)
     groups: list[list[Hit]] = []
-    for rank, hit in enumerate(hits):
+    for hit in hits:
         for group in groups:
-            if depth and rank >= depth:
-                if hit.book_id == group[0].book_id and group[0].seq <= hit.seq <= (
-                    group[-1].seq_end or group[-1].seq
-                ):
-                    break
-                continue
             first, last = group[0], group[-1]
             if hit.book_id != first.book_id:
                 continue
