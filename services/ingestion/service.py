@@ -432,36 +432,37 @@ class IngestionService:
 
     async def wait(self, book_id: int, max_seconds: float | None = None) -> Book | None:
         """Wait until the book is ready or failed (or deleted: None)."""
+        return await self._wait_until(book_id, self._finished, lambda book: book.is_final, max_seconds)
 
-        async def until_final() -> Book | None:
+    async def wait_dense(self, book_id: int, max_seconds: float | None = None) -> Book | None:
+        """Wait until a ready book's dense vectors are all in (or it failed, or was deleted: None)."""
+
+        def done(book: Book) -> bool:
+            return book.status == BookStatus.FAILED or (
+                book.status == BookStatus.READY and not book.dense_pending
+            )
+
+        return await self._wait_until(book_id, self._dense_done, done, max_seconds)
+
+    async def _wait_until(
+        self,
+        book_id: int,
+        events: dict[int, asyncio.Event],
+        done: Callable[[Book], bool],
+        max_seconds: float | None,
+    ) -> Book | None:
+        async def poll() -> Book | None:
             while True:
-                event = self._finished.setdefault(book_id, asyncio.Event())
+                event = events.setdefault(book_id, asyncio.Event())
                 async with self._sessions() as session:
-                    book = await repo.get(session, book_id)
-                if book is None or book.is_final:
+                    book = await repo.get(session, book_id, fresh=True)
+                if book is None or done(book):
                     return book
                 # Another process may finish it too, so look again now and then.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), 2.0)
 
-        return await asyncio.wait_for(until_final(), max_seconds)
-
-    async def wait_dense(self, book_id: int, max_seconds: float | None = None) -> Book | None:
-        """Wait until a ready book's dense vectors are all in (or it failed, or was deleted: None)."""
-
-        async def until_done() -> Book | None:
-            while True:
-                event = self._dense_done.setdefault(book_id, asyncio.Event())
-                async with self._sessions() as session:
-                    book = await repo.get(session, book_id, fresh=True)
-                if book is None or book.status == BookStatus.FAILED:
-                    return book
-                if book.status == BookStatus.READY and not book.dense_pending:
-                    return book
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), 2.0)
-
-        return await asyncio.wait_for(until_done(), max_seconds)
+        return await asyncio.wait_for(poll(), max_seconds)
 
     async def ingest(
         self,
