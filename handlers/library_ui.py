@@ -63,6 +63,8 @@ def card_text(i18n: Translator, book: Book, *, active: bool, just_ready: bool = 
     lines.append("")
     if book.status == BookStatus.READY:
         lines.append(i18n("library-card-active") if active and not just_ready else i18n("library-card-ready"))
+        if book.dense_pending:
+            lines.append(i18n("library-card-words-only"))
     elif book.status == BookStatus.FAILED and book.error_code in PASSWORD_CODES:
         lines.append(i18n("library-card-password"))
     else:

@@ -27,6 +27,7 @@ library-card-active = ⭐ Your active book: questions go to it.
 library-card-processing = ⏳ Still reading it: { $percent }%
 library-card-password = 🔒 Waiting for the password.
 library-card-ready = ✅ Ready. Ask me anything about it, or tap a button.
+library-card-words-only = 🔎 Search by meaning is still being prepared; search by words already works.
 
 library-button-ask = 💬 Ask
 library-button-summary = 📝 Summary

@@ -30,6 +30,7 @@ library-card-active = ⭐ Активная книга: вопросы идут �
 library-card-processing = ⏳ Ещё читаю: { $percent }%
 library-card-password = 🔒 Жду пароль.
 library-card-ready = ✅ Готово. Спрашивайте что угодно об этой книге или нажмите кнопку.
+library-card-words-only = 🔎 Поиск по смыслу ещё готовится; поиск по словам уже работает.
 
 library-button-ask = 💬 Спросить
 library-button-summary = 📝 Пересказ

@@ -166,6 +166,7 @@ async def test_bot_answers_while_a_big_book_is_indexed(sandbox_bot: SandboxHarne
         int(progress["message_id"]), lambda m: not is_progress(m), timeout=BOOK_TIMEOUT
     )
     assert "Thursday" in text_of(card)
+    assert "Search by meaning is still being prepared" in text_of(card)
     (shelf, _) = await ingestion.shelf(user.user_id)
     book_id = shelf[0].id
     before = await ingestion.get(user.user_id, book_id)
