@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.i18n import SUPPORTED, I18n
-from handlers.library_ui import error_text, progress_text, upload_refusal
+from db.models.books import Book, BookStatus
+from handlers.library_ui import card_text, error_text, progress_text, upload_refusal
 from services.ingestion.errors import ErrorCode
 from services.ingestion.service import FailureCode
 
@@ -62,3 +63,15 @@ def test_progress_text_escapes_the_file_name() -> None:
     i18n = I18n().translator("en")
     text = progress_text(i18n, "indexing", 0.42, "<b>evil</b>.txt")
     assert "&lt;b&gt;evil" in text and "42%" in text
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+def test_the_card_says_while_search_by_meaning_is_being_prepared(locale: str) -> None:
+    i18n = I18n().translator(locale)
+    book = Book(user_id=1, file_sha256="0" * 64, file_name="a.txt", format="txt", title="Alice")
+    book.status, book.chunks = BookStatus.READY, 12
+    book.dense_pending = True
+    pending = card_text(i18n, book, active=False, just_ready=True)
+    assert i18n("library-card-words-only") in pending and "library-card" not in pending
+    book.dense_pending = False
+    assert i18n("library-card-words-only") not in card_text(i18n, book, active=False, just_ready=True)
