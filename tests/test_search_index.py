@@ -7,6 +7,7 @@ indexes, wait=False upserts) is not exercised here; local mode runs the same que
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,8 @@ from qdrant_client import QdrantClient
 
 from services.search.chunking import ChunkingOptions, chunk_text
 from services.search.embeddings import LocalEmbedder
-from services.search.index import SearchIndex, SearchTuning, build_search_index, point_id
+from services.search.index import Hit, SearchIndex, SearchTuning, build_search_index, pack, point_id
+from services.search.lexical import stems
 
 ENGLISH_BOOK = """
 The Lighthouse
@@ -267,6 +269,65 @@ async def test_short_passages_take_the_sentences_around_them(index: SearchIndex)
     assert "The marten waited" in wider[0].text and 150 < len(wider[0].text) <= 280
     assert text[wider[0].char_start : wider[0].char_end] == wider[0].text  # type: ignore[misc]
     assert all(len(hit.text) <= 150 for hit in wider[1:])
+
+
+async def test_a_budget_holds_more_places_then_their_surroundings(index: SearchIndex) -> None:
+    """Given the context the caller will use, the search fills it with places first and widens them
+    with what room is left, rather than widening a few and leaving the next place out."""
+    animals = ["heron", "badger", "otter", "weasel", "marten", "beaver", "stoat", "vole", "hare", "mole"]
+    text = " ".join(f"The {animal} waited by the {animal} river. It saw boats." for animal in animals)
+    chunks = chunk_text(text, options=ChunkingOptions(target_chars=50, min_chars=10))
+    await index.index_chunks(1, 10, "en", chunks)
+    index.tuning = SearchTuning(context_chars=150, first_context_chars=150, merge_chars=0)
+    question = "Where did the heron, the marten and the mole wait?"
+    budget = 320
+
+    def fitted(hits: list[Hit]) -> list[Hit]:  # what a caller with that budget keeps (AnswerService._fit)
+        kept: list[Hit] = []
+        for hit in hits:
+            if kept and sum(len(h.text) for h in kept) + len(hit.text) > budget:
+                break
+            kept.append(hit)
+        return kept
+
+    unpacked = fitted(await index.search(1, question, k=6))
+    packed = fitted(await index.search(1, question, k=6, budget=budget))
+    assert len(packed) > len(unpacked)
+    assert sum(len(hit.text) for hit in packed) <= budget
+    assert {"heron", "marten", "mole"} <= {a for a in animals if any(a in h.text for h in packed)}
+    assert len(packed[0].text) > len(chunks[0].text)  # the best passage still has its surroundings
+    spans = sorted((hit.char_start or 0, hit.char_end or 0) for hit in packed)
+    for hit in packed:
+        assert text[hit.char_start : hit.char_end] == hit.text  # type: ignore[misc]
+    assert all(end <= start for (_, end), (start, _) in pairwise(spans))  # no text twice
+
+
+def test_the_room_left_takes_the_sentences_of_the_next_place_that_answer() -> None:
+    sentences = [
+        f"Sentence {n} tells of the {'golden goose' if n == 27 else 'grey road'} here." for n in range(40)
+    ]
+    text = " ".join(sentences)
+    starts = [text.index(sentence) for sentence in sentences]
+
+    def hit(seq: int, first: int, last: int) -> Hit:  # sentences first..last as one chunk
+        start, end = starts[first], starts[last] + len(sentences[last])
+        return Hit(10, seq, text[start:end], None, None, 0.0, 1.0, start, end)
+
+    passages = [hit(0, 0, 5), hit(1, 10, 15), hit(2, 22, 33)]
+    room = 220
+    budget = len(passages[0].text) + len(passages[1].text) + room
+    packed = pack(passages, {}, budget, 0, 0, frozenset(stems("Who found the golden goose?")))
+    assert packed[:2] == passages[:2]
+    piece = packed[2]
+    assert "golden goose" in piece.text and len(piece.text) <= room < len(passages[2].text)
+    assert text[piece.char_start : piece.char_end] == piece.text  # type: ignore[misc]
+    assert piece.text.startswith("Sentence") and piece.text.endswith("here.")  # whole sentences
+    assert sum(len(p.text) for p in packed[:3]) <= budget
+    # Nothing of the question there, or too little room: the place is left out, not cut.
+    assert len(pack(passages, {}, budget, 0, 0, frozenset(stems("silver swan")))) == len(passages)
+    assert pack(passages, {}, budget, 0, 0, frozenset(stems("silver swan")))[2] == passages[2]
+    tight = len(passages[0].text) + len(passages[1].text) + 100
+    assert pack(passages, {}, tight, 0, 0, frozenset(stems("golden goose")))[2] == passages[2]
 
 
 async def test_lexical_first_then_dense(index: SearchIndex) -> None:

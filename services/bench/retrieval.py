@@ -351,7 +351,14 @@ class Shelf:
 
     async def search(self, question: Question, per_book: bool, mode: str) -> list[Hit]:
         book_ids = [self.ids[question.book]] if per_book else None
-        return await self.index.search(1, question.text, book_ids=book_ids, k=SEARCH_K, mode=mode)  # type: ignore[arg-type]
+        return await self.index.search(
+            1,
+            question.text,
+            book_ids=book_ids,
+            k=SEARCH_K,
+            mode=mode,  # type: ignore[arg-type]
+            budget=BUDGET_CHARS,
+        )
 
     def passages(self, hits: Sequence[Hit]) -> list[Passage]:
         return [Passage(self.keys[h.book_id], h.char_start or 0, h.char_end or 0, h.text) for h in hits]

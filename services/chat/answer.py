@@ -120,7 +120,9 @@ class AnswerService:
                 )
                 return await self._remember(session, result, user_id, question, remember)
 
-        passages = await self.retrieve(user_id, search_query, book_id=book_id, k=self.k)
+        passages = await self.retrieve(
+            user_id, search_query, book_id=book_id, k=self.k, budget=self.context_chars
+        )
         if not passages:
             result = AnswerResult(
                 "",
@@ -196,7 +198,9 @@ class AnswerService:
         turn = await self.memory.get_turn(session, user_id, turn_id)
         if turn is None:
             return None
-        passages = await self.retrieve(user_id, turn.search_query, book_id=turn.book_id, k=self.k * 2)
+        passages = await self.retrieve(
+            user_id, turn.search_query, book_id=turn.book_id, k=self.k * 2, budget=self.context_chars * 2
+        )
         usage: list[LLMUsage] = []
         if self.router is not None and passages:
             result = await self._generate(
@@ -234,12 +238,15 @@ class AnswerService:
             book_id=turn.book_id,
         )
 
-    async def retrieve(self, user_id: int, query: str, *, book_id: int | None, k: int) -> list[Citation]:
-        """The k best passages of the user's book (or books), best first."""
+    async def retrieve(
+        self, user_id: int, query: str, *, book_id: int | None, k: int, budget: int | None = None
+    ) -> list[Citation]:
+        """The k best passages of the user's book (or books), best first, packed for `budget`
+        characters of context when given."""
         if self.retriever is None or not query.strip():
             return []
         hits = await self.retriever.search(
-            user_id, query, book_ids=None if book_id is None else [book_id], k=k
+            user_id, query, book_ids=None if book_id is None else [book_id], k=k, budget=budget
         )
         return [Citation.from_hit(hit) for hit in hits]
 

@@ -34,7 +34,13 @@ class Retriever(Protocol):
     """`SearchIndex.search` (see docs/SEARCH_CONTRACT.md); the user filter is in the query itself."""
 
     async def search(
-        self, user_id: int, query: str, *, book_ids: Sequence[int] | None = None, k: int = 10
+        self,
+        user_id: int,
+        query: str,
+        *,
+        book_ids: Sequence[int] | None = None,
+        k: int = 10,
+        budget: int | None = None,
     ) -> Sequence[HitLike]: ...
 
 

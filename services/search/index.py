@@ -7,10 +7,11 @@ hold the same tokens). Hybrid search fuses the dense and lexical rankings by wei
 normalised scores and then rewards passages where the question's rarer words meet within one window,
 and (a little) chunks of the chapter that holds most of the best hits. Neighbouring chunks among the hits
 are joined into one passage (exactly the book's text, up to `merge_chars`; a joined passage ranks by its
-best part plus a share of the others), and a passage shorter than `context_chars` takes whole sentences
-from the chunks around it (one Qdrant look-up by point id), so that a fixed context holds a few places,
-each with its surroundings (the best passage more than the others): the fairytale benchmark's R@5
-0.908 -> 0.924 and MRR@10 0.803 -> 0.820 at equal context (docs/BENCHMARKS.md).
+best part plus a share of the others). The best passage takes whole sentences from the chunks around it
+(one Qdrant look-up by point id). Given the caller's context budget, the others come next as they are,
+as many as fit, then the best sentences of the next one in the room left, and any room still left
+widens them too (`pack`): a fixed context holds more places. The fairytale benchmark's R@5 0.908 ->
+0.935 and MRR@10 0.803 -> 0.822 at equal context (docs/BENCHMARKS.md).
 
 Every query carries the user filter inside each prefetch, so no ranking stage ever sees another user's
 points. Qdrant local mode (the embedded default) is synchronous and single-writer, so all client calls
@@ -320,8 +321,12 @@ class SearchIndex:
         book_ids: Sequence[int] | None = None,
         k: int = 10,
         mode: Mode = "hybrid",
+        budget: int | None = None,
     ) -> list[Hit]:
-        """The k best passages of the user's books (of `book_ids` when given) for the query, best first."""
+        """The k best passages of the user's books (of `book_ids` when given) for the query, best first.
+
+        `budget`: the characters of passages the caller will use, best first (a model's context); the
+        hybrid search then packs them into it (see `pack`)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         if not query.strip() or k <= 0 or (book_ids is not None and not book_ids):
@@ -344,7 +349,7 @@ class SearchIndex:
         elif self.tuning.fusion == "weighted":
             assert dense is not None and sparse is not None
             passages = await self._weighted_hybrid(query, dense, sparse, where, k)
-            return await self._widen(user_id, passages)
+            return await self._widen(user_id, query, passages, budget)
         else:
             assert dense is not None and sparse is not None
             depth = max(self.tuning.prefetch, k)
@@ -384,10 +389,10 @@ class SearchIndex:
             joined = sorted(joined, key=lambda hit: -_joined_score(hit, ranked, self.tuning.joined_bonus))
         return joined[:k]
 
-    async def _widen(self, user_id: int, passages: list[Hit]) -> list[Hit]:
+    async def _widen(self, user_id: int, query: str, passages: list[Hit], budget: int | None) -> list[Hit]:
         """Give each passage shorter than `context_chars` the sentences around it, from the chunks before
-        and after it (same chapter and page, not part of another passage), so that a fixed context holds
-        a few places each with its surroundings rather than bare ~600-character chunks."""
+        and after it (same chapter and page, not another passage), so that a context holds a few places
+        each with its surroundings rather than bare ~600-character chunks; with a budget, see `pack`."""
         target = self.tuning.context_chars
         if target <= 0 or not passages:
             return passages
@@ -407,19 +412,7 @@ class SearchIndex:
             if payload.get("user_id") == user_id and payload.get("char_start") is not None:
                 hit = _hit(models.ScoredPoint(id=record.id, version=0, score=0.0, payload=payload))
                 around[(hit.book_id, hit.seq)] = hit
-        # Best first: a passage takes its neighbours' sentences unless a better passage holds them; a
-        # lower passage that overlaps a better one keeps only what is new (or goes, if little is).
-        out: list[Hit] = []
-        for passage in passages:
-            rest = _outside(passage, out)
-            if rest is not passage:
-                if rest is not None:  # cut already: its edges are no longer its chunks' edges
-                    out.append(rest)
-                continue
-            held = {(p.book_id, seq) for p in out for seq in range(p.seq, (p.seq_end or p.seq) + 1)}
-            free = {key: hit for key, hit in around.items() if key not in held}
-            out.append(widen(passage, free, first if not out else target))
-        return out
+        return pack(passages, around, budget, first, target, frozenset(lexical.stems(query)))
 
     def _rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
         """Reward the passages where the question's (rarer) words meet within one window."""
@@ -460,6 +453,98 @@ def fuse(rankings: Sequence[Sequence[models.ScoredPoint]], weights: Sequence[flo
             points.setdefault(point.id, point)
     ranked = sorted(scores, key=lambda key: -scores[key])
     return [replace(_hit(points[key]), score=round(scores[key], 6)) for key in ranked]
+
+
+def pack(
+    passages: Sequence[Hit],
+    around: dict[tuple[int, int], Hit],
+    budget: int | None,
+    first: int,
+    target: int,
+    wanted: frozenset[str] = frozenset(),
+) -> list[Hit]:
+    """The passages, best first, each less the text a better one already holds, widened with the sentences
+    around them (`around`: neighbouring chunks by (book_id, seq)): the best to `first` characters, the
+    others to `target`.
+
+    With a budget (the characters of context the caller will use) the places come first: the best
+    passage widened, then as many others as fit as they are, then, from the first one that does not
+    fit, its run of whole sentences holding the most of the question's stems (`wanted`) that fits the
+    room left; whatever room is still left widens the others, best first. A fixed context then holds
+    more places rather than wider surroundings of fewer. The passages past the budget follow as they are."""
+    places: list[tuple[Hit, bool]] = []  # (passage, still whole: its edges are its chunks' edges)
+    taken: set[tuple[int, int]] = set()  # (book_id, seq) of the chunks in a place
+    used, rest_at = 0, len(passages)
+    for at, passage in enumerate(passages):
+        rest = _outside(passage, [p for p, _ in places])
+        if rest is None:
+            continue
+        whole = rest is passage
+        if not places:  # the best passage gets its surroundings before the others are chosen
+            free = {key: hit for key, hit in around.items() if key not in _chunks(rest)}
+            rest, whole = widen(rest, free, first), False
+        elif budget is not None and used + len(rest.text) > budget:
+            piece = trim(rest, budget - used, wanted)
+            rest_at = at if piece is None else at + 1
+            if piece is not None:
+                places.append((piece, False))
+                used += len(piece.text)
+                taken |= _chunks(piece)
+            break
+        places.append((rest, whole))
+        used += len(rest.text)
+        taken |= _chunks(rest)
+    room = None if budget is None else budget - used
+    out: list[Hit] = []
+    for passage, whole in places:
+        if whole:
+            free = {key: hit for key, hit in around.items() if key not in taken}
+            goal = target if room is None else min(target, len(passage.text) + room)
+            wide = widen(passage, free, goal)
+            if room is not None:
+                room -= len(wide.text) - len(passage.text)
+            taken |= _chunks(wide)
+            passage = wide
+        out.append(passage)
+    for passage in passages[rest_at:]:
+        rest = _outside(passage, out)
+        if rest is not None:
+            out.append(rest)
+    return out
+
+
+def trim(passage: Hit, room: int, wanted: frozenset[str], min_chars: int = 200) -> Hit | None:
+    """The run of whole sentences of passage, within room characters, that holds the most of the
+    question's stems (None when room is under min_chars or no such run holds any)."""
+    if room < min_chars or not wanted or passage.char_start is None:
+        return None
+    spans = list(text_sentence_spans(passage.text))
+    found = [frozenset(lexical.stems(passage.text[a:b])) & wanted for a, b in spans]
+    best: tuple[int, int] | None = None
+    best_count = 0
+    for i, (start, _) in enumerate(spans):
+        held: set[str] = set()
+        end = None
+        for j in range(i, len(spans)):
+            if spans[j][1] - start > room:
+                break
+            end = spans[j][1]
+            held |= found[j]
+        if end is not None and len(held) > best_count:
+            best, best_count = (start, end), len(held)
+    if best is None:
+        return None
+    start, end = best
+    before = passage.text[:start]
+    gap_before = before[len(before.rstrip()) :] if start else passage.gap_before
+    at = passage.char_start + start
+    return replace(
+        passage, text=passage.text[start:end], char_start=at, char_end=at + end - start, gap_before=gap_before
+    )
+
+
+def _chunks(passage: Hit) -> set[tuple[int, int]]:
+    return {(passage.book_id, seq) for seq in range(passage.seq, (passage.seq_end or passage.seq) + 1)}
 
 
 def widen(passage: Hit, around: dict[tuple[int, int], Hit], target: int) -> Hit:
