@@ -27,8 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import I18n, Translator
 from bot.render import escape
+from bot.settings import Settings
 from db.models import User
 from handlers.chat_ui import SummaryCb
+from handlers.library_ui import MiB, upload_refusal
 from services.billing.plans import FREE, Product
 from services.billing.service import (
     Affordability,
@@ -222,6 +224,25 @@ class QuestionRefused(BaseFilter):
         return False if check.ok else {"refusal": check}
 
 
+class UploadRefused(BaseFilter):
+    """Matches a book sent as a file larger than the user's plan allows, so that it is refused before
+    it is downloaded. Files the library refuses anyway (over MAX_FILE_MB, or over what Telegram lets a
+    bot download) are left to its own message."""
+
+    async def __call__(
+        self, message: Message, user: User | None = None, session: AsyncSession | None = None,
+        billing: BillingService | None = None, settings: Settings | None = None, i18n: Translator | None = None,
+    ) -> bool | dict[str, Any]:  # fmt: skip
+        size = message.document.file_size if message.document else None
+        if user is None or session is None or billing is None or settings is None or i18n is None or not size:
+            return False
+        max_bytes, local = settings.max_file_mb * MiB, settings.telegram_api_is_local
+        if upload_refusal(i18n, size, max_bytes=max_bytes, local_api=local) is not None:
+            return False
+        limits = await billing.limits(session, user.id)
+        return False if limits.allows_file(size) else {"limit_mb": limits.max_file_mb}
+
+
 class SummaryRefused(BaseFilter):
     """Matches the confirmation of a whole-book summary that the balance does not cover."""
 
@@ -234,6 +255,16 @@ class SummaryRefused(BaseFilter):
         check = await billing.check_can_afford(session, user.id, "summary")
         await session.commit()
         return False if check.ok else {"refusal": check}
+
+
+@router.message(F.document, UploadRefused())
+async def on_upload_refused(
+    message: Message, limit_mb: int, billing: BillingService, i18n: Translator
+) -> None:
+    """A file over the plan's size limit: say so with the buy buttons, before downloading anything."""
+    await message.answer(
+        i18n("billing-file-too-large", limit=limit_mb), reply_markup=buy_keyboard(i18n, billing)
+    )
 
 
 @router.callback_query(SummaryCb.filter(F.action == "go"), SummaryRefused())

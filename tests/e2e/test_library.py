@@ -182,3 +182,15 @@ async def test_bot_answers_while_a_big_book_is_indexed(sandbox_bot: SandboxHarne
     )
     done = await ingestion.wait_dense(book_id, max_seconds=600)
     assert done is not None and not done.dense_pending
+
+
+async def test_over_the_plan_limit_is_refused_before_download(
+    sandbox_bot: SandboxHarness, user: UserClient
+) -> None:
+    """Within MAX_FILE_MB and what Telegram lets a bot download, but over the Free plan's 10 MB: the plan's message with the buy buttons, and
+    the file is never fetched."""
+    sent = await user.send_document(b"x" * (11 * 1024 * 1024), filename="big.txt")
+    reply = await user.wait_reply(int(sent["message_id"]))
+    assert "books can be up to 10 MB" in text_of(reply), text_of(reply)
+    assert buttons_of(reply), "the buy buttons come with it"
+    assert await user.control.calls("getFile") == []

@@ -20,7 +20,9 @@ def sandbox_config(tmp_path: Any) -> SandboxConfig:
 
 @pytest.fixture
 def sandbox_app_factory(make_settings: Any) -> AppFactory:
-    return librarity_app(make_settings(telegram_api_is_local=True, max_file_mb=30))
+    return librarity_app(
+        make_settings(telegram_api_is_local=True, max_file_mb=30, billing_free_max_file_mb=30)
+    )
 
 
 async def test_file_over_20_mb_is_taken_from_the_local_server(
