@@ -397,14 +397,14 @@ class SearchIndex:
         if target <= 0 or not passages:
             return passages
         first = self.tuning.first_context_chars or target
-        wanted = {
+        neighbours = {
             (p.book_id, seq)
             for p in passages
             if len(p.text) < max(target, first)
             for seq in (p.seq - 1, (p.seq_end or p.seq) + 1)
             if seq >= 0
         }
-        ids = [point_id(user_id, book, seq) for book, seq in sorted(wanted)]
+        ids = [point_id(user_id, book, seq) for book, seq in sorted(neighbours)]
         records = await self._call(self.client.retrieve, self.collection, ids=ids, with_payload=True)
         around: dict[tuple[int, int], Hit] = {}
         for record in records:
@@ -481,8 +481,7 @@ def pack(
             continue
         whole = rest is passage
         if not places:  # the best passage gets its surroundings before the others are chosen
-            free = {key: hit for key, hit in around.items() if key not in _chunks(rest)}
-            rest, whole = widen(rest, free, first), False
+            rest, whole = widen(rest, around, first), False
         elif budget is not None and used + len(rest.text) > budget:
             piece = trim(rest, budget - used, wanted)
             rest_at = at if piece is None else at + 1
@@ -495,15 +494,16 @@ def pack(
         used += len(rest.text)
         taken |= _chunks(rest)
     room = None if budget is None else budget - used
+    free = {key: hit for key, hit in around.items() if key not in taken}
     out: list[Hit] = []
     for passage, whole in places:
         if whole:
-            free = {key: hit for key, hit in around.items() if key not in taken}
             goal = target if room is None else min(target, len(passage.text) + room)
             wide = widen(passage, free, goal)
             if room is not None:
                 room -= len(wide.text) - len(passage.text)
-            taken |= _chunks(wide)
+            for key in _chunks(wide):
+                free.pop(key, None)
             passage = wide
         out.append(passage)
     for passage in passages[rest_at:]:
@@ -534,13 +534,22 @@ def trim(passage: Hit, room: int, wanted: frozenset[str], min_chars: int = 200) 
             best, best_count = (start, end), len(held)
     if best is None:
         return None
-    start, end = best
-    before = passage.text[:start]
-    gap_before = before[len(before.rstrip()) :] if start else passage.gap_before
+    return _cut(passage, *best)
+
+
+def _cut(passage: Hit, start: int, end: int) -> Hit:
+    """The passage cut to passage.text[start:end] (char_start must be known), its gap before it kept
+    right: the whitespace before start, or the passage's own gap when start is 0."""
+    assert passage.char_start is not None
     at = passage.char_start + start
+    gap_before = _trailing_space(passage.text[:start]) if start else passage.gap_before
     return replace(
         passage, text=passage.text[start:end], char_start=at, char_end=at + end - start, gap_before=gap_before
     )
+
+
+def _trailing_space(text: str) -> str:
+    return text[len(text.rstrip()) :]
 
 
 def _chunks(passage: Hit) -> set[tuple[int, int]]:
@@ -571,8 +580,7 @@ def widen(passage: Hit, around: dict[tuple[int, int], Hit], target: int) -> Hit:
         return passage
     gap_before = passage.gap_before
     if before is not None and head_at is not None:
-        previous = before.text[:head_at]
-        gap_before = previous[len(previous.rstrip()) :] if head_at else before.gap_before
+        gap_before = _trailing_space(before.text[:head_at]) if head_at else before.gap_before
     start = passage.char_start - len(head)
     text = head + passage.text + tail
     first = before if head and before is not None else passage
@@ -612,12 +620,8 @@ def _outside(passage: Hit, better: list[Hit], min_chars: int = 200) -> Hit | Non
     text = text.strip()
     if len(text) < min_chars:
         return None
-    gap_before = passage.gap_before
-    if start > passage.char_start:
-        before = passage.text[: start + lead - passage.char_start]
-        gap_before = before[len(before.rstrip()) :]
-    start += lead
-    return replace(passage, text=text, char_start=start, char_end=start + len(text), gap_before=gap_before)
+    at = start - passage.char_start + lead
+    return _cut(passage, at, at + len(text))
 
 
 def _same_place(other: Hit | None, passage: Hit) -> bool:
