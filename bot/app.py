@@ -65,7 +65,12 @@ async def build_context(settings: Settings, *, migrate: bool = True) -> AppConte
     url = settings.effective_database_url
     if migrate:
         await upgrade_async(url)
-    engine = create_engine(url)
+    engine = create_engine(
+        url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_timeout=settings.database_pool_timeout,
+    )
     redis = None
     storage: BaseStorage
     if settings.redis_url:

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # storage
     data_dir: Path = Path("data")
     database_url: str | None = None  # default: SQLite under DATA_DIR
+    database_pool_size: int | None = Field(default=None, ge=1)  # default: SQLite 5, PostgreSQL 10
+    database_max_overflow: int | None = Field(default=None, ge=0)  # default: SQLite 10, PostgreSQL 20
+    database_pool_timeout: float = Field(default=30.0, gt=0)
     redis_url: str | None = None  # default: in memory
     qdrant_url: str | None = None  # default: Qdrant local mode under DATA_DIR
     qdrant_api_key: SecretStr | None = None

@@ -8,12 +8,29 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+def create_engine(
+    url: str,
+    *,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
+    pool_timeout: float = 30.0,
+    **kwargs: Any,
+) -> AsyncEngine:
+    """An engine with a bounded pool (DATABASE_POOL_SIZE, DATABASE_MAX_OVERFLOW, DATABASE_POOL_TIMEOUT).
+
+    Defaults: 5 + 10 connections for SQLite (one writer at a time anyway), 10 + 20 for PostgreSQL. An update
+    holds a connection only for its short transactions, never while the LLM writes or Telegram answers."""
+    sqlite = url.startswith("sqlite")
+    pool = {
+        "pool_size": pool_size if pool_size is not None else (5 if sqlite else 10),
+        "max_overflow": max_overflow if max_overflow is not None else (10 if sqlite else 20),
+        "pool_timeout": pool_timeout,
+    }
+    if sqlite:
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **pool, **kwargs)
         _tune_sqlite(engine)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    return create_async_engine(url, pool_pre_ping=True, **pool, **kwargs)
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.filters import BaseFilter, Command, CommandObject, StateFilter
+from aiogram.filters import BaseFilter, Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
     CallbackQuery,
@@ -206,22 +206,7 @@ async def referral_link(bot: Bot, user_id: int) -> str | None:
     return f"https://t.me/{me.username}?start=ref_{user_id}" if me.username else None
 
 
-# --- questions the user can't afford ------------------------------------------------------------
-
-
-class QuestionRefused(BaseFilter):
-    """Matches a question (plain text, no FSM state, an active book) that the user's plan or balance does
-    not allow now, handing the refusal to the handler. Other questions go on to the chat."""
-
-    async def __call__(
-        self, message: Message, user: User | None = None, session: AsyncSession | None = None,
-        billing: BillingService | None = None,
-    ) -> bool | dict[str, Any]:  # fmt: skip
-        if user is None or session is None or billing is None or user.active_book_id is None:
-            return False
-        check = await billing.check_can_afford(session, user.id, "question")
-        await session.commit()
-        return False if check.ok else {"refusal": check}
+# --- what the user can't afford ------------------------------------------------------------
 
 
 class UploadRefused(BaseFilter):
@@ -240,6 +225,7 @@ class UploadRefused(BaseFilter):
         if upload_refusal(i18n, size, max_bytes=max_bytes, local_api=local) is not None:
             return False
         limits = await billing.limits(session, user.id)
+        await session.commit()  # the download that follows must not hold a connection
         return False if limits.allows_file(size) else {"limit_mb": limits.max_file_mb}
 
 
@@ -276,15 +262,6 @@ async def on_summary_refused(
     if isinstance(query.message, Message):
         text, markup = refusal_reply(i18n, billing, refusal)
         await query.message.answer(text, reply_markup=markup)
-
-
-@router.message(StateFilter(None), F.text, ~F.text.startswith("/"), QuestionRefused())
-async def on_question_refused(
-    message: Message, refusal: Affordability, billing: BillingService, i18n: Translator
-) -> None:
-    """At zero credits (or the day's last question used): a friendly word and buy buttons; no charge."""
-    text, markup = refusal_reply(i18n, billing, refusal)
-    await message.answer(text, reply_markup=markup)
 
 
 # --- /balance ------------------------------------------------------------------------------------

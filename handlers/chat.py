@@ -15,6 +15,7 @@ from bot.render import escape
 from db.models import Book, BookStatus, User
 from db.repositories import books as books_repo
 from handlers import chat_summary
+from handlers.billing import refusal_reply
 from handlers.callbacks import BookCb
 from handlers.chat_stream import AnswerStream
 from handlers.chat_ui import (
@@ -28,6 +29,7 @@ from handlers.chat_ui import (
     passages_html,
     search_html,
 )
+from services.billing.service import BillingService
 from services.chat import MODES, AnswerResult, AnswerService, Citation, Mode
 from services.chat.summaries import SummaryService
 
@@ -43,8 +45,9 @@ NOT_A_COMMAND = ~F.text.startswith("/")
 
 @router.message(StateFilter(None), F.text, NOT_A_COMMAND)
 async def on_question(
-    message: Message, bot: Bot, user: User, session: AsyncSession, i18n: Translator, answers: AnswerService
-) -> None:
+    message: Message, bot: Bot, user: User, session: AsyncSession, i18n: Translator, answers: AnswerService,
+    billing: BillingService,
+) -> None:  # fmt: skip
     book = await active_book(session, user)
     if book is None:
         await say_no_book(message, session, user, i18n)
@@ -65,10 +68,15 @@ async def on_question(
         )
     finally:
         await stream.close()
-    await send_result(message, result, i18n, book)
+    await send_result(message, result, i18n, book, billing)
 
 
-async def send_result(message: Message, result: AnswerResult, i18n: Translator, book: Book | None) -> None:
+async def send_result(
+    message: Message, result: AnswerResult, i18n: Translator, book: Book | None, billing: BillingService
+) -> None:
+    if result.refusal is not None:
+        await send_refusal(message, result, i18n, billing)
+        return
     if not result.found:
         title = book.display_title if book else ""
         await message.answer(i18n("chat-not-found", title=escape(title)))
@@ -80,6 +88,14 @@ async def send_result(message: Message, result: AnswerResult, i18n: Translator, 
     else:
         html = answer_html(i18n, result)
     await send_parts(message, html, answer_keyboard(i18n, result.turn_id))
+
+
+async def send_refusal(
+    message: Message, result: AnswerResult, i18n: Translator, billing: BillingService
+) -> None:
+    """No credits left, or the day's questions used: a friendly word and the buy buttons; nothing charged."""
+    text, markup = refusal_reply(i18n, billing, result.refusal)
+    await message.answer(text, reply_markup=markup)
 
 
 async def send_parts(message: Message, html: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -111,7 +127,7 @@ async def on_sources(
 @router.callback_query(ChatCb.filter(F.action == "more"))
 async def on_more(
     query: CallbackQuery, callback_data: ChatCb, bot: Bot, user: User, session: AsyncSession, i18n: Translator,
-    answers: AnswerService,
+    answers: AnswerService, billing: BillingService,
 ) -> None:  # fmt: skip
     await query.answer()
     if not isinstance(query.message, Message):
@@ -126,6 +142,8 @@ async def on_more(
         await stream.close()
     if result is None:
         await query.message.answer(i18n("chat-stale"))
+    elif result.refusal is not None:
+        await send_refusal(query.message, result, i18n, billing)
     elif not result.found or (not result.citations and not result.text):
         await query.message.answer(i18n("chat-more-none"))
     elif result.mode == "quotes":

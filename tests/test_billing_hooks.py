@@ -12,7 +12,7 @@ from db.models import Book, BookStatus, User
 from services.billing.chat_hooks import AnswerBilling
 from services.billing.ingestion_hooks import IngestionBilling, book_pages
 from services.billing.install import build_billing
-from services.billing.service import BillingService, ReferralBonus
+from services.billing.service import AnswerHold, BillingService, ReferralBonus
 from services.ingestion.service import IngestionRejected
 from services.llm import LLMUsage
 
@@ -56,32 +56,57 @@ def _answer(turn_id: int | None, **fields: object) -> SimpleNamespace:
     return SimpleNamespace(**values)
 
 
-async def test_an_answer_is_charged_in_the_transaction_that_records_it(
+async def test_an_answer_holds_its_price_then_is_settled_with_its_record(
     billing: BillingService, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     notices = Notices()
     hook = AnswerBilling(billing, notices)
+
+    async def hold() -> AnswerHold:
+        held = await hook.hold(session, 1, input_tokens=3000, output_tokens=900, question=True)
+        await session.commit()
+        assert held.ok
+        return held
+
     async with session_factory() as session:
         await billing.ensure_account(session, 1)
         await session.commit()
-        await hook.before_commit(session, 1, _answer(1))
+        held = await hold()
+        assert 1 <= held.credits <= 10 and await billing.ledger.balance(session, 1) == 10 - held.credits
+        await hook.settle(session, 1, held, _answer(1))
         await session.rollback()  # the answer was not recorded after all: neither is its charge
-        assert await billing.ledger.balance(session, 1) == 10
-        await hook.before_commit(session, 1, _answer(2))
-        await hook.before_commit(session, 1, _answer(2))  # the same turn again
+        await hook.settle(session, 1, held, None)  # so the hold is given back
         await session.commit()
-        assert await billing.ledger.balance(session, 1) == 6
+        assert await billing.ledger.balance(session, 1) == 10
+        await hook.settle(session, 1, await hold(), _answer(2))
+        await session.commit()
+        assert await billing.ledger.balance(session, 1) == 6, "settled to the answer's real price"
         assert notices.low == []
-        await hook.before_commit(session, 1, _answer(3, cached=True))
-        await hook.before_commit(session, 1, _answer(4, degraded=True))
-        await hook.before_commit(session, 1, _answer(None, found=False))
+        for free in (_answer(3, cached=True), _answer(4, degraded=True), _answer(None, found=False)):
+            await hook.settle(session, 1, await hold(), free)
+            await session.commit()
         assert await billing.ledger.balance(session, 1) == 6, "cached, failed-over and empty answers are free"
-        await hook.before_commit(session, 1, _answer(5))
+        await hook.settle(session, 1, await hold(), _answer(5))
         assert notices.low == [], "the warning waits for the commit"
         await session.commit()
         await asyncio.sleep(0)
         assert notices.low == [(1, 2)], "80% of 10 credits used: one warning"
         assert await billing.ledger.total(session, 1) == 2
+
+
+async def test_an_answer_over_the_balance_is_refused_at_the_hold(
+    billing: BillingService, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    hook = AnswerBilling(billing)
+    async with session_factory() as session:
+        await billing.ensure_account(session, 1)
+        await billing.ledger.charge(session, 1, 10, "test", None, "test:empty")
+        await session.commit()
+        held = await hook.hold(session, 1, input_tokens=3000, output_tokens=900, question=True)
+        await session.commit()
+        assert not held.ok and held.refusal.reason == "no_credits"
+        account = await billing.ensure_account(session, 1)
+        assert account.day_questions == 0, "a refused question does not count against the day"
 
 
 async def _book(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from db.models import User
 from db.models.billing import CreditAccount, LedgerEntry
 from services.billing.install import build_billing
 from services.billing.plans import FREE, PRO, SCHOLAR
-from services.billing.service import BillingService, add_month
+from services.billing.service import BillingService, ChargeOutcome, add_month
 from services.llm import LLMUsage
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -180,25 +181,35 @@ async def test_zero_balance_refuses_and_charges_nothing(
     assert await _consistent(billing, session, 5) == 0
 
 
+async def _answer(
+    billing: BillingService, session: AsyncSession, user_id: int, usage: object, **settle: bool
+) -> ChargeOutcome:
+    """One answer as the chat makes it: hold, then settle in the transaction that records it."""
+    hold = await billing.hold_answer(
+        session, user_id, uuid.uuid4().hex, input_tokens=3000, output_tokens=900, now=NOW
+    )
+    assert hold.ok, hold.refusal
+    outcome = await billing.settle_answer(session, user_id, hold, usage, now=NOW, **settle)  # type: ignore[arg-type]
+    await session.commit()
+    return outcome
+
+
 async def test_answers_cost_tokens_free_when_cached_or_failed_and_count_per_day(
     billing: BillingService, session: AsyncSession
 ) -> None:
     usage = LLMUsage("gemini", "gemini-2.5-flash", input_tokens=4000, output_tokens=800, cost_usd=0.0)
-    charged = await billing.charge_for_answer(session, 6, usage, "a1", now=NOW)
+    charged = await _answer(billing, session, 6, usage)
     assert charged.ok and charged.credits == 4 and charged.balance == 96
-    assert (await billing.charge_for_answer(session, 6, usage, "a1", now=NOW)).replayed, (
-        "the same answer charges once"
-    )
-    cached = await billing.charge_for_answer(session, 6, usage, "a2", cached=True, now=NOW)
-    failed = await billing.charge_for_answer(session, 6, usage, "a3", failed=True, now=NOW)
+    cached = await _answer(billing, session, 6, usage, cached=True)
+    failed = await _answer(billing, session, 6, usage, answered=False)
     assert cached.credits == 0 and failed.credits == 0
-    await session.commit()
     assert (await billing.check_can_afford(session, 6, "question", now=NOW)).ok
-    await billing.charge_for_answer(session, 6, None, "a4", now=NOW)  # extractive: free, still a question
-    refused = await billing.check_can_afford(session, 6, "question", now=NOW)
-    assert not refused.ok and refused.reason == "daily_limit", (
+    await _answer(billing, session, 6, None)  # extractive: free, still a question
+    refused = await billing.hold_answer(session, 6, "q-last", now=NOW)
+    assert not refused.ok and refused.refusal.reason == "daily_limit", (
         "3 questions a day on Free (failed ones don't count)"
     )
+    assert (await billing.check_can_afford(session, 6, "question", now=NOW)).reason == "daily_limit"
     assert (await billing.check_can_afford(session, 6, "question", now=NOW + timedelta(days=1))).ok
     assert await _consistent(billing, session, 6) == 96
 
@@ -209,7 +220,7 @@ async def test_an_answer_dearer_than_the_balance_takes_what_is_left(
     await billing.ensure_account(session, 7, NOW)
     big = LLMUsage("gemini", "gemini-2.5-pro", input_tokens=100_000, output_tokens=20_000, cost_usd=0.0)
     assert billing.quote_answer(big) > 100
-    outcome = await billing.charge_for_answer(session, 7, big, "big", now=NOW)
+    outcome = await _answer(billing, session, 7, big)
     assert outcome.ok and outcome.credits == 100 and outcome.balance == 0 and outcome.depleted
     assert await _consistent(billing, session, 7) == 0
 

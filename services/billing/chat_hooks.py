@@ -1,8 +1,10 @@
 """Billing's part in answering and summarising, installed on the chat's services at start-up.
 
-Every answer is charged inside the transaction that records it (AnswerService.before_commit): by its
-recorded token usage, nothing when cached, the extractive price when the LLM failed and the answer fell
-back to quoting the book. A whole-book LLM summary is charged BILLING_SUMMARY_CREDITS in the transaction
+Every answer first holds one of today's questions and what it may cost (AnswerService.charges.hold,
+committed before the LLM is called, so concurrent questions cannot pass the limits or go unpaid), then is
+settled inside the transaction that records it: by its recorded token usage, nothing when cached, the
+extractive price when the LLM failed and the answer fell back to quoting the book, everything given back
+when no answer was made. A whole-book LLM summary is charged BILLING_SUMMARY_CREDITS in the transaction
 that stores it (SummaryService.before_store); chapter summaries and the extractive fallback are free.
 When a charge crosses this period's warning threshold, the one low-credits warning goes out once the
 transaction has committed.
@@ -20,7 +22,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.billing.ingestion_hooks import BillingNotices
-from services.billing.service import BillingService
+from services.billing.service import AnswerHold, BillingService
 
 logger = logging.getLogger(__name__)
 
@@ -31,18 +33,25 @@ class AnswerBilling:
         self.notices = notices
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def before_commit(self, session: AsyncSession, user_id: int, result: Any) -> None:
-        """Charge for `result` (services.chat.AnswerResult) in the session that records it."""
-        if not getattr(result, "found", True):
-            return
-        turn_id = getattr(result, "turn_id", None)
-        ref = f"turn:{turn_id}" if turn_id is not None else f"answer:{uuid.uuid4().hex}"
-        # A degraded answer is the extractive fallback after every provider failed: priced as extractive.
+    async def hold(
+        self, session: AsyncSession, user_id: int, *, input_tokens: int, output_tokens: int, question: bool
+    ) -> AnswerHold:
+        """Before an answer is made: one of today's questions and what it may cost (AnswerService commits
+        this before it calls the LLM)."""
+        return await self.billing.hold_answer(
+            session, user_id, uuid.uuid4().hex, input_tokens=input_tokens, output_tokens=output_tokens,
+            question=question,
+        )  # fmt: skip
+
+    async def settle(self, session: AsyncSession, user_id: int, hold: AnswerHold, result: Any) -> None:
+        """Charge `result` (services.chat.AnswerResult; None: not made) in the session that records it:
+        by its usage, nothing when cached, the extractive price when every provider failed."""
+        answered = result is not None and bool(getattr(result, "found", True))
         usage = list(getattr(result, "usage", None) or []) or None
         if getattr(result, "degraded", False):
             usage = None
-        outcome = await self.billing.charge_for_answer(
-            session, user_id, usage, ref, cached=bool(getattr(result, "cached", False))
+        outcome = await self.billing.settle_answer(
+            session, user_id, hold, usage, cached=bool(getattr(result, "cached", False)), answered=answered
         )
         if outcome.warn_low and self.notices is not None:
             self._after_commit(session, user_id, outcome.balance)

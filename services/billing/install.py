@@ -107,17 +107,14 @@ def hook_ingestion(ctx: AppContext, billing: BillingService, notices: Any = None
 
 
 def hook_answers(ctx: AppContext, billing: BillingService, notices: Any = None) -> None:
-    """Charge every answer, and every whole-book summary, in the transaction that records it."""
+    """Hold and charge every answer, and charge every whole-book summary in the transaction that stores it."""
     answers: Any = ctx.services.get("answers")
-    hooks = getattr(answers, "before_commit", None)
-    if not isinstance(hooks, list) or getattr(answers, "_billing_hooked", False):
+    if answers is None or getattr(answers, "charges", None) is not None:
         return
     from services.billing.chat_hooks import AnswerBilling
 
     charges = AnswerBilling(billing, notices)
-    hooks.append(charges.before_commit)
-    answers.models_for = charges.models_for
-    answers._billing_hooked = True
+    answers.charges = charges
     summaries: Any = ctx.services.get("summaries")
     if isinstance(getattr(summaries, "before_store", None), list):
         summaries.before_store.append(charges.before_store)

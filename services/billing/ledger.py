@@ -125,33 +125,30 @@ class CreditLedger:
         """
         if amount <= 0:
             raise ValueError("a take-back takes a positive amount")
-        first = await self.find(session, idempotency_key)
-        if first is not None:
-            return first
-        now = now or utcnow()
-        # A conditional update per attempt: if the balance moved between the read and the write, the
-        # write does nothing and the next attempt reads the new balance.
-        for _ in range(20):
-            current = await self.balance(session, user_id)
-            part = min(current, amount)
-            if part == 0:
-                entry_id = await self._insert_entry(
-                    session, user_id, 0, reason, ref, current, idempotency_key, now
-                )
-                if entry_id is None:
-                    replay = await self.find(session, idempotency_key)
-                    assert replay is not None
-                    return replay
-                return LedgerResult(ok=True, amount=0, balance=current, entry_id=entry_id)
-            values: dict[str, Any] = {"balance": CreditAccount.balance - part, "updated_at": now}
-            if count_as_usage:
-                values["period_used"] = CreditAccount.period_used + part
-            balance = await self._update(session, user_id, values, CreditAccount.balance >= part)
-            if balance is not None:
-                return await self._record_or_undo(
-                    session, user_id, -part, reason, ref, balance, idempotency_key, now, values
-                )
-        raise RuntimeError(f"could not take credits from user {user_id}: the balance keeps changing")
+        return await self._take_part(
+            session, user_id, 0, amount, reason, ref, idempotency_key, count_as_usage, now
+        )
+
+    async def hold(
+        self,
+        session: AsyncSession,
+        user_id: int,
+        at_least: int,
+        at_most: int,
+        reason: str,
+        ref: str | None,
+        idempotency_key: str,
+        *,
+        now: datetime | None = None,
+    ) -> LedgerResult:
+        """Take `at_most` credits, or all there is when that is less, but refuse (ok=False, nothing
+        changed) when the balance is under `at_least`: what an answer holds before the LLM is called.
+        Counts as this period's use."""
+        if at_least <= 0 or at_most < at_least:
+            raise ValueError("a hold takes 0 < at_least <= at_most")
+        return await self._take_part(
+            session, user_id, at_least, at_most, reason, ref, idempotency_key, True, now
+        )
 
     async def balance(self, session: AsyncSession, user_id: int) -> int:
         value = await session.scalar(select(CreditAccount.balance).where(CreditAccount.user_id == user_id))
@@ -175,6 +172,48 @@ class CreditLedger:
         return int(value or 0)
 
     # --- internals ------------------------------------------------------------------------------
+
+    async def _take_part(
+        self,
+        session: AsyncSession,
+        user_id: int,
+        at_least: int,
+        at_most: int,
+        reason: str,
+        ref: str | None,
+        key: str,
+        count_as_usage: bool,
+        now: datetime | None,
+    ) -> LedgerResult:
+        """Take min(balance, at_most) credits when the balance is at least `at_least`.
+
+        A conditional update per attempt: if the balance moved between the read and the write, the write
+        does nothing and the next attempt reads the new balance."""
+        first = await self.find(session, key)
+        if first is not None:
+            return first
+        now = now or utcnow()
+        for _ in range(20):
+            current = await self.balance(session, user_id)
+            if current < at_least:
+                return LedgerResult(ok=False, amount=0, balance=current)
+            part = min(current, at_most)
+            if part == 0:
+                entry_id = await self._insert_entry(session, user_id, 0, reason, ref, current, key, now)
+                if entry_id is None:
+                    replay = await self.find(session, key)
+                    assert replay is not None
+                    return replay
+                return LedgerResult(ok=True, amount=0, balance=current, entry_id=entry_id)
+            values: dict[str, Any] = {"balance": CreditAccount.balance - part, "updated_at": now}
+            if count_as_usage:
+                values["period_used"] = CreditAccount.period_used + part
+            balance = await self._update(session, user_id, values, CreditAccount.balance >= part)
+            if balance is not None:
+                return await self._record_or_undo(
+                    session, user_id, -part, reason, ref, balance, key, now, values
+                )
+        raise RuntimeError(f"could not take credits from user {user_id}: the balance keeps changing")
 
     async def find(self, session: AsyncSession, key: str) -> LedgerResult | None:
         """The result recorded under `key`, or None when the key was never used."""

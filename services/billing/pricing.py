@@ -77,6 +77,13 @@ class Pricing:
             return self.settings.billing_extractive_answer_credits
         return max(self.settings.billing_question_min_credits, _ceil_div(micro, PER_MILLION))
 
+    def answer_ceiling(self, models: Iterable[tuple[str, str]], input_tokens: int, output_tokens: int) -> int:
+        """The most an answer of this size can cost at any of these (provider, model) pairs: what is held
+        before the LLM is called and settled to the real price after."""
+        prices = [self.price(provider, model) for provider, model in models] or [self._default]
+        micro = max(max(0, input_tokens) * p_in + max(0, output_tokens) * p_out for p_in, p_out in prices)
+        return max(self.settings.billing_question_min_credits, _ceil_div(micro, PER_MILLION))
+
     def question_estimate(self, llm_available: bool = True) -> int:
         """The least a question costs: what a user must have before asking."""
         if not llm_available:

@@ -1,9 +1,9 @@
 """Billing: accounts, quotes, charges, plans, the trial, monthly renewals and referral bonuses.
 
 Other features call this service (one `AsyncSession` in, nothing committed unless a method says so):
-- chat: `check_can_afford(..., "question")` before asking, `charge_for_answer(...)` in the same
-  transaction that records the answer, `quote_summary()` for the summary confirmation, `limits()` for the
-  model; ingestion: `limits()` (books, file size) and the before-index charge installed at start-up;
+- chat: `hold_answer(...)` before an answer is made (committed before the LLM is called),
+  `settle_answer(...)` in the transaction that records it, `quote_summary()` for the summary
+  confirmation, `limits()` for the model; ingestion: `limits()` (books, file size) and the before-index charge installed at start-up;
 - scheduled jobs: `renew_due`, `expire_trials`, `trials_ending_within` (these commit per user).
 
 Policies (documented in the README):
@@ -20,7 +20,7 @@ from __future__ import annotations
 import calendar
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
@@ -66,6 +66,21 @@ class ChargeOutcome:
     replayed: bool = False
     warn_low: bool = False
     depleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerHold:
+    """What one answer holds until it is settled: credits (up to its dearest price) and, for a question,
+    one of today's questions. `refusal` is set (and nothing held) when the plan or balance says no."""
+
+    ref: str
+    credits: int = 0
+    counted: bool = False
+    refusal: Affordability | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.refusal is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,34 +371,75 @@ class BillingService:
 
     # --- charges ------------------------------------------------------------------------------------
 
-    async def charge_for_answer(
+    async def hold_answer(
         self,
         session: AsyncSession,
         user_id: int,
-        usage: TokenUsage | Sequence[TokenUsage] | None,
         ref: str,
         *,
-        cached: bool = False,
-        failed: bool = False,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        question: bool = True,
         now: datetime | None = None,
-    ) -> ChargeOutcome:
-        """Charge for one answer, in the caller's transaction (commit it with the answer's record).
-
-        `usage`: the LLM calls the answer took (None: extractive). A cached or failed answer costs
-        nothing; a failed one does not count as a question either. `ref` names the answer (its id) and
-        makes a repeated call charge once.
-        """
+    ) -> AnswerHold:
+        """Before an answer is made: take one of today's questions (when `question`) and hold its
+        credits, in the caller's transaction (commit it before calling the LLM). With an LLM the hold is
+        the dearest the answer can cost for this many tokens at the plan's models, or the whole balance
+        when that is less, but never less than the cheapest answer; `settle_answer` brings it to the
+        real price. Conditional updates throughout, so concurrent questions can neither pass the day's
+        limit nor be answered unpaid."""
         now = now or utcnow()
         account = await self.ensure_account(session, user_id, now)
-        if failed:
-            return ChargeOutcome(ok=True, credits=0, balance=account.balance)
-        key = f"answer:{ref}"
-        if await self.ledger.find(session, key) is None:
-            await self._count_question(session, user_id, now)
-        credits = self.quote_answer(usage, cached=cached)
-        if credits <= 0:
-            return ChargeOutcome(ok=True, credits=0, balance=await self.ledger.balance(session, user_id))
-        return await self._charge_after_the_fact(session, user_id, credits, "answer", ref, key, now)
+        limits, balance = self.catalog.plan_limits(account.plan), account.balance
+        least = self.quote_question()
+        if question and not await self._take_question(session, user_id, limits.questions_per_day, now):
+            return AnswerHold(ref, refusal=self._refusal(balance, least, limits, "daily_limit"))
+        if least <= 0:
+            return AnswerHold(ref, counted=question)
+        models = [(p, limits.model_for(p, self._default_model(p)) or "") for p in self.settings.llm_order]
+        most = max(least, self.pricing.answer_ceiling(models, input_tokens, output_tokens))
+        held = await self.ledger.hold(session, user_id, least, most, "answer", ref, f"answer:{ref}", now=now)
+        if not held.ok:
+            if question:
+                await self._give_back_question(session, user_id, now)
+            return AnswerHold(ref, refusal=self._refusal(held.balance, least, limits, "no_credits"))
+        return AnswerHold(ref, credits=-held.amount, counted=question)
+
+    async def settle_answer(
+        self,
+        session: AsyncSession,
+        user_id: int,
+        hold: AnswerHold,
+        usage: TokenUsage | Sequence[TokenUsage] | None,
+        *,
+        cached: bool = False,
+        answered: bool = True,
+        now: datetime | None = None,
+    ) -> ChargeOutcome:
+        """Bring a held answer to its real price (by `usage`; None: extractive; cached: free), in the
+        caller's transaction. An answer not `answered` (nothing found, or it failed) gives back its
+        credits and its question. More than was held takes what is left, never below zero."""
+        now = now or utcnow()
+        if not hold.ok:
+            return ChargeOutcome(ok=False, credits=0, balance=await self.ledger.balance(session, user_id))
+        price = self.quote_answer(usage, cached=cached) if answered else 0
+        if not answered and hold.counted:
+            await self._give_back_question(session, user_id, now)
+        extra = price - hold.credits
+        if extra > 0:
+            result = await self.ledger.take(
+                session, user_id, extra, "answer", hold.ref, f"answer:{hold.ref}:rest", count_as_usage=True,
+                now=now,
+            )  # fmt: skip
+            return await self._outcome(session, user_id, replace(result, amount=result.amount - hold.credits))
+        if extra < 0:
+            await self._give_back(
+                session, user_id, -extra, "answer_return", hold.ref, f"answer:{hold.ref}:back", now
+            )
+        balance = await self.ledger.balance(session, user_id)
+        if price <= 0:
+            return ChargeOutcome(ok=True, credits=0, balance=balance)
+        return await self._outcome(session, user_id, LedgerResult(ok=True, amount=-price, balance=balance))
 
     async def charge_for_ingestion(
         self, session: AsyncSession, user_id: int, pages: int, book_id: int, *, now: datetime | None = None
@@ -411,23 +467,38 @@ class BillingService:
         )
         if not charged or charged >= 0:
             return 0
-        await self.ledger.grant(
+        await self._give_back(
             session,
             user_id,
             -charged,
             "ingestion_refund",
             f"book:{book_id}",
             f"ingest-refund:{book_id}:{round_}",
-            now=now,
+            now,
         )
+        return -charged
+
+    async def _give_back(
+        self,
+        session: AsyncSession,
+        user_id: int,
+        credits: int,
+        reason: str,
+        ref: str,
+        key: str,
+        now: datetime | None,
+    ) -> None:
+        """Return credits that were charged for something not delivered, and take them off this period's use."""
+        result = await self.ledger.grant(session, user_id, credits, reason, ref, key, now=now)
+        if result.replayed:
+            return
         await session.execute(
             update(CreditAccount)
-            .where(CreditAccount.user_id == user_id, CreditAccount.period_used >= -charged)
-            .values(period_used=CreditAccount.period_used + charged),
+            .where(CreditAccount.user_id == user_id, CreditAccount.period_used >= credits)
+            .values(period_used=CreditAccount.period_used - credits),
             execution_options={"synchronize_session": False},
         )
         self.ledger.forget_cached(session, user_id)
-        return -charged
 
     async def _ingestion_round(self, session: AsyncSession, book_id: int) -> int:
         """How many times this book's charge was refunded: each refund lets a retry be charged anew."""
@@ -523,23 +594,51 @@ class BillingService:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def _count_question(self, session: AsyncSession, user_id: int, now: datetime) -> None:
+    async def _take_question(self, session: AsyncSession, user_id: int, per_day: int, now: datetime) -> bool:
+        """Count one of today's questions if the day's limit allows it (conditional, so concurrent
+        questions cannot pass the limit); False when the limit is reached."""
         today = now.date().isoformat()
-        await session.execute(
+        counted = await session.execute(
             update(CreditAccount)
-            .where(CreditAccount.user_id == user_id, CreditAccount.day == today)
+            .where(
+                CreditAccount.user_id == user_id,
+                CreditAccount.day == today,
+                CreditAccount.day_questions < per_day,
+            )
             .values(day_questions=CreditAccount.day_questions + 1),
             execution_options={"synchronize_session": False},
         )
+        if not counted.rowcount and per_day > 0:  # type: ignore[attr-defined]
+            counted = await session.execute(
+                update(CreditAccount)
+                .where(
+                    CreditAccount.user_id == user_id,
+                    or_(CreditAccount.day.is_(None), CreditAccount.day != today),
+                )
+                .values(day=today, day_questions=1),
+                execution_options={"synchronize_session": False},
+            )
+        self.ledger.forget_cached(session, user_id)
+        return bool(counted.rowcount)  # type: ignore[attr-defined]
+
+    async def _give_back_question(self, session: AsyncSession, user_id: int, now: datetime) -> None:
         await session.execute(
             update(CreditAccount)
             .where(
-                CreditAccount.user_id == user_id, or_(CreditAccount.day.is_(None), CreditAccount.day != today)
+                CreditAccount.user_id == user_id,
+                CreditAccount.day == now.date().isoformat(),
+                CreditAccount.day_questions > 0,
             )
-            .values(day=today, day_questions=1),
+            .values(day_questions=CreditAccount.day_questions - 1),
             execution_options={"synchronize_session": False},
         )
         self.ledger.forget_cached(session, user_id)
+
+    def _refusal(self, balance: int, cost: int, limits: PlanLimits, reason: RefusalReason) -> Affordability:
+        return Affordability(ok=False, cost=cost, balance=balance, limits=limits, reason=reason)
+
+    def _default_model(self, provider: str) -> str | None:
+        return {"gemini": self.settings.gemini_model, "openai": self.settings.openai_model}.get(provider)
 
     # --- plans --------------------------------------------------------------------------------------
 

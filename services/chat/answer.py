@@ -17,36 +17,37 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Book, BookStatus, Chunk
+from db.models import Book, BookStatus, ChatTurn, Chunk
 from services.chat.cache import AnswerCache
 from services.chat.citations import renumber
 from services.chat.memory import ConversationMemory, heuristic_rewrite, looks_like_follow_up
 from services.chat.offline import extractive_reply
 from services.chat.prompting import grounded_messages, rewrite_messages
 from services.chat.quotes import Quotation, find_quotations, is_verbatim, mark_unverified, normalise
-from services.chat.types import EXTRACTIVE, AnswerResult, Citation, Mode, Retriever
+from services.chat.types import EXTRACTIVE, AnswerCharges, AnswerResult, Citation, Hold, Mode, Retriever
 from services.llm import AllProvidersFailed, LLMRequest, LLMRouter, LLMUsage, ProviderError
 
 logger = logging.getLogger(__name__)
 
 TextCallback = Callable[[str], Awaitable[None]]
-# Runs with (session, user_id, result) just before an answer's transaction commits: billing charges here,
-# so the charge and the answer it pays for are recorded together.
-AnswerHook = Callable[[AsyncSession, int, AnswerResult], Awaitable[None]]
-ModelChooser = Callable[[AsyncSession, int], Awaitable[Mapping[str, str]]]
 
 DEFAULT_K = 8
 # Passages handed to the model, in characters: enough context without paying for the whole shelf.
 CONTEXT_CHARS = 6000
 ANSWER_TOKENS = 900
 DETAIL_TOKENS = 1600
+# For the hold before an LLM call: the prompt beyond its passages (instructions, recent conversation), and
+# a cautious count of characters per token (fewer than the usual 4, so the hold is not short).
+PROMPT_EXTRA_CHARS = 4000
+CHARS_PER_TOKEN = 3
 
 
 class AnswerService:
@@ -68,9 +69,8 @@ class AnswerService:
         self.cache = cache or AnswerCache()
         self.k = k
         self.context_chars = context_chars
-        self.before_commit: list[AnswerHook] = []
-        # Which model each provider uses for this user (billing: the plan's better models); none: defaults.
-        self.models_for: ModelChooser | None = None
+        # Billing's holds and charges, and the plan's models (installed by billing; None: free).
+        self.charges: AnswerCharges | None = None
 
     @property
     def has_llm(self) -> bool:
@@ -89,10 +89,52 @@ class AnswerService:
         on_text: TextCallback | None = None,
         remember: bool = True,
     ) -> AnswerResult:
-        """Answer `question` from the book `book_id` (None: every book of the user) and commit the turn."""
+        """Answer `question` from the book `book_id` (None: every book of the user) and commit the turn.
+
+        The session's connection is given back (committed) before searching and before any LLM call;
+        the answer's record and its charge are written in one short transaction at the end."""
         question = question.strip()
         since, shelf = await self._scope(session, user_id, book_id)
         history = await self.memory.recent(session, user_id, book_id, since=since) if remember else []
+        use_llm = self.router is not None and mode in ("answer", "simple")
+        hold = await self._hold(session, user_id, use_llm, self.context_chars, ANSWER_TOKENS, question=True)
+        await session.commit()
+        if hold is not None and not hold.ok:
+            return _nothing(mode, question, book_id, [], refusal=hold.refusal)
+        try:
+            return await self._answer(
+                session,
+                hold,
+                user_id,
+                question,
+                book_id,
+                mode,
+                on_text,
+                remember,
+                since,
+                shelf,
+                history,
+                use_llm,
+            )
+        except BaseException:
+            await self._release(session, user_id, hold)
+            raise
+
+    async def _answer(
+        self,
+        session: AsyncSession,
+        hold: Hold | None,
+        user_id: int,
+        question: str,
+        book_id: int | None,
+        mode: Mode,
+        on_text: TextCallback | None,
+        remember: bool,
+        since: datetime | None,
+        shelf: str,
+        history: Sequence[ChatTurn],
+        use_llm: bool,
+    ) -> AnswerResult:
         usage: list[LLMUsage] = []
         search_query = question
         if history and looks_like_follow_up(question):
@@ -100,7 +142,6 @@ class AnswerService:
                 question, [(t.question, t.answer) for t in history], user_id, book_id, usage
             )
 
-        use_llm = self.router is not None and mode in ("answer", "simple")
         if use_llm:
             entry = await self.cache.get(
                 session, user_id, book_id, mode, search_query, shelf=shelf, since=since
@@ -118,26 +159,16 @@ class AnswerService:
                     search_query=search_query,
                     book_id=book_id,
                 )
-                return await self._remember(session, result, user_id, question, remember)
+                return await self._remember(session, result, user_id, question, remember, hold)
+            await session.commit()
 
         passages = await self.retrieve(
             user_id, search_query, book_id=book_id, k=self.k, budget=self.context_chars
         )
         if not passages:
-            result = AnswerResult(
-                "",
-                [],
-                [],
-                provider="none",
-                cached=False,
-                usage=usage,
-                mode=mode,
-                found=False,
-                search_query=search_query,
-                book_id=book_id,
-            )
+            await self._settle(session, user_id, hold, None)
             await session.commit()
-            return result
+            return _nothing(mode, search_query, book_id, usage)
 
         if mode == "quotes":
             found = AnswerResult(
@@ -151,7 +182,7 @@ class AnswerService:
                 search_query=search_query,
                 book_id=book_id,
             )
-            return await self._remember(session, found, user_id, question, remember)
+            return await self._remember(session, found, user_id, question, remember, hold)
 
         context = self._fit(passages)
         generated: AnswerResult | None = None
@@ -187,15 +218,17 @@ class AnswerService:
         result = generated or await self._extractive(
             question, context, passages, usage, mode, search_query, book_id, degraded=use_llm
         )
-        return await self._remember(session, result, user_id, question, remember)
+        return await self._remember(session, result, user_id, question, remember, hold)
 
     async def expand(
         self, session: AsyncSession, *, user_id: int, turn_id: int, on_text: TextCallback | None = None
     ) -> AnswerResult | None:
         """More detail on an earlier answer: the LLM with more passages, or (offline) more passages.
 
-        None when the turn is not the user's (or no longer exists)."""
+        None when the turn is not the user's (or no longer exists). Like `answer`, no connection is held
+        while searching or while the LLM writes."""
         turn = await self.memory.get_turn(session, user_id, turn_id)
+        await session.commit()
         if turn is None:
             return None
         passages = await self.retrieve(
@@ -203,28 +236,37 @@ class AnswerService:
         )
         usage: list[LLMUsage] = []
         if self.router is not None and passages:
-            result = await self._generate(
-                session,
-                user_id=user_id,
-                question=turn.question,
-                book_id=turn.book_id,
-                mode="detail",
-                passages=self._fit(passages, self.context_chars * 2),
-                all_passages=passages,
-                history=[],
-                usage=usage,
-                on_text=on_text,
-                purpose="expand",
-                max_tokens=DETAIL_TOKENS,
-                search_query=turn.search_query,
+            hold = await self._hold(
+                session, user_id, True, self.context_chars * 2, DETAIL_TOKENS, question=False
             )
-            if result is not None:
-                await self._before_commit(session, user_id, result)
+            await session.commit()
+            if hold is not None and not hold.ok:
+                return _nothing("answer", turn.search_query, turn.book_id, usage, refusal=hold.refusal)
+            try:
+                result = await self._generate(
+                    session,
+                    user_id=user_id,
+                    question=turn.question,
+                    book_id=turn.book_id,
+                    mode="detail",
+                    passages=self._fit(passages, self.context_chars * 2),
+                    all_passages=passages,
+                    history=[],
+                    usage=usage,
+                    on_text=on_text,
+                    purpose="expand",
+                    max_tokens=DETAIL_TOKENS,
+                    search_query=turn.search_query,
+                )
+                await self._settle(session, user_id, hold, result)
                 await session.commit()
+            except BaseException:
+                await self._release(session, user_id, hold)
+                raise
+            if result is not None:
                 return result
         shown = {(c["book_id"], c["chunk_id"]) for c in turn.citations}
         extra = [p for p in passages if (p.book_id, p.chunk_id) not in shown][: self.k]
-        await session.commit()
         return AnswerResult(
             "",
             extra,
@@ -316,8 +358,9 @@ class AnswerService:
             grounded_messages(question, passages, mode=mode, history=history, titles=titles),
             max_tokens=max_tokens,
             tags=_tags(user_id, book_id, purpose),
-            models=await self.models_for(session, user_id) if self.models_for is not None else {},
+            models=await self.charges.models_for(session, user_id) if self.charges is not None else {},
         )
+        await session.commit()  # no connection is held while the model writes
         try:
             async with self.router.stream(request) as stream:
                 async for _delta in stream:
@@ -418,7 +461,13 @@ class AnswerService:
         return remaining
 
     async def _remember(
-        self, session: AsyncSession, result: AnswerResult, user_id: int, question: str, remember: bool
+        self,
+        session: AsyncSession,
+        result: AnswerResult,
+        user_id: int,
+        question: str,
+        remember: bool,
+        hold: Hold | None,
     ) -> AnswerResult:
         if remember:
             turn = await self.memory.add(
@@ -434,13 +483,39 @@ class AnswerService:
                 cached=result.cached,
             )
             result = _with_turn(result, turn.id)
-        await self._before_commit(session, user_id, result)
+        await self._settle(session, user_id, hold, result)
         await session.commit()
         return result
 
-    async def _before_commit(self, session: AsyncSession, user_id: int, result: AnswerResult) -> None:
-        for hook in self.before_commit:
-            await hook(session, user_id, result)
+    # --- charges ------------------------------------------------------------------------------------
+
+    async def _hold(
+        self, session: AsyncSession, user_id: int, use_llm: bool, context_chars: int, max_tokens: int, *,
+        question: bool,
+    ) -> Hold | None:  # fmt: skip
+        """Hold what the answer may cost (nothing to hold without billing). The prompt's size is bounded
+        by the context budget plus the instructions and the recent conversation."""
+        if self.charges is None:
+            return None
+        input_tokens = (context_chars + PROMPT_EXTRA_CHARS) // CHARS_PER_TOKEN if use_llm else 0
+        return await self.charges.hold(
+            session, user_id, input_tokens=input_tokens, output_tokens=max_tokens if use_llm else 0,
+            question=question,
+        )  # fmt: skip
+
+    async def _settle(
+        self, session: AsyncSession, user_id: int, hold: Hold | None, result: AnswerResult | None
+    ) -> None:
+        if self.charges is not None and hold is not None:
+            await self.charges.settle(session, user_id, hold, result)
+
+    async def _release(self, session: AsyncSession, user_id: int, hold: Hold | None) -> None:
+        """The answer failed half-way: forget what it wrote and give back what it held."""
+        if self.charges is None or hold is None:
+            return
+        await session.rollback()
+        await self.charges.settle(session, user_id, hold, None)
+        await session.commit()
 
     def _fit(self, passages: list[Citation], budget: int | None = None) -> list[Citation]:
         """The best passages that fit the context budget (always at least one)."""
@@ -470,6 +545,16 @@ class AnswerService:
         ids = sorted({p.book_id for p in passages})
         rows = await session.execute(select(Book.id, Book.title, Book.file_name).where(Book.id.in_(ids)))
         return {row[0]: row[1] or row[2] for row in rows}
+
+
+def _nothing(
+    mode: Mode, search_query: str, book_id: int | None, usage: list[LLMUsage], *, refusal: Any = None
+) -> AnswerResult:
+    """No answer: nothing relevant was found, or (with `refusal`) the user's plan or balance said no."""
+    return AnswerResult(
+        "", [], [], provider="none", cached=False, usage=usage, mode=mode, found=False,
+        search_query=search_query, book_id=book_id, refusal=refusal,
+    )  # fmt: skip
 
 
 def _tags(user_id: int, book_id: int | None, purpose: str) -> dict[str, str | int]:

@@ -69,6 +69,7 @@ class StudyService:
         """A question on the chapter with key `chapter` (None: anywhere in the book); None without text."""
         query = select(Chunk).where(Chunk.book_id == book_id).order_by(Chunk.seq)
         chunks = list((await session.scalars(query)).all())
+        await session.commit()  # no connection is held while the model writes
         if chapter is not None:
             chunks = [c for c in chunks if c.chapter and chapter_key(c.chapter) == chapter] or chunks
         chunks = [c for c in chunks if len(c.text) >= 120] or chunks

@@ -217,6 +217,7 @@ class SummaryService:
 
         Falls back to the extractive summary when every provider fails. None when there is no text."""
         chunks = await self._chunks(session, book_id, chapter)
+        await session.commit()  # no connection is held while the model writes
         if not chunks:
             return None
         title = chunks[0].chapter if chapter is not None else None

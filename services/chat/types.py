@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from services.llm import LLMUsage
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 Mode = Literal["answer", "quotes", "simple", "study"]
 MODES: tuple[Mode, ...] = ("answer", "quotes", "simple", "study")
@@ -107,6 +110,8 @@ class AnswerResult:
     turn_id: int | None = None
     # The model was asked but failed (every provider): the text is the extractive fallback.
     degraded: bool = False
+    # Why the answer was not made (billing's refusal: no credits, the day's questions used); found is False.
+    refusal: Any = None
 
     def as_json(self) -> dict[str, Any]:
         """The `librarity ask --json` shape (DESIGN.md): citations are the cited passages in citation
@@ -147,3 +152,28 @@ class AnswerResult:
 
 # Put after a quotation the model made up, where its quotation marks were.
 UNVERIFIED_MARK = "⚠️"
+
+
+class Hold(Protocol):
+    """What an answer holds while it is made (billing's AnswerHold fits)."""
+
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def refusal(self) -> Any: ...
+
+
+class AnswerCharges(Protocol):
+    """Billing's part in answering (services.billing.chat_hooks.AnswerBilling fits): `hold` before an
+    answer is made, committed before any LLM call; `settle` in the transaction that records the answer
+    (result None: it was not made, give everything back); the models of the user's plan."""
+
+    async def hold(
+        self, session: AsyncSession, user_id: int, *, input_tokens: int, output_tokens: int, question: bool
+    ) -> Hold: ...
+
+    async def settle(
+        self, session: AsyncSession, user_id: int, hold: Hold, result: AnswerResult | None
+    ) -> None: ...
+
+    async def models_for(self, session: AsyncSession, user_id: int) -> Mapping[str, str]: ...

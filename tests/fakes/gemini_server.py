@@ -45,6 +45,7 @@ class FakeGeminiServer(FakeLLMServer):
         if stream and request.query.get("alt") != "sse":
             return _error(400, "this fake streams only with alt=sse")
 
+        await self.pass_gate()
         behaviour = self.next_behaviour()
         if isinstance(behaviour, Hang):
             await self.hang(behaviour)

@@ -105,6 +105,9 @@ class FakeLLMServer:
         self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
         self.port = 0
+        # When set, every request waits at the gate until it opens; `waiting` counts those that arrived.
+        self.gate: asyncio.Event | None = None
+        self.waiting = 0
 
     def script(self, *behaviours: Behaviour) -> None:
         """Queue behaviours for the next requests, in order."""
@@ -149,6 +152,11 @@ class FakeLLMServer:
 
     def next_behaviour(self) -> Behaviour:
         return self._script.popleft() if self._script else self.default
+
+    async def pass_gate(self) -> None:
+        if self.gate is not None:
+            self.waiting += 1
+            await self.gate.wait()
 
     async def hang(self, behaviour: Hang) -> None:
         try:

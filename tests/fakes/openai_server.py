@@ -44,6 +44,7 @@ class FakeOpenAIServer(FakeLLMServer):
         if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return _error(401, "Incorrect API key provided.")
 
+        await self.pass_gate()
         behaviour = self.next_behaviour()
         if isinstance(behaviour, Hang):
             await self.hang(behaviour)
