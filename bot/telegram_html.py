@@ -105,7 +105,7 @@ def _inline(text: str, *, links: bool = True) -> str:
             i += 2
             continue
         if char == "`":
-            ticks = len(text) - len(text[i:].lstrip("`"))
+            ticks = len(text[i:]) - len(text[i:].lstrip("`"))
             end = text.find("`" * ticks, i + ticks)
             if end != -1 and text[i + ticks : end].strip():
                 out.append(f"<code>{escape(text[i + ticks : end].strip())}</code>")

@@ -28,6 +28,11 @@ def telegram_accepts(source: str) -> str:
         ("**a *b** c*", "<b>a *b</b> c*"),
         ("***both***", "<b><i>both</i></b>"),
         ("`x < y`", "<code>x &lt; y</code>"),
+        ("x `code` y", "x <code>code</code> y"),
+        (
+            "He said ``hello`` and `left`; a lone ` tick",
+            "He said <code>hello</code> and <code>left</code>; a lone ` tick",
+        ),
         ("```py\nif a<b:\n  pass\n```", '<pre><code class="language-py">if a&lt;b:\n  pass</code></pre>'),
         ("```\nunclosed <fence>", "<pre>unclosed &lt;fence&gt;</pre>"),
         ("## Heading *x*", "<b>Heading <i>x</i></b>"),
