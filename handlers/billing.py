@@ -334,7 +334,7 @@ async def on_subscription(
 # --- /buy ------------------------------------------------------------------------------------------
 
 
-@router.message(Command("buy"))
+@router.message(Command("buy", "plans"))
 async def cmd_buy(message: Message, billing: BillingService, i18n: Translator) -> None:
     await message.answer(buy_text(i18n, billing), reply_markup=buy_keyboard(i18n, billing))
 
