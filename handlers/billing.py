@@ -30,7 +30,7 @@ from bot.render import escape
 from bot.settings import Settings
 from db.models import User
 from handlers.chat_ui import SummaryCb
-from handlers.library_ui import MiB, upload_refusal
+from handlers.library_ui import SOUND_OR_VIDEO, MiB, upload_refusal
 from services.billing.plans import FREE, Product
 from services.billing.service import (
     Affordability,
@@ -243,7 +243,7 @@ class SummaryRefused(BaseFilter):
         return False if check.ok else {"refusal": check}
 
 
-@router.message(F.document, UploadRefused())
+@router.message(F.document, ~SOUND_OR_VIDEO, UploadRefused())
 async def on_upload_refused(
     message: Message, limit_mb: int, billing: BillingService, i18n: Translator
 ) -> None:

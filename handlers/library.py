@@ -24,6 +24,7 @@ from handlers.library_download import DownloadFailed, TooBigForTelegram, fetch_d
 from handlers.library_progress import LibraryProgress
 from handlers.library_ui import (
     SHELF_PAGE_SIZE,
+    SOUND_OR_VIDEO,
     LibraryStates,
     MiB,
     card_keyboard,
@@ -49,7 +50,7 @@ NOT_A_COMMAND = ~F.text.startswith("/")
 # ---------------------------------------------------------------- books in
 
 
-@router.message(F.document)
+@router.message(F.document, ~SOUND_OR_VIDEO)
 async def on_document(
     message: Message,
     bot: Bot,
@@ -109,6 +110,13 @@ async def on_document(
 @router.message(F.photo)
 async def on_photo(message: Message, i18n: Translator) -> None:
     await message.answer(i18n("library-not-a-book-photo"))
+
+
+@router.message(SOUND_OR_VIDEO)
+async def on_sound_or_video(message: Message, i18n: Translator) -> None:
+    """Voice questions are not understood yet, and sound or video is never a book: say so, keep nothing."""
+    spoken = message.voice is not None or message.video_note is not None
+    await message.answer(i18n("library-voice-unsupported" if spoken else "library-not-a-book-media"))
 
 
 @router.message(Command("cancel"), StateFilter(LibraryStates))

@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from aiogram import F
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -210,6 +211,17 @@ def error_text(i18n: Translator, code: str, details: dict[str, Any] | None = Non
             name: escape(str(value)) if isinstance(value, str) else value for name, value in details.items()
         }
     return i18n(key, **values)
+
+
+# Sound and video, whether recorded in the chat or sent as files: never a book, so never downloaded.
+SOUND_OR_VIDEO = (
+    F.voice
+    | F.video_note
+    | F.audio
+    | F.video
+    | F.document.mime_type.startswith("audio/")
+    | F.document.mime_type.startswith("video/")
+)
 
 
 def upload_refusal(i18n: Translator, size: int | None, *, max_bytes: int, local_api: bool) -> str | None:

@@ -142,10 +142,16 @@ async def send_document(request: web.Request) -> web.Response:
     user = acting_user(world, user_id_of(request), fields)
     data = upload.file.read()
     name = upload.filename or "file"
+    # As Telegram's apps send it: a file ("document"), a voice recording ("voice") or music ("audio").
+    sent_as = fields.get("as", "document")
+    if sent_as not in ("document", "voice", "audio"):
+        raise UserApiError(400, "'as' is one of document, voice, audio")
     stored = world.store_file(
-        data, kind="documents", file_name=name, mime_type=guess_mime(name, upload.content_type)
+        data, kind=f"{sent_as}s", file_name=name, mime_type=guess_mime(name, upload.content_type)
     )
-    content: Json = {"document": file_json(stored)}
+    content: Json = {sent_as: file_json(stored, with_name=sent_as != "voice")}
+    if sent_as != "document":
+        content[sent_as]["duration"] = int(fields.get("duration", "1") or 1)
     caption = fields.get("caption", "")
     if caption:
         content["caption"] = caption

@@ -64,6 +64,8 @@ library-password-not-waiting = This book is no longer waiting for a password.
 library-too-big-for-telegram = 📦 This file is { $size } MB, and Telegram lets bots download files of up to 20 MB. Please send a smaller file: an EPUB or FB2 of the same book is usually far smaller than a PDF.
 library-download-failed = 😔 I couldn't download the file from Telegram. Please send it again.
 library-not-a-book-photo = This is a photo. Send the book as a <b>file</b> (📎 → File): PDF, EPUB, FB2, TXT, DOCX, Markdown or HTML.
+library-voice-unsupported = 🎙 I can't listen to voice messages yet. Please type your question, or send a book as a file.
+library-not-a-book-media = 🎵 This is sound or video, not a book. Send the book as a <b>file</b> (📎 → File): PDF, EPUB, FB2, TXT, DOCX, Markdown or HTML.
 
 ## One message per error code (services/ingestion/errors.py, services/ingestion/service.py)
 library-error-unsupported-type = 🤔 I can't read this kind of file ({ $detected }). Send a book as PDF, EPUB, FB2 (or .fb2.zip), TXT, DOCX, Markdown or HTML.
@@ -79,7 +81,7 @@ library-error-wrong-password = ❌ That password doesn't open this PDF.
 library-error-no-text-layer = 🖼 This PDF is scanned pages without a text layer ({ $pages ->
         [one] { $pages } page
        *[other] { $pages } pages
-    }), so there is no text for me to read. Send a PDF with text (after OCR) or an EPUB.
+    }), so there is no text for me to read: I can't recognise text in images (OCR) yet. Send a PDF with a text layer, or an EPUB.
 library-error-no-text = 📭 I found no text in this { $format } file.
 library-error-too-many-pages = 📚 This PDF has { $pages ->
         [one] { $pages } page

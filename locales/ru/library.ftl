@@ -68,6 +68,8 @@ library-password-not-waiting = Эта книга больше не ждёт па
 library-too-big-for-telegram = 📦 Этот файл весит { $size } МБ, а Telegram даёт ботам скачивать файлы только до 20 МБ. Пришлите файл поменьше: EPUB или FB2 той же книги обычно намного меньше PDF.
 library-download-failed = 😔 Не получилось скачать файл из Telegram. Пришлите его ещё раз.
 library-not-a-book-photo = Это фотография. Пришлите книгу <b>файлом</b> (📎 → Файл): PDF, EPUB, FB2, TXT, DOCX, Markdown или HTML.
+library-voice-unsupported = 🎙 Голосовые сообщения я пока не понимаю. Напишите вопрос текстом или пришлите книгу файлом.
+library-not-a-book-media = 🎵 Это звук или видео, а не книга. Пришлите книгу <b>файлом</b> (📎 → Файл): PDF, EPUB, FB2, TXT, DOCX, Markdown или HTML.
 
 ## Сообщение на каждый код ошибки (services/ingestion/errors.py, services/ingestion/service.py)
 library-error-unsupported-type = 🤔 Я не умею читать такие файлы ({ $detected }). Пришлите книгу в PDF, EPUB, FB2 (или .fb2.zip), TXT, DOCX, Markdown или HTML.
@@ -84,7 +86,7 @@ library-error-no-text-layer = 🖼 Этот PDF состоит из сканов
         [one] { $pages } страница
         [few] { $pages } страницы
        *[other] { $pages } страниц
-    }), так что текста для чтения в нём нет. Пришлите PDF с текстом (после OCR) или EPUB.
+    }), так что текста для чтения в нём нет: распознавать текст на картинках (OCR) я пока не умею. Пришлите PDF с текстовым слоем или EPUB.
 library-error-no-text = 📭 Я не нашёл текста в этом файле { $format }.
 library-error-too-many-pages = 📚 В этом PDF { $pages ->
         [one] { $pages } страница

@@ -175,9 +175,11 @@ class UserClient(_ApiClient):
         return dict((await self._request("POST", self._path("messages"), json=body))["message"])
 
     async def send_document(
-        self, file: str | Path | bytes, filename: str | None = None, caption: str | None = None
-    ) -> Message:
-        """Send a file as a document (a path, or bytes with a filename)."""
+        self, file: str | Path | bytes, filename: str | None = None, caption: str | None = None,
+        *, sent_as: str = "document",
+    ) -> Message:  # fmt: skip
+        """Send a file as a document (a path, or bytes with a filename); `sent_as` "voice" or "audio" sends
+        it as a voice recording or music instead."""
         if isinstance(file, bytes):
             data, name = file, filename or "file.bin"
         else:
@@ -189,6 +191,7 @@ class UserClient(_ApiClient):
             form.add_field(key, str(value))
         if caption is not None:
             form.add_field("caption", caption)
+        form.add_field("as", sent_as)
         return dict((await self._request("POST", self._path("documents"), data=form))["message"])
 
     async def tap(self, message_id: int, data: str, *, force: bool = False) -> dict[str, Any]:
