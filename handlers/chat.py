@@ -24,6 +24,7 @@ from handlers.chat_ui import (
     ModeCb,
     answer_html,
     answer_keyboard,
+    leave_search_keyboard,
     mode_keyboard,
     parts,
     passages_html,
@@ -230,6 +231,8 @@ async def on_mode(
     if callback_data.mode not in MODES:
         await query.answer()
         return
+    if await state.get_state() == ChatStates.search.state:
+        await state.clear()
     user.settings = {**(user.settings or {}), "chat_mode": callback_data.mode}
     await session.commit()
     label = i18n(f"chat-mode-{callback_data.mode}")
@@ -261,29 +264,46 @@ async def cmd_search(
 
 @router.message(ChatStates.search, F.text, NOT_A_COMMAND)
 async def on_search_query(
-    message: Message,
-    user: User,
-    session: AsyncSession,
-    i18n: Translator,
-    answers: AnswerService,
-    state: FSMContext,
+    message: Message, user: User, session: AsyncSession, i18n: Translator, answers: AnswerService
 ) -> None:
-    await state.clear()
-    await search_shelf(message, message.text or "", user, session, i18n, answers)
+    """Searching all books is a mode: it stays until the user leaves it (the button under each result,
+    another mode, or /new), and every result says so."""
+    await search_shelf(message, message.text or "", user, session, i18n, answers, mode=True)
+
+
+@router.callback_query(ChatCb.filter(F.action == "book"))
+async def on_leave_search(
+    query: CallbackQuery, user: User, session: AsyncSession, i18n: Translator, state: FSMContext
+) -> None:
+    if await state.get_state() == ChatStates.search.state:
+        await state.clear()
+    book = await active_book(session, user)
+    await query.answer()
+    if isinstance(query.message, Message):
+        if book is None:
+            await say_no_book(query.message, session, user, i18n)
+        else:
+            await query.message.answer(i18n("chat-search-mode-off", title=escape(book.display_title)))
 
 
 async def search_shelf(
-    message: Message, query: str, user: User, session: AsyncSession, i18n: Translator, answers: AnswerService
-) -> None:
+    message: Message, query: str, user: User, session: AsyncSession, i18n: Translator, answers: AnswerService,
+    *, mode: bool = False,
+) -> None:  # fmt: skip
     if await books_repo.latest_ready(session, user.id) is None:
         await message.answer(i18n("chat-no-book"))
         return
+    await session.commit()  # no connection is held while searching
     found = await answers.retrieve(user.id, query, book_id=None, k=SEARCH_K)
+    footer, markup = "", None
+    if mode:
+        footer = "\n\n" + i18n("chat-search-mode-on")
+        markup = leave_search_keyboard(i18n)
     if not found:
-        await message.answer(i18n("chat-search-nothing", query=escape(query)))
+        await message.answer(i18n("chat-search-nothing", query=escape(query)) + footer, reply_markup=markup)
         return
     titles = await book_titles(session, found)
-    await send_parts(message, search_html(i18n, query, found, titles))
+    await send_parts(message, search_html(i18n, query, found, titles) + footer, markup)
 
 
 # --- the book card ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ BUTTON_TITLE = 40
 
 
 class ChatCb(CallbackData, prefix="chat"):
-    action: str  # src | more | new
+    action: str  # src | more | new | book (leave the search of all books)
     turn: int = 0
 
 
@@ -157,6 +157,14 @@ def mode_keyboard(i18n: Translator, current: str) -> InlineKeyboardMarkup:
         [InlineKeyboardButton(text=i18n("chat-mode-search"), callback_data=ModeCb(mode="search").pack())]
     )
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def leave_search_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
+    """Under each result while searching all books: back to asking the active book."""
+    button = InlineKeyboardButton(
+        text=i18n("chat-button-leave-search"), callback_data=ChatCb(action="book").pack()
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[[button]])
 
 
 def parts(html: str) -> list[str]:

@@ -285,3 +285,25 @@ async def test_no_llm_quotes_mode_other_users_and_no_match(
     assert more is not None and more.mode == "quotes"
     assert {c.chunk_id for c in more.citations}.isdisjoint({c.chunk_id for c in quotes.citations})
     assert await service.expand(session, user_id=202, turn_id=quotes.turn_id or 0) is None
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)
+async def test_more_detail_keeps_the_conversation_that_led_to_the_answer(
+    session: AsyncSession,
+    book_id: int,
+    index: SearchIndex,
+    openai_router: LLMRouter,
+    openai_server: FakeOpenAIServer,
+) -> None:
+    service = AnswerService(index, openai_router)
+    first = "Who kept watch in the Tsar's garden?"
+    await service.answer(session, user_id=USER, question=first, book_id=book_id)
+    second = await service.answer(session, user_id=USER, question="What did Ivan see there?", book_id=book_id)
+    later = "Who helped Ivan win Elena?"
+    await service.answer(session, user_id=USER, question=later, book_id=book_id)
+
+    more = await service.expand(session, user_id=USER, turn_id=second.turn_id or 0)
+    assert more is not None and more.provider == "openai"
+    sent = [text for role, text in openai_server.requests[-1].messages if role == "user"]
+    assert any(first in text for text in sent), "the question before it is in the conversation"
+    assert not any(later in text for text in sent), "questions asked after it are not"

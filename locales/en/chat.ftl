@@ -41,6 +41,9 @@ chat-search-prompt = 🔎 What should I look for across all your books? Write so
 chat-search-title = 🔎 Found in your books for: <i>{ $query }</i>
 chat-search-book = 📕 <b>{ $title }</b>
 chat-search-nothing = 🤷 Nothing found in your books for: <i>{ $query }</i>
+chat-search-mode-on = <i>🔎 Searching all your books: write more words, or go back to asking your book.</i>
+chat-search-mode-off = 📖 Back to asking <b>{ $title }</b>.
+chat-button-leave-search = ↩ Ask my book again
 
 summary-estimate = 📝 A summary of <b>{ $title }</b> reads the whole book with the AI model: about { $calls } requests, ~{ $tokens } tokens.
 summary-estimate-credits = 💳 It costs { $credits } credits.

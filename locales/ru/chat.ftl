@@ -41,6 +41,9 @@ chat-search-prompt = 🔎 Что искать во всех ваших книг�
 chat-search-title = 🔎 Найдено в ваших книгах по запросу: <i>{ $query }</i>
 chat-search-book = 📕 <b>{ $title }</b>
 chat-search-nothing = 🤷 В ваших книгах ничего не нашлось по запросу: <i>{ $query }</i>
+chat-search-mode-on = <i>🔎 Ищу во всех ваших книгах: пишите ещё слова или вернитесь к вопросам по книге.</i>
+chat-search-mode-off = 📖 Снова отвечаю по книге <b>{ $title }</b>.
+chat-button-leave-search = ↩ Снова спрашивать книгу
 
 summary-estimate = 📝 Для пересказа книги <b>{ $title }</b> ИИ-модель прочитает её целиком: около { $calls } запросов, ~{ $tokens } токенов.
 summary-estimate-credits = 💳 Это стоит { $credits } кредитов.

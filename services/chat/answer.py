@@ -228,9 +228,12 @@ class AnswerService:
         None when the turn is not the user's (or no longer exists). Like `answer`, no connection is held
         while searching or while the LLM writes."""
         turn = await self.memory.get_turn(session, user_id, turn_id)
+        # The conversation that led to this answer, so the detail stays on the same topic.
+        earlier = await self.memory.recent(session, user_id, turn.book_id) if turn is not None else []
         await session.commit()
         if turn is None:
             return None
+        history = [(t.question, t.answer) for t in earlier if t.id < turn.id]
         passages = await self.retrieve(
             user_id, turn.search_query, book_id=turn.book_id, k=self.k * 2, budget=self.context_chars * 2
         )
@@ -251,7 +254,7 @@ class AnswerService:
                     mode="detail",
                     passages=self._fit(passages, self.context_chars * 2),
                     all_passages=passages,
-                    history=[],
+                    history=history,
                     usage=usage,
                     on_text=on_text,
                     purpose="expand",
