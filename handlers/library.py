@@ -254,12 +254,14 @@ async def on_new_title(
 
 @router.callback_query(BookCb.filter(F.action == "delete"))
 async def on_delete(
-    query: CallbackQuery, callback_data: BookCb, user: User, i18n: Translator, ingestion: IngestionService
-) -> None:
+    query: CallbackQuery, callback_data: BookCb, user: User, i18n: Translator, ingestion: IngestionService,
+    library_progress: LibraryProgress,
+) -> None:  # fmt: skip
     book = await _book_or_say(query, callback_data, user, i18n, ingestion)
     if book is None:
         return
     await query.answer()
+    library_progress.forget_card(book.id)  # the confirmation replaces the card: leave it be
     await _edit(
         query,
         i18n("library-delete-confirm", title=escape(book.display_title)),

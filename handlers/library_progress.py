@@ -63,6 +63,8 @@ class LibraryProgress:
         self.interval = interval
         self._editors: dict[tuple[int, int], ThrottledEditor] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Cards shown while their book's dense vectors were still coming: book id -> (chat, message).
+        self._words_only: dict[int, tuple[int, int]] = {}
         self._unsubscribe = ingestion.subscribe(self.on_event)
 
     # ---------------------------------------------------------------- editors
@@ -119,9 +121,10 @@ class LibraryProgress:
     async def on_event(self, book: Book, stage: str, fraction: float) -> None:
         if self.bot is None or book.chat_id is None or book.progress_message_id is None:
             return
-        if stage in (Stage.READY, Stage.FAILED):
+        if stage in (Stage.READY, Stage.FAILED, Stage.DENSE):
             # Finishing waits for the pace; the ingestion worker must not.
-            task = asyncio.create_task(self._finish(book, stage))
+            finish = self._refresh_card(book) if stage == Stage.DENSE else self._finish(book, stage)
+            task = asyncio.create_task(finish)
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             return
@@ -139,6 +142,8 @@ class LibraryProgress:
                 await self._leave_password_state(state, book.id)
                 text = card_text(i18n, book, active=active, just_ready=True)
                 markup = card_keyboard(i18n, book, full=False)
+                if book.dense_pending and book.progress_message_id is not None:
+                    self._words_only[book.id] = (book.chat_id, book.progress_message_id)
             elif book.error_code in PASSWORD_CODES:
                 await state.set_state(LibraryStates.password)
                 await state.set_data({"book_id": book.id, "name": book.file_name})
@@ -154,6 +159,25 @@ class LibraryProgress:
             await self.show_final(book.chat_id, book.progress_message_id, text, markup)
         except Exception:
             logger.exception("could not show the outcome of book %s", book.id)
+
+    async def _refresh_card(self, book: Book) -> None:
+        """The card shown when the book turned ready said search by meaning was still being prepared:
+        now that its dense vectors are in, show it without that line (in place; never a new message)."""
+        where = self._words_only.pop(book.id, None)
+        if where is None:
+            return
+        try:
+            i18n = await self._translator(book.user_id)
+            active = await self.ingestion.active_book_id(book.user_id) == book.id
+            text = card_text(i18n, book, active=active, just_ready=True)
+            await self.editor(*where).finish(text, card_keyboard(i18n, book, full=False))
+            self._editors.pop(where, None)
+        except Exception:
+            logger.exception("could not update the card of book %s", book.id)
+
+    def forget_card(self, book_id: int) -> None:
+        """The user changed the card (e.g. asked to delete the book): leave it as they left it."""
+        self._words_only.pop(book_id, None)
 
     async def _leave_password_state(self, state: FSMContext, book_id: int) -> None:
         if (

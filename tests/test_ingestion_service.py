@@ -111,7 +111,9 @@ async def test_book_goes_pending_processing_ready(
     assert done is not None and not done.dense_pending and done.lease_owner is None
     assert await index.search(ALICE, "little lamb who made thee", book_ids=[book.id], mode="dense")
     stages = recorder.stages(book.id)
-    assert stages[0] == "reading" and "indexing" in stages and stages[-1] == "ready"
+    assert stages[0] == "reading" and "indexing" in stages and stages[-2:] == ["ready", "dense"], (
+        "ready to ask, then searchable by meaning too once the dense vectors are in"
+    )
     fractions = [fraction for bid, _, fraction in recorder.events if bid == book.id]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     # The upload is kept only while it is needed.

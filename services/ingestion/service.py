@@ -69,6 +69,8 @@ class Stage(StrEnum):
     COPYING = "copying"
     READY = "ready"
     FAILED = "failed"
+    # After READY: the book's dense vectors are in, so search by meaning works for it too.
+    DENSE = "dense"
 
 
 # How much of the bar each stage fills, so one bar can cover the whole book.
@@ -947,6 +949,10 @@ class IngestionService:
         # On a failure the lease is kept and runs out, so the sweep tries again a lease later.
         await self._release_dense(book_id, done=True)
         logger.info("book %s: dense vectors in, %.1fs", book_id, time.perf_counter() - started)
+        async with self._sessions() as session:
+            done = await repo.get(session, book_id, fresh=True)
+        if done is not None and not done.dense_pending:
+            await self._emit(done, Stage.DENSE, 1.0)
 
     async def _release_dense(self, book_id: int, *, done: bool) -> None:
         try:

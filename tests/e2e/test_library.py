@@ -182,6 +182,11 @@ async def test_bot_answers_while_a_big_book_is_indexed(sandbox_bot: SandboxHarne
     )
     done = await ingestion.wait_dense(book_id, max_seconds=600)
     assert done is not None and not done.dense_pending
+    # The card itself is brought up to date: search by meaning is no longer "being prepared".
+    updated = await user.wait_edit(
+        int(card["message_id"]), lambda m: "still being prepared" not in text_of(m), timeout=30
+    )
+    assert "Thursday" in text_of(updated) and find_button(updated, "Ask")
 
 
 async def test_over_the_plan_limit_is_refused_before_download(
