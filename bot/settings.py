@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     allow_active_pdf: bool = False
     ingestion_workers: int = 1
     ingestion_max_attempts: int = 3
+    # A failed book's file is kept this long, so an admin can reprocess it.
+    failed_book_file_days: int = Field(default=7, ge=0)
     ingestion_timeout_seconds: float = 1800.0  # one book's reading; longer ends as "timeout"
     ingestion_executor: str = "process"  # process | thread: where extraction and chunking run
 

@@ -102,6 +102,34 @@ async def test_books_queue_failed_reprocess_delete(
     assert await _actions(session_factory) == ["book.reprocess", "book.delete"]
 
 
+async def test_a_failed_book_is_offered_for_reprocessing_only_while_its_file_is_kept(
+    settings_: Settings, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    from bot.i18n import I18n
+    from handlers.admin.books import book_keyboard, book_text
+
+    ingestion = IngestionService(
+        session_factory, FakeIndex(), IngestionConfig.from_settings(settings_, executor="thread")
+    )
+    admin = AdminService(settings_, session_factory, ingestion=ingestion)
+    await add_user(session_factory, USER, "Ivan")
+    kept_sha, gone_sha = "cd" * 32, "ef" * 32
+    settings_.files_dir.mkdir(parents=True, exist_ok=True)
+    (settings_.files_dir / kept_sha).write_bytes(b"Call me Ishmael.")
+    kept = await add_book(session_factory, USER, status="failed", file_sha256=kept_sha, error_code="timeout")
+    gone = await add_book(session_factory, USER, status="failed", file_sha256=gone_sha, error_code="timeout")
+    i18n = I18n().translator("en")
+    async with session_factory() as session:
+        for book_id, expected in ((kept, True), (gone, False)):
+            book = await admin.books.get(session, book_id)
+            assert book is not None and admin.books.can_reprocess(book) is expected
+            text = book_text(i18n, book, file_days=7, kept=expected)
+            assert ("kept until" in text) is expected and ("no longer kept" in text) is not expected
+            markup = book_keyboard(i18n, book, 0, can_reprocess=expected)
+            labels = [b.text for row in markup.inline_keyboard for b in row]
+            assert any("Reprocess" in label for label in labels) is expected
+
+
 async def test_books_without_ingestion_still_delete(
     settings_: Settings, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:

@@ -179,6 +179,19 @@ async def test_unreadable_file_fails_with_its_code(service: IngestionService) ->
     assert total == 0, "a file we cannot read does not clutter the shelf"
 
 
+async def test_a_failed_books_file_is_kept_to_reprocess_then_cleaned_up(
+    service: IngestionService, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x01" * 64
+    book = await submit_and_wait(service, ALICE, png, "scan.pdf")
+    assert book.status == BookStatus.FAILED and service.has_file(book), "kept so an admin can reprocess it"
+    async with session_factory() as session:
+        assert await service.forget_failed_files(session, utcnow()) == 0, "within FAILED_BOOK_FILE_DAYS"
+        assert await service.forget_failed_files(session, utcnow() + timedelta(days=8)) == 1
+    assert not service.has_file(book)
+    assert await service.retry(ALICE, book.id) is None, "nothing is left to reprocess"
+
+
 async def test_password_protected_pdf_waits_for_the_password(
     service: IngestionService, tmp_path: Path
 ) -> None:

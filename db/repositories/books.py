@@ -238,20 +238,35 @@ async def delete_book(session: AsyncSession, book_id: int) -> None:
     await session.execute(delete(Book).where(Book.id == book_id))
 
 
-async def file_still_needed(session: AsyncSession, sha256: str) -> bool:
-    """Whether a stored upload is still needed: a book from it is unfinished or waits for a password."""
+async def file_still_needed(
+    session: AsyncSession, sha256: str, *, failed_since: datetime | None = None
+) -> bool:
+    """Whether a stored upload is still needed: a book from it is unfinished or waits for a password, or
+    (with `failed_since`) failed at or after that time and may be reprocessed."""
+    kept = [
+        Book.status.in_((BookStatus.PENDING, BookStatus.PROCESSING)),
+        and_(Book.status == BookStatus.FAILED, Book.error_code.in_(PASSWORD_CODES)),
+    ]
+    if failed_since is not None:
+        kept.append(and_(Book.status == BookStatus.FAILED, Book.updated_at >= failed_since))
     count = await session.scalar(
-        select(func.count())
-        .select_from(Book)
-        .where(
-            Book.file_sha256 == sha256,
-            or_(
-                Book.status.in_((BookStatus.PENDING, BookStatus.PROCESSING)),
-                and_(Book.status == BookStatus.FAILED, Book.error_code.in_(PASSWORD_CODES)),
-            ),
-        )
+        select(func.count()).select_from(Book).where(Book.file_sha256 == sha256, or_(*kept))
     )
     return bool(count)
+
+
+async def failed_files_before(session: AsyncSession, cutoff: datetime) -> list[str]:
+    """The files of books that failed for good (not waiting for a password) before `cutoff`."""
+    rows = await session.scalars(
+        select(Book.file_sha256)
+        .where(
+            Book.status == BookStatus.FAILED,
+            Book.updated_at < cutoff,
+            or_(Book.error_code.is_(None), Book.error_code.not_in(PASSWORD_CODES)),
+        )
+        .distinct()
+    )
+    return list(rows.all())
 
 
 async def set_active(session: AsyncSession, user_id: int, book_id: int | None) -> None:

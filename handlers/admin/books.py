@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
@@ -91,9 +93,9 @@ async def on_book_list(
     )
 
 
-def book_text(i18n: Translator, book: Book) -> str:
+def book_text(i18n: Translator, book: Book, *, file_days: int = 0, kept: bool = False) -> str:
     details = ", ".join(f"{k}={v}" for k, v in (book.error_details or {}).items())
-    return i18n(
+    text = i18n(
         "admin-book-card",
         id=str(book.id),
         title=escape(book.display_title),
@@ -109,16 +111,25 @@ def book_text(i18n: Translator, book: Book) -> str:
         created=when(book.created_at),
         updated=when(book.updated_at),
     )
+    if book.status != BookStatus.FAILED:
+        return text
+    if kept:
+        return (
+            text
+            + "\n"
+            + i18n("admin-book-file-kept", until=when(book.updated_at + timedelta(days=file_days)))
+        )
+    return text + "\n" + i18n("admin-book-file-gone", days=file_days)
 
 
-def book_keyboard(i18n: Translator, book: Book, page: int) -> Keyboard:
+def book_keyboard(i18n: Translator, book: Book, page: int, *, can_reprocess: bool = False) -> Keyboard:
     back = BookCb(
         action=BookAction.FAILED if book.status == BookStatus.FAILED else BookAction.QUEUE, page=page
     )
     actions = [
         button(i18n("admin-book-button-delete"), BookCb(action=BookAction.DELETE, book_id=book.id, page=page))
     ]
-    if book.status == BookStatus.FAILED:
+    if can_reprocess:
         actions.insert(
             0,
             button(
@@ -146,7 +157,13 @@ async def _show_book(
             query, i18n("admin-error-not_found"), keyboard(back_row(i18n, BookCb(action=BookAction.SUMMARY)))
         )
         return
-    await show(query, book_text(i18n, book), book_keyboard(i18n, book, page))
+    kept = admin.books.can_reprocess(book)
+    days = admin.deps.settings.failed_book_file_days
+    await show(
+        query,
+        book_text(i18n, book, file_days=days, kept=kept),
+        book_keyboard(i18n, book, page, can_reprocess=kept),
+    )
 
 
 @router.callback_query(BookCb.filter(F.action == BookAction.CARD))

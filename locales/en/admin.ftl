@@ -138,6 +138,11 @@ admin-book-status-pending = waiting
 admin-book-status-processing = processing
 admin-book-status-ready = ready
 admin-book-status-failed = failed
+admin-book-file-kept = 📎 The file is kept until { $until }, so the book can be reprocessed until then.
+admin-book-file-gone = 📎 The file is no longer kept (files of failed books are kept { $days ->
+        [one] { $days } day
+       *[other] { $days } days
+    }): the owner must send the book again.
 admin-book-button-retry = 🔁 Reprocess
 admin-book-button-delete = 🗑 Delete
 admin-book-button-owner = 👤 Owner

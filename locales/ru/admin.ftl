@@ -138,6 +138,12 @@ admin-book-status-pending = ждёт
 admin-book-status-processing = обрабатывается
 admin-book-status-ready = готова
 admin-book-status-failed = ошибка
+admin-book-file-kept = 📎 Файл хранится до { $until }, до тех пор книгу можно обработать заново.
+admin-book-file-gone = 📎 Файл уже не хранится (файлы книг с ошибкой хранятся { $days ->
+        [one] { $days } день
+        [few] { $days } дня
+       *[other] { $days } дней
+    }): владельцу нужно прислать книгу снова.
 admin-book-button-retry = 🔁 Обработать заново
 admin-book-button-delete = 🗑 Удалить
 admin-book-button-owner = 👤 Владелец

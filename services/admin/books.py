@@ -47,6 +47,10 @@ class BookAdmin:
     async def get(self, session: AsyncSession, book_id: int) -> Book | None:
         return await session.get(Book, book_id, populate_existing=True)
 
+    def can_reprocess(self, book: Book) -> bool:
+        """A failed book whose file is still kept (FAILED_BOOK_FILE_DAYS after it failed)."""
+        return book.status == BookStatus.FAILED and self.deps.books().has_file(book)
+
     async def reprocess(self, session: AsyncSession, actor: Actor, book_id: int) -> None:
         """Queue a failed book again through ingestion; commits the audit entry."""
         book = await self.get(session, book_id)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
+from db.models import Book
 from db.repositories import books as books_repo
 from services.admin.actor import AdminError
 
@@ -32,6 +33,8 @@ class BookOperations(Protocol):
     async def retry(self, user_id: int, book_id: int) -> Any: ...
 
     async def delete(self, user_id: int, book_id: int) -> bool: ...
+
+    def has_file(self, book: Book) -> bool: ...
 
 
 class VectorIndex(Protocol):
@@ -54,6 +57,9 @@ class DirectBooks:
 
     async def retry(self, user_id: int, book_id: int) -> Any:
         raise AdminError("unavailable")
+
+    def has_file(self, book: Book) -> bool:
+        return False  # without the ingestion service nothing can be reprocessed
 
     async def delete(self, user_id: int, book_id: int) -> bool:
         async with self.session_factory() as session:

@@ -35,6 +35,9 @@ async def install(ctx: AppContext) -> None:
 
     async def on_start(ctx: AppContext) -> None:
         progress.bot = ctx.bot
+        jobs = ctx.services.get("jobs")
+        if jobs is not None:  # the nightly clean-up deletes failed books' files past their keeping time
+            jobs.context.cleanups["failed_book_files"] = ingestion.forget_failed_files
         await ingestion.start()
 
     async def on_stop(ctx: AppContext) -> None:

@@ -141,6 +141,8 @@ class IngestionConfig:
     # How often to look for books queued by another process (a bot beside `librarity worker`) or
     # left behind by a dead one; 0 turns it off.
     sweep_seconds: float = 15.0
+    # A book that failed for good keeps its file this long, so an admin can reprocess it.
+    failed_file_days: int = 7
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> IngestionConfig:
@@ -151,6 +153,7 @@ class IngestionConfig:
             "allow_active_pdf": settings.allow_active_pdf,
             "workers": max(1, settings.ingestion_workers),
             "max_attempts": max(1, settings.ingestion_max_attempts),
+            "failed_file_days": settings.failed_book_file_days,
         }
         for name in ("executor", "timeout_seconds"):
             value = getattr(settings, f"ingestion_{name}", None)
@@ -1046,12 +1049,33 @@ class IngestionService:
         return sha256, size
 
     async def _release_file(self, sha256: str) -> None:
-        """Delete the stored upload once no book needs it any more (ready, or failed for good)."""
+        """Delete the stored upload once no book needs it any more: all ready, or failed for good longer
+        ago than FAILED_BOOK_FILE_DAYS (until then an admin can reprocess it)."""
         async with self._sessions() as session:
-            needed = await repo.file_still_needed(session, sha256)
+            needed = await repo.file_still_needed(session, sha256, failed_since=self._failed_files_cutoff())
         if not needed:
             with contextlib.suppress(FileNotFoundError):
                 self._file_path(sha256).unlink()
+
+    def _failed_files_cutoff(self, now: datetime | None = None) -> datetime:
+        return (now or utcnow()) - timedelta(days=self.config.failed_file_days)
+
+    def has_file(self, book: Book) -> bool:
+        """Whether the book's uploaded file is still stored (a failed book can then be reprocessed)."""
+        return self._file_path(book.file_sha256).exists()
+
+    async def forget_failed_files(self, session: AsyncSession, now: datetime) -> int:
+        """The nightly clean-up: delete the files of books that failed longer ago than FAILED_BOOK_FILE_DAYS
+        and that no other book needs; how many were deleted."""
+        cutoff = self._failed_files_cutoff(now)
+        deleted = 0
+        for sha256 in await repo.failed_files_before(session, cutoff):
+            if await repo.file_still_needed(session, sha256, failed_since=cutoff):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                self._file_path(sha256).unlink()
+                deleted += 1
+        return deleted
 
     def _new_executor(self) -> Executor:
         if self.config.executor == "thread":

@@ -67,6 +67,9 @@ class FakeBooks:
         self.calls.append(("retry", book_id))
         return object()
 
+    def has_file(self, book: Any) -> bool:
+        return True
+
     async def delete(self, user_id: int, book_id: int) -> bool:
         from db.repositories import books as repo
 
