@@ -100,3 +100,30 @@ async def test_llm_down_and_back_and_failed_book(session_factory: async_sessionm
     assert "ZeroDivisionError" in admin_text and "updates 77" in admin_text
     assert "War &amp; Peace" in admin_text and "encrypted" in admin_text
     assert tg.to(42) == []
+
+
+async def test_a_book_waiting_for_its_password_is_no_failure(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    tg = RecordingSession()
+    alerts = _alerts(session_factory, tg, admin_ids=[5])
+    await add_user(session_factory, 42)
+    clock = clock_at(2025, 3, 1, 12)
+    notifier = Notifier(session_factory, alerts.sender, I18N, clock, alerts=alerts)
+    long_ago = clock.now() - timedelta(hours=1)  # slow enough that a real failure messages the user too
+
+    def book(book_id: int, code: str) -> SimpleNamespace:
+        return SimpleNamespace(
+            id=book_id, user_id=42, error_code=code, created_at=long_ago, display_title=f"Book {book_id}"
+        )
+
+    await notifier.on_ingestion_progress(book(1, "password_required"), "failed", 0.3)
+    await notifier.on_ingestion_progress(book(2, "wrong_password"), "failed", 0.3)
+    await alerts.flush()
+    assert tg.to(5) == [] and tg.to(42) == [], "the card asks for the password; nobody else hears of it"
+
+    await notifier.on_ingestion_progress(book(3, "corrupt_file"), "failed", 0.3)
+    await alerts.flush()
+    assert "corrupt_file" in (tg.to(5)[0].text or ""), "admins see the code"
+    told = tg.to(42)[0].text or ""
+    assert "Book 3" in told and "corrupt_file" not in told, "the user never sees a raw code"

@@ -35,7 +35,7 @@ notify-reengage-30 = 📚 A month already! Your shelf is still here. Ask your bo
 notify-reengage-30-new = 📚 A month already! Send me a book as a file, and I'll answer your questions about it with quotes.
 
 notify-book-ready = ✅ <b>{ $title }</b> is ready. Ask me anything about it, or open /books.
-notify-book-failed = ⚠️ I couldn't read <b>{ $title }</b> (reason: { $code }). Open /books to see what happened or try again.
+notify-book-failed = ⚠️ I couldn't read <b>{ $title }</b>. Why, and what to do, is in the message where you sent it.
 
 notify-payment-received = 💳 Payment received: { $amount } { $currency }. { $credits ->
         [0] Thank you!

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.i18n import I18n
 from db.models import User
 from db.repositories import notifications as repo
+from db.repositories.books import PASSWORD_CODES
 from services.jobs.clock import Clock
 from services.notifications import preferences
 from services.notifications.alerts import AdminAlerts
@@ -221,6 +222,8 @@ class Notifier:
         created before this process started was resumed after a restart."""
         if stage not in ("ready", "failed"):
             return
+        if stage == "failed" and getattr(book, "error_code", None) in PASSWORD_CODES:
+            return  # not a failure: the book waits for its password, and its card asks the user for it
         if self.analytics is not None:
             self.analytics.record(book.user_id, f"book.{stage}", book_id=book.id)
         created = getattr(book, "created_at", None)
