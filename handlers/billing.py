@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -39,7 +39,7 @@ from services.billing.service import (
     ChargeOutcome,
     ReferralBonus,
 )
-from services.billing.stars import StarsCharge
+from services.billing.stars import PRE_CHECKOUT_HOLD, StarsCharge
 from services.billing.yookassa import PaymentEvent, YooKassaError, rubles
 
 logger = logging.getLogger(__name__)
@@ -434,7 +434,7 @@ async def on_pre_checkout(
     assert billing.stars is not None
     try:
         error = await asyncio.wait_for(
-            billing.stars.check_pre_checkout(
+            billing.stars.approve_pre_checkout(
                 session, query.from_user.id, query.invoice_payload, query.currency, query.total_amount
             ),
             PRE_CHECKOUT_BUDGET,
@@ -445,7 +445,9 @@ async def on_pre_checkout(
         await query.answer(ok=True)
     else:
         logger.info("pre-checkout %s of user %s refused: %s", query.id, query.from_user.id, error)
-        await query.answer(ok=False, error_message=i18n(f"billing-precheckout-{error.replace('_', '-')}"))
+        minutes = PRE_CHECKOUT_HOLD // timedelta(minutes=1)
+        text = i18n(f"billing-precheckout-{error.replace('_', '-')}", minutes=minutes)
+        await query.answer(ok=False, error_message=text)
 
 
 @router.message(F.successful_payment)

@@ -92,6 +92,8 @@ class PaymentOrder(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # YooKassa: when its payment was last looked up. Stars: when a pre-checkout was last approved (the
+    # order is held for the payment that follows; see services/billing/stars.py).
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

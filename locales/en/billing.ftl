@@ -63,6 +63,10 @@ billing-card-unavailable = 😔 Card payments aren't answering right now. Please
 billing-precheckout-unknown-order = This invoice is no longer valid. Please open /buy again.
 billing-precheckout-wrong-amount = The price has changed. Please open /buy again.
 billing-precheckout-paid = This invoice has already been paid.
+billing-precheckout-in-progress = This invoice is already being paid. If that payment didn't go through, try again in { $minutes } { $minutes ->
+    [one] minute
+   *[other] minutes
+} or open /buy for a new invoice.
 billing-precheckout-canceled = This invoice was canceled. Please open /buy again.
 billing-precheckout-busy = I couldn't check this invoice in time. Please try again.
 

@@ -79,6 +79,11 @@ billing-card-unavailable = 😔 Оплата картой сейчас не от
 billing-precheckout-unknown-order = Этот счёт больше не действует. Откройте /buy ещё раз.
 billing-precheckout-wrong-amount = Цена изменилась. Откройте /buy ещё раз.
 billing-precheckout-paid = Этот счёт уже оплачен.
+billing-precheckout-in-progress = Этот счёт уже оплачивается. Если тот платёж не прошёл, попробуйте через { $minutes } { $minutes ->
+    [one] минуту
+    [few] минуты
+   *[many] минут
+} или откройте /buy и получите новый счёт.
 billing-precheckout-canceled = Этот счёт отменён. Откройте /buy ещё раз.
 billing-precheckout-busy = Не успел проверить счёт. Попробуйте ещё раз.
 

@@ -3,17 +3,18 @@
 The adapter between Telegram's payment updates and the order book. Invoices are in XTR with an empty
 provider token and exactly one price; plans are monthly Star subscriptions (an invoice link with
 subscription_period = 30 days). Credits are granted only on successful_payment, once per
-telegram_payment_charge_id.
+telegram_payment_charge_id, and an invoice is approved at pre-checkout once at a time, so the same invoice
+paid twice at once is charged once.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
@@ -25,6 +26,10 @@ from services.billing.service import BillingService
 logger = logging.getLogger(__name__)
 
 MAX_SUBSCRIPTION_STARS = 10_000
+# How long an approved pre-checkout holds its order: another payment of the same invoice meanwhile is
+# declined. Telegram sends successful_payment within seconds of the approval; when it never comes (the
+# user backed out, or Telegram could not charge them) the invoice can be paid again once this has passed.
+PRE_CHECKOUT_HOLD = timedelta(minutes=10)
 
 
 class StarsBot(Protocol):
@@ -83,11 +88,21 @@ class StarsPayments:
         )
         return StarsOrder(order, product, subscription)
 
-    async def check_pre_checkout(
-        self, session: AsyncSession, user_id: int, payload: str, currency: str, total_amount: int
+    async def approve_pre_checkout(
+        self,
+        session: AsyncSession,
+        user_id: int,
+        payload: str,
+        currency: str,
+        total_amount: int,
+        now: datetime | None = None,
     ) -> str | None:
         """None when the payment may go ahead, else why not: `unknown_order`, `wrong_amount`, `paid`
-        (already paid), `canceled`. Reads only, so it answers well within Telegram's 10 seconds."""
+        (already paid), `canceled`, `in_progress` (another payment of this invoice was approved within
+        PRE_CHECKOUT_HOLD). Approving claims the order with one conditional UPDATE, so of many
+        pre-checkouts at once exactly one is approved. Commits; a few quick queries, well within
+        Telegram's 10 seconds."""
+        now = now or utcnow()
         order = await self.orders.by_payload(session, payload)
         if order is None or order.provider != "stars" or order.user_id != user_id:
             return "unknown_order"
@@ -97,7 +112,18 @@ class StarsPayments:
             return "paid"
         if order.status != "pending":
             return "canceled"
-        return None
+        claimed = await session.execute(
+            update(PaymentOrder)
+            .where(
+                PaymentOrder.id == order.id,
+                PaymentOrder.status == "pending",
+                or_(PaymentOrder.checked_at.is_(None), PaymentOrder.checked_at <= now - PRE_CHECKOUT_HOLD),
+            )
+            .values(checked_at=now, updated_at=now),
+            execution_options={"synchronize_session": False},
+        )
+        await session.commit()
+        return None if claimed.rowcount else "in_progress"  # type: ignore[attr-defined]
 
     async def complete(
         self, session: AsyncSession, user_id: int, charge: StarsCharge, now: datetime | None = None

@@ -1,10 +1,11 @@
 """Payments end to end through the sandbox: Stars invoices (paid once, a redelivered successful_payment
-credits nothing more, a paid invoice can't be paid again), a Pro subscription with a renewal and a
-cancellation, a refund that takes the credits back, and a card payment settled by a YooKassa notification
-that reaches the sandbox's HTTP server."""
+credits nothing more, a paid invoice can't be paid again, nor twice at once), a Pro subscription with a
+renewal and a cancellation, a refund that takes the credits back, and a card payment settled by a YooKassa
+notification that reaches the sandbox's HTTP server."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -105,6 +106,30 @@ async def test_stars_pack_is_credited_exactly_once(sandbox_bot: SandboxHarness, 
     assert second["status"] == "declined", second
     assert await _balance(sandbox_bot, user.user_id) == 500
     assert last > 0
+
+
+async def test_one_invoice_paid_five_times_at_once_is_charged_once(
+    sandbox_bot: SandboxHarness, user: UserClient
+) -> None:
+    await _started(user)
+    menu = await _buy_menu(user)
+    await user.tap_button(menu, "100 credits · 50")
+    invoice = await user.wait_for(_invoice, after=int(menu["message_id"]))
+
+    tries = await asyncio.gather(*(user.pay(int(invoice["message_id"])) for _ in range(5)))
+    assert [t["status"] for t in tries].count("paid") == 1, tries
+    declined = [t for t in tries if t["status"] == "declined"]
+    assert len(declined) == 4, tries
+    # Declined while the approved payment is under way, or (if it already landed) as paid.
+    said = {t["error_message"] for t in declined}
+    assert said <= {
+        "This invoice is already being paid. If that payment didn't go through, try again in 10 minutes "
+        "or open /buy for a new invoice.",
+        "This invoice has already been paid.",
+    }, said
+    await user.wait_reply(int(invoice["message_id"]), contains="100 credits added")
+    assert await _balance(sandbox_bot, user.user_id) == 500
+    assert len(await user.control.payments(user.user_id)) == 1, "the user paid once"
 
 
 async def test_pro_subscription_renews_and_cancels(sandbox_bot: SandboxHarness, user: UserClient) -> None:
