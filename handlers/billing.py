@@ -31,6 +31,7 @@ from bot.settings import Settings
 from db.models import User
 from handlers.chat_ui import SummaryCb
 from handlers.library_ui import SOUND_OR_VIDEO, MiB, upload_refusal
+from services.admin.roles import staff_role
 from services.billing.plans import FREE, Product
 from services.billing.service import (
     Affordability,
@@ -47,7 +48,6 @@ router = Router(name=__name__)
 
 # Telegram drops a pre-checkout query not answered within 10 seconds; keep well inside that.
 PRE_CHECKOUT_BUDGET = 6.0
-ADMIN_ROLES = ("admin", "owner")
 
 
 class BuyCb(CallbackData, prefix="buy"):
@@ -517,7 +517,7 @@ async def cmd_refund(
     i18n: Translator, bot: Bot, ctx: Any,
 ) -> None:  # fmt: skip
     """Admins: /refund <telegram_payment_charge_id> gives the Stars back and takes the credits back."""
-    if user.role not in ADMIN_ROLES:
+    if staff_role(user, billing.settings.admin_ids) is None:
         await message.answer(i18n("fallback-unknown-command"))
         return
     charge_id = (command.args or "").strip()

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import I18n
 from db.models import User
 from services.admin.bans import BanRegistry
+from services.admin.roles import Role, staff_role
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +45,9 @@ class BanMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         user: User | None = data.get("user")
-        if user is None or not user.banned or user.id in self.admin_ids or not isinstance(event, Update):
+        if user is None or not user.banned or not isinstance(event, Update) or _passes_through(event):
             return await handler(event, data)
-        if _passes_through(event):
+        if staff_role(user, self.admin_ids) is Role.OWNER:
             return await handler(event, data)
         await self._refuse(event, user, data)
         return None

@@ -62,7 +62,9 @@ async def upsert_seen(
         user.blocked_bot = False
         if not user.language_chosen:
             user.language = language
-        if role == "owner" and user.role != "owner":
+        # Owners are whoever is in ADMIN_IDS now: a stored "owner" no longer there becomes "user" (and
+        # never counted anyway: admin checks go by services/admin/roles.py staff_role).
+        if (role == "owner") != (user.role == "owner"):
             user.role = role
     return user, created
 

@@ -48,13 +48,17 @@ async def show_admin_commands(
     bot: Bot, i18n: I18n, session_factory: async_sessionmaker[AsyncSession], admin_ids: Collection[int]
 ) -> None:
     """At start-up: every owner and admin gets /admin in their menu (a chat the bot cannot reach yet,
-    e.g. an owner who never wrote to it, is skipped)."""
+    e.g. an owner who never wrote to it, is skipped); a former owner, no longer in ADMIN_IDS, loses it."""
     async with session_factory() as session:
         rows = (await session.execute(select(User.id, User.language).where(User.role == Role.ADMIN))).all()
         languages = {int(uid): str(lang) for uid, lang in rows}
         for owner in admin_ids:
             user = await session.get(User, owner)
             languages[owner] = user.language if user else i18n.default
+        stored_owners = (await session.scalars(select(User.id).where(User.role == Role.OWNER))).all()
     for user_id, locale in languages.items():
         with contextlib.suppress(TelegramAPIError):
             await set_admin_commands(bot, i18n, user_id, locale)
+    for former in set(stored_owners) - set(admin_ids):
+        with contextlib.suppress(TelegramAPIError):
+            await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id=former))

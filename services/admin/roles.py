@@ -1,8 +1,9 @@
 """Roles: user, subscriber (on a paid plan), admin, owner — and who may do what to whom.
 
-Owners are exactly the users in ADMIN_IDS (the foundation's UserMiddleware stores role "owner" for them);
-a stored "owner" for someone no longer in ADMIN_IDS grants nothing, so removing an id from the setting
-is enough to take the powers away. Admins are made (and unmade) by owners, stored in `users.role`.
+Owners are exactly the users in ADMIN_IDS (the foundation's UserMiddleware stores role "owner" for them,
+and "user" again once they are no longer there); a stored "owner" for someone no longer in ADMIN_IDS grants
+nothing, so removing an id from the setting is enough to take the powers away. Every admin check goes
+through `staff_role`. Admins are made (and unmade) by owners, stored in `users.role`.
 Subscriber follows the billing plan when it is known, else `users.role`.
 """
 

@@ -29,12 +29,14 @@ from handlers.admin.callbacks import (
     UserAction,
     UserCb,
 )
+from handlers.admin.commands import show_admin_commands
 from services.notifications.broadcast import Audience
-from tests.admin_helpers import add_book, add_user
+from tests.admin_helpers import add_book, add_payment, add_user
 from tests.e2e.client import Message, SandboxHarness, UserClient, buttons_of, text_of
 
 OWNER = 5_000_001
 OWNER_RU = 5_000_002
+FORMER_OWNER = 5_000_003
 QUIET = 1.0  # how long to watch for a message that must not come
 
 
@@ -437,14 +439,39 @@ def every_admin_callback(target: int, book: int, payment: int, broadcast: int) -
     ]
 
 
+async def test_an_owner_removed_from_admin_ids_is_refused(sandbox_bot: SandboxHarness) -> None:
+    ctx = ctx_of(sandbox_bot)
+    # Stored as "owner" when their id was in ADMIN_IDS; it no longer is.
+    await add_user(ctx.session_factory, FORMER_OWNER, "Pavel", role="owner")
+    assert ctx.bot is not None
+    await show_admin_commands(ctx.bot, ctx.i18n, ctx.session_factory, ctx.settings.admin_ids)
+    removed = await sandbox_bot.control.calls("deleteMyCommands")
+    assert any(str(FORMER_OWNER) in str(c["params"].get("scope", "")) for c in removed), removed
+
+    customer = sandbox_bot.user(first_name="Customer")
+    await started(customer)
+    payment = await add_payment(ctx.session_factory, customer.user_id, charge_id="former-owner-charge")
+    pavel = sandbox_bot.user(FORMER_OWNER, first_name="Pavel")
+
+    refused = await pavel.ask("/refund former-owner-charge")
+    assert "I don't know that command" in text_of(refused)
+    reply = await pavel.ask("/admin")
+    assert "I don't know that command" in text_of(reply) and not buttons_of(reply)
+    async with ctx.session_factory() as session:
+        paid = await session.get(Payment, payment)
+        former = await session.get(User, FORMER_OWNER)
+        assert paid is not None and paid.status == "paid"
+        assert former is not None and former.role == "user", "the stored role is corrected"
+    assert not await sandbox_bot.control.calls("refundStarPayment")
+    assert not [m for m in await customer.messages(0) if "refunded" in text_of(m)]
+
+
 async def test_a_normal_user_is_refused_everything(sandbox_bot: SandboxHarness) -> None:
     ctx = ctx_of(sandbox_bot)
     mallory = sandbox_bot.user(first_name="Mallory")
     victim = sandbox_bot.user(first_name="Victim")
     await started(victim)
     book = await add_book(ctx.session_factory, victim.user_id, status="failed", title="Target")
-    from tests.admin_helpers import add_payment
-
     payment = await add_payment(ctx.session_factory, victim.user_id, charge_id="victim-charge")
     draft = await ctx.services["broadcasts"].create(author_id=OWNER, text="spam", audience=Audience("all"))
     start = await started(mallory)
