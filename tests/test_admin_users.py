@@ -14,6 +14,7 @@ from db.models import AuditEntry, Book, ChatTurn, CreditAccount, Event, LedgerEn
 from services.admin.actor import Actor, AdminError
 from services.admin.roles import Role
 from services.admin.service import AdminService
+from services.admin.users import MAX_CREDITS_CHANGE, parse_credit_amount
 from tests.admin_helpers import add_book, add_payment, add_user
 
 OWNER = 1
@@ -64,6 +65,13 @@ async def _audit(factory: async_sessionmaker[AsyncSession]) -> list[tuple[int, s
             select(AuditEntry.actor_id, AuditEntry.action, AuditEntry.target_user_id).order_by(AuditEntry.id)
         )
         return [tuple(r) for r in rows.all()]  # type: ignore[misc]
+
+
+def test_a_typed_credit_amount_is_a_whole_number_within_the_limit() -> None:
+    assert parse_credit_amount(" 150 ") == 150 and parse_credit_amount("1 000 000") == MAX_CREDITS_CHANGE
+    for typed in ("-5", "+5", "0", "1000001", "2.5", "five", "", "١٢"):
+        with pytest.raises(AdminError, match="bad_amount"):
+            parse_credit_amount(typed)
 
 
 async def test_credits_through_the_ledger_once_per_key(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 
 from aiogram import Bot, F, Router
@@ -36,7 +35,7 @@ from handlers.admin.states import CreditsInput, UserSearchInput
 from services.admin.actor import Actor, AdminError
 from services.admin.roles import Role, can_set_role, outranks
 from services.admin.service import AdminService
-from services.admin.users import UserCard
+from services.admin.users import UserCard, parse_credit_amount
 from services.billing.plans import PLANS
 
 router = Router(name=__name__)
@@ -44,7 +43,6 @@ router = Router(name=__name__)
 FOUND_KEY = "admin_found"
 CREDITS_KEY = "admin_credits"
 NOT_A_COMMAND = ~F.text.startswith("/")
-_AMOUNT = re.compile(r"[+-]?\d{1,7}")
 
 
 # --- lists -------------------------------------------------------------------------------------------
@@ -304,6 +302,13 @@ async def on_card(
 # --- credits: amount, then reason ----------------------------------------------------------------
 
 
+def credits_prompt(i18n: Translator, user_id: int, sign: int) -> tuple[str, Keyboard]:
+    """How many credits to give (sign 1) or take (sign -1), with a button back to the card."""
+    back = UserCb(action=UserAction.CARD, user_id=user_id)
+    key = "admin-credits-grant-prompt" if sign > 0 else "admin-credits-take-prompt"
+    return i18n(key, id=str(user_id)), keyboard(back_row(i18n, back, "admin-button-cancel"))
+
+
 @router.callback_query(UserCb.filter(F.action.in_({UserAction.GRANT, UserAction.TAKE})))
 async def on_credits(
     query: CallbackQuery, callback_data: UserCb, state: FSMContext, i18n: Translator
@@ -315,21 +320,19 @@ async def on_credits(
     )
     await state.set_state(CreditsInput.amount)
     await query.answer()
-    back = UserCb(action=UserAction.CARD, user_id=callback_data.user_id)
-    key = "admin-credits-grant-prompt" if sign > 0 else "admin-credits-take-prompt"
-    await show(
-        query, i18n(key, id=str(callback_data.user_id)), keyboard(back_row(i18n, back, "admin-button-cancel"))
-    )
+    await show(query, *credits_prompt(i18n, callback_data.user_id, sign))
 
 
 @router.message(CreditsInput.amount, F.text, NOT_A_COMMAND)
 async def on_amount(message: Message, state: FSMContext, i18n: Translator) -> None:
-    text = (message.text or "").replace(" ", "").replace("_", "")
-    if not _AMOUNT.fullmatch(text) or int(text) == 0:
-        await message.answer(i18n("admin-credits-bad-amount"))
-        return
+    """Checked as soon as it is typed: a bad amount gets why and the same prompt again."""
     data = (await state.get_data()).get(CREDITS_KEY) or {}
-    data["amount"] = abs(int(text))
+    try:
+        data["amount"] = parse_credit_amount(message.text or "")
+    except AdminError as error:
+        text, markup = credits_prompt(i18n, int(data.get("user_id", 0)), int(data.get("sign", 1)))
+        await message.answer(f"{error_text(i18n, error)}\n\n{text}", reply_markup=markup)
+        return
     await state.update_data({CREDITS_KEY: data})
     await state.set_state(CreditsInput.reason)
     await message.answer(i18n("admin-credits-reason-prompt"))

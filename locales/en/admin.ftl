@@ -10,7 +10,7 @@ admin-button-cancel = ✖️ Cancel
 
 admin-error-not_found = Not found: it may have been deleted.
 admin-error-forbidden = ⛔ You can't do that to this user.
-admin-error-bad_amount = Enter a whole number of credits, not zero, at most { $limit }.
+admin-error-bad_amount = ⚠️ Send a whole number of credits from 1 to { $limit }, without a sign (giving and taking are separate buttons).
 admin-error-insufficient = Not taken: the balance is only { $balance } credits.
 admin-error-same_plan = The user is already on this plan.
 admin-error-unknown_plan = There is no such plan.
@@ -100,7 +100,6 @@ admin-plan-done = Plan: { $plan }
 
 admin-credits-grant-prompt = ➕ How many credits to give user <code>{ $id }</code>? Send a number.
 admin-credits-take-prompt = ➖ How many credits to take from user <code>{ $id }</code>? Send a number.
-admin-credits-bad-amount = Send a whole number, for example 100.
 admin-credits-reason-prompt = ✍️ Now the reason (it goes to the ledger and the audit log).
 admin-credits-done = ✅ Done: { $amount } credits, the balance is now { $balance }.
 

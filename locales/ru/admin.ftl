@@ -10,7 +10,7 @@ admin-button-cancel = ✖️ Отмена
 
 admin-error-not_found = Не найдено: возможно, уже удалено.
 admin-error-forbidden = ⛔ С этим пользователем так нельзя.
-admin-error-bad_amount = Введите целое число кредитов, не ноль и не больше { $limit }.
+admin-error-bad_amount = ⚠️ Пришлите целое число кредитов от 1 до { $limit }, без знака (начислить и списать — разные кнопки).
 admin-error-insufficient = Не списано: на балансе только { $balance } кредитов.
 admin-error-same_plan = У пользователя уже этот тариф.
 admin-error-unknown_plan = Такого тарифа нет.
@@ -100,7 +100,6 @@ admin-plan-done = Тариф: { $plan }
 
 admin-credits-grant-prompt = ➕ Сколько кредитов начислить пользователю <code>{ $id }</code>? Пришлите число.
 admin-credits-take-prompt = ➖ Сколько кредитов списать у пользователя <code>{ $id }</code>? Пришлите число.
-admin-credits-bad-amount = Пришлите целое число, например 100.
 admin-credits-reason-prompt = ✍️ Теперь причину (она попадёт в журнал операций и в журнал действий).
 admin-credits-done = ✅ Готово: { $amount } кредитов, баланс теперь { $balance }.
 

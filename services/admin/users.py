@@ -7,6 +7,7 @@ in the same transaction and commits.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,17 @@ from services.billing.plans import FREE, PLANS
 MAX_CREDITS_CHANGE = 1_000_000
 REASON_LIMIT = 200
 DELETED_KEY = "data_deleted_at"
+_CREDIT_AMOUNT = re.compile(r"[0-9]{1,7}")
+
+
+def parse_credit_amount(text: str) -> int:
+    """The number of credits an admin typed: a whole number from 1 to MAX_CREDITS_CHANGE ("1 000" too).
+    A sign is refused, never dropped: giving and taking are separate actions, so "-5" typed to give
+    credits must not give 5. Raises AdminError("bad_amount")."""
+    digits = text.strip().replace(" ", "").replace("_", "")
+    if not _CREDIT_AMOUNT.fullmatch(digits) or not 0 < int(digits) <= MAX_CREDITS_CHANGE:
+        raise AdminError("bad_amount", limit=MAX_CREDITS_CHANGE)
+    return int(digits)
 
 
 @dataclass(frozen=True, slots=True)

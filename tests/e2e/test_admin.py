@@ -231,6 +231,43 @@ async def test_users_screens_and_actions(sandbox_bot: SandboxHarness) -> None:
         assert await session.get(CreditAccount, ivan.user_id) is not None
 
 
+async def test_a_credit_amount_is_checked_when_it_is_typed(sandbox_bot: SandboxHarness) -> None:
+    ctx = ctx_of(sandbox_bot)
+    owner = sandbox_bot.user(OWNER, first_name="Olga")
+    ivan = sandbox_bot.user(first_name="Ivan")
+    await started(ivan)
+    card = await owner.ask(f"/admin {ivan.user_id}", contains="Balance")
+    grant = UserCb(action=UserAction.GRANT, user_id=ivan.user_id).pack()
+    prompt = await press(owner, card, grant, "How many credits to give")
+
+    # A sign, too many, zero, not a number: each is refused at once, with the same prompt again.
+    for typed in ("-5", "+5", "1000001", "0", "five", "2.5"):
+        sent = await owner.send(typed)
+        again = await owner.wait_reply(int(sent["message_id"]), contains="from 1 to 1,000,000")
+        assert text_of(prompt) in text_of(again), typed
+        assert "reason" not in text_of(again)
+    async with ctx.session_factory() as session:
+        grants = select(func.count()).select_from(LedgerEntry).where(LedgerEntry.reason == "admin_grant")
+        assert await session.scalar(grants) == 0, "nothing given"
+    sent = await owner.send("1 000")
+    await owner.wait_reply(int(sent["message_id"]), contains="reason")
+    sent = await owner.send("-5 was a typo")
+    done = await owner.wait_reply(int(sent["message_id"]), contains="Done")
+    assert "+1000" in text_of(done) and "balance is now 1,100" in text_of(done)
+
+    # Taking is its own button, and checked the same way.
+    take = UserCb(action=UserAction.TAKE, user_id=ivan.user_id).pack()
+    prompt = await press(owner, done, take, "How many credits to take")
+    sent = await owner.send("-50")
+    again = await owner.wait_reply(int(sent["message_id"]), contains="without a sign")
+    assert text_of(prompt) in text_of(again)
+    sent = await owner.send("50")
+    await owner.wait_reply(int(sent["message_id"]), contains="reason")
+    sent = await owner.send("correction")
+    done = await owner.wait_reply(int(sent["message_id"]), contains="Done")
+    assert "-50" in text_of(done) and "balance is now 1,050" in text_of(done)
+
+
 async def test_books_payments_and_exports(sandbox_bot: SandboxHarness) -> None:
     ctx = ctx_of(sandbox_bot)
     fake = FakeBooks(ctx)
