@@ -75,6 +75,29 @@ def read_book(path: str, file_name: str, password: str | None, options: ReadOpti
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CopyCheck:
+    """The titles a book takes from two file names when the file itself names none: this reader's and
+    the first uploader's."""
+
+    own_title: str
+    source_title: str
+
+
+def check_copy(path: str, file_name: str, password: str | None, source_file_name: str) -> CopyCheck:
+    """For a book copied from another user's identical file: raises IngestionError(password_required |
+    wrong_password) unless the stored file opens with this reader's own password (a protected PDF; other
+    files open for anyone), and gives the titles both file names would make. Cheap: reads no page."""
+    from services.ingestion.extract import check_password
+    from services.ingestion.extract.structure import title_from_filename
+
+    check_password(Path(path).read_bytes(), file_name, password)
+    return CopyCheck(
+        own_title=title_from_filename(file_name) or Path(file_name).stem,
+        source_title=title_from_filename(source_file_name) or Path(source_file_name).stem,
+    )
+
+
 def warm_up(parent_pid: int | None = None) -> None:
     """Worker process set-up: import the readers once, and exit when the parent process dies.
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -39,7 +39,7 @@ from db.base import utcnow
 from db.models import Book, BookStatus
 from db.repositories import books as repo
 from services.ingestion.errors import ErrorCode, IngestionError
-from services.ingestion.pipeline import ReadOptions, ReadResult, read_book, warm_up
+from services.ingestion.pipeline import ReadOptions, ReadResult, check_copy, read_book, warm_up
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
 TITLE_LIMIT = 200
+_T = TypeVar("_T")
 
 
 class FailureCode(StrEnum):
@@ -670,13 +671,25 @@ class IngestionService:
         await self._finish(book, rows=rows, timings=timings, dense_pending=True)
 
     async def _copy_from_source(self, book: Book) -> bool:
-        """Reuse another user's identical book: copy its rows and vectors. False if it is gone."""
+        """Reuse another user's identical book: copy its rows and vectors. False if it is gone (or this
+        upload's file is: then reading it says so).
+
+        The work is reused, never the access or the name: a protected PDF must open with this user's
+        own password first (else it fails with password_required / wrong_password and waits for one),
+        and a title made from the first uploader's file name is made from this user's instead."""
         async with self._sessions() as session:
             source = await repo.get(session, book.source_book_id or 0)
         if source is None or source.status != BookStatus.READY or source.file_sha256 != book.file_sha256:
             await self._set(book, source_book_id=None)
             return False
+        path = self._file_path(book.file_sha256)
+        if not path.exists():
+            return False
+        password = self._passwords.get(book.id)
+        titles = await self._run_cpu(check_copy, str(path), book.file_name, password, source.file_name)
         copied = {name: getattr(source, name) for name in _COPIED_FIELDS}
+        if source.title == _clip(titles.source_title, 512):
+            copied["title"] = _clip(titles.own_title, 512)
         for name, value in copied.items():
             setattr(book, name, value)
         await self._set(book, **copied)
@@ -1102,7 +1115,7 @@ class IngestionService:
                     process.kill()
         executor.shutdown(wait=False, cancel_futures=True)
 
-    async def _run_cpu(self, func: Callable[..., ReadResult], *args: Any) -> ReadResult:
+    async def _run_cpu(self, func: Callable[..., _T], *args: Any) -> _T:
         if self._executor is None:
             self._executor = self._new_executor()
         loop = asyncio.get_running_loop()

@@ -1,5 +1,6 @@
 """Books in through the sandbox: upload with live progress, the book card, /books, rename, delete,
-refusals said before downloading, password-protected PDFs, and a bot that keeps answering while it reads."""
+refusals said before downloading, password-protected PDFs (another user's identical file needs its own
+password and keeps its own name), and a bot that keeps answering while it reads."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot.sandbox.runner import AppFactory, librarity_app
+from db.models import Book
 from services.ingestion.service import IngestionService
 from tests.conftest import shared_data
 from tests.e2e.client import Message, SandboxHarness, UserClient, buttons_of, find_button, text_of
+from tests.extract_factories import make_pdf
 
 BOOK_TIMEOUT = 180.0
 
@@ -152,6 +156,64 @@ async def test_password_protected_pdf(sandbox_bot: SandboxHarness, user: UserCli
     sent = await user.send("/cancel")
     reply = await user.wait_reply(int(sent["message_id"]))
     assert "protected" not in text_of(reply)
+
+
+LIGHTHOUSE_PAGES = [
+    "The lighthouse keeper counted the ships that passed in the night.\nHe wrote the weather in a notebook.",
+    "Storms came from the west, and the old stones of the tower hummed with the wind.",
+]
+
+
+async def _copied_from(sandbox: SandboxHarness, user_id: int) -> int | None:
+    """The book this user's only book was copied from (None when it was read from scratch)."""
+    async with sandbox.running.dispatcher["ctx"].session_factory() as session:
+        book = await session.scalar(select(Book).where(Book.user_id == user_id))
+        assert book is not None
+        return book.source_book_id
+
+
+async def _password_reply(user: UserClient, password: str, expect: str) -> Message:
+    sent = await user.send(password)
+    checking = await user.wait_reply(int(sent["message_id"]))
+    return await user.wait_edit(
+        int(checking["message_id"]), lambda m: expect in text_of(m), timeout=BOOK_TIMEOUT
+    )
+
+
+async def test_an_identical_protected_pdf_from_another_user_needs_their_own_password(
+    sandbox_bot: SandboxHarness, user: UserClient
+) -> None:
+    pdf = make_pdf(LIGHTHOUSE_PAGES, user_password="lantern")
+    _, prompt = await upload(user, pdf, "Alice_private_notes.pdf")
+    assert "protected with a password" in text_of(prompt)
+    card = await _password_reply(user, "lantern", "indexed")
+    assert "Alice private notes" in text_of(card)
+
+    # The same file from someone else: the work is reused, the access and the name are not.
+    bob = sandbox_bot.user(first_name="Bob")
+    _, prompt = await upload(bob, pdf, "lighthouse.pdf")
+    assert "protected with a password" in text_of(prompt), text_of(prompt)
+    assert "Alice" not in text_of(prompt)
+    wrong = await _password_reply(bob, "guess", "doesn't open")
+    assert "lighthouse.pdf" in text_of(wrong) and "Alice" not in text_of(wrong)
+    card = await _password_reply(bob, "lantern", "indexed")
+    assert "lighthouse" in text_of(card) and "Alice" not in text_of(card)
+    assert find_button(card, "Ask")
+    assert await _copied_from(sandbox_bot, bob.user_id) is not None, "copied, not read again"
+
+
+async def test_an_identical_file_from_another_user_keeps_their_own_name(
+    sandbox_bot: SandboxHarness, user: UserClient
+) -> None:
+    pdf = make_pdf(LIGHTHOUSE_PAGES)
+    _, card = await upload(user, pdf, "Alice_draft_for_the_editor.pdf")
+    assert "Alice draft for the editor" in text_of(card)
+    bob = sandbox_bot.user(first_name="Bob")
+    _, card = await upload(bob, pdf, "Keepers_log.pdf")
+    assert "Keepers log" in text_of(card) and "Alice" not in text_of(card)
+    assert await _copied_from(sandbox_bot, bob.user_id) is not None, "copied, not read again"
+    shelf = " ".join(b["text"] for b in buttons_of(await bob.ask("/books")))
+    assert "Keepers log" in shelf and "Alice" not in shelf, shelf
 
 
 async def test_bot_answers_while_a_big_book_is_indexed(sandbox_bot: SandboxHarness, user: UserClient) -> None:

@@ -17,7 +17,7 @@ from services.ingestion.extract.fb2 import read_fb2
 from services.ingestion.extract.html import read_html
 from services.ingestion.extract.markdown import read_markdown
 from services.ingestion.extract.model import DEFAULT_LIMITS, ExtractedBook, ExtractLimits, Section
-from services.ingestion.extract.pdf import read_pdf
+from services.ingestion.extract.pdf import check_pdf_password, read_pdf
 from services.ingestion.extract.txt import read_txt
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "ExtractedBook",
     "IngestionError",
     "Section",
+    "check_password",
     "detect_format",
     "extract",
 ]
@@ -72,6 +73,13 @@ def extract(
     if not any(section.text.strip() for section in book.sections):
         raise IngestionError(ErrorCode.NO_TEXT, format=fmt.value)
     return book
+
+
+def check_password(data: bytes, filename: str | None, password: str | None) -> None:
+    """Raise IngestionError(password_required | wrong_password) when `data` is a PDF that needs a
+    password it was not given, or a different one; any other file passes. Cheap: reads no page."""
+    if detect_format(data, filename) is BookFormat.PDF:
+        check_pdf_password(data, password)
 
 
 def _read(

@@ -90,6 +90,13 @@ def read_pdf(
     )
 
 
+def check_pdf_password(data: bytes, password: str | None) -> None:
+    """Raise IngestionError(password_required | wrong_password) when the PDF does not open without a
+    password, or with the one given. Opens the document only, reading no page."""
+    document, _ = _open(data, password)
+    document.close()
+
+
 def _open(data: bytes, password: str | None) -> tuple[pdfium.PdfDocument, str | None]:
     """Open with PDFium; a password is only demanded when the empty user password does not work."""
     attempts: list[str | None] = [password, None] if password else [None]
