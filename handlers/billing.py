@@ -42,6 +42,7 @@ from services.billing.service import (
 )
 from services.billing.stars import PRE_CHECKOUT_HOLD, StarsCharge
 from services.billing.yookassa import PaymentEvent, YooKassaError, rubles
+from services.notifications.alerts import AdminAlerts
 
 logger = logging.getLogger(__name__)
 router = Router(name=__name__)
@@ -452,7 +453,11 @@ async def on_pre_checkout(
 
 @router.message(F.successful_payment)
 async def on_successful_payment(
-    message: Message, session: AsyncSession, billing: BillingService, i18n: Translator
+    message: Message,
+    session: AsyncSession,
+    billing: BillingService,
+    i18n: Translator,
+    alerts: AdminAlerts | None = None,
 ) -> None:
     assert (
         billing.stars is not None and message.successful_payment is not None and message.from_user is not None
@@ -474,6 +479,8 @@ async def on_successful_payment(
     if result is None or result.status == "rejected":
         await message.answer(i18n("billing-paid-problem"))
         return
+    if alerts is not None:  # here, not on every update: a redelivered payment stopped above
+        alerts.payment(message.from_user.id, float(paid.total_amount), paid.currency, paid.invoice_payload)
     if result.plan:
         key = (
             "billing-paid-renewal"

@@ -65,7 +65,8 @@ async def test_signup_and_command_are_recorded_and_the_handler_still_runs() -> N
     assert await middleware(handler, _message(text="hi"), {"user": user}) == "handled"
 
 
-async def test_telegram_payments_and_refunds_alert_the_admins() -> None:
+async def test_refunds_alert_the_admins_and_payments_are_left_to_billing() -> None:
+    # A payment is alerted by billing once it knows the payment is new (not a redelivery).
     from aiogram.types import RefundedPayment, SuccessfulPayment
 
     recorder = _Recorder()
@@ -92,7 +93,7 @@ async def test_telegram_payments_and_refunds_alert_the_admins() -> None:
         currency="XTR", total_amount=250, invoice_payload="plan_pro:1", telegram_payment_charge_id="ch1"
     )
     await middleware(handler, _message(refunded_payment=refund), {"user": user})
-    assert alerts.payments == [(5, 250.0, "XTR", "plan_pro:1")] and alerts.refunds == [(5, 250.0, "XTR")]
+    assert alerts.payments == [] and alerts.refunds == [(5, 250.0, "XTR")]
     assert [kind for _, kind, _ in recorder.events] == [
         "message.successful_payment",
         "message.refunded_payment",

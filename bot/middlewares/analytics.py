@@ -1,6 +1,7 @@
 """Records what users do as analytics events, generically: commands, button taps, messages by type and
-sign-ups. Sign-ups and Telegram payments and refunds (the successful_payment / refunded_payment service
-messages) also alert the admins. Runs after the user middleware, never fails an update."""
+sign-ups. Sign-ups and Telegram refunds (the refunded_payment service message) also alert the admins;
+payments are alerted by billing, which knows a new payment from a redelivered one. Runs after the user
+middleware, never fails an update."""
 
 from __future__ import annotations
 
@@ -73,11 +74,9 @@ class AnalyticsMiddleware(BaseMiddleware):
         paid = message.successful_payment if message is not None else None
         refunded = message.refunded_payment if message is not None else None
         if paid is not None:
+            # No admin alert here: a redelivered payment must not alert twice; billing's handler alerts
+            # once it has recorded the payment as new.
             props = {"amount": paid.total_amount, "currency": paid.currency}
-            if self.alerts is not None:
-                self.alerts.payment(
-                    user.id, _amount(paid.total_amount, paid.currency), paid.currency, paid.invoice_payload
-                )
         elif refunded is not None:
             props = {"amount": refunded.total_amount, "currency": refunded.currency}
             if self.alerts is not None:

@@ -70,10 +70,10 @@ alert-new-user-title = 👤 <b>New users: { $count }</b>
 alert-new-user-item = { $name } @{ $username } (<code>{ $user_id }</code>, { $language })
 
 report-title = 📊 <b>Daily report</b> · { $date }
-report-users = 👥 Users: { $total } (+{ $new } today, +{ $new_week } this week) · active: { $dau } today, { $wau } week, { $mau } month · blocked the bot: { $blocked }
+report-users = 👥 Users: { $total } (+{ $new } that day, +{ $new_week } in 7 days) · active: { $dau } that day, { $wau } in 7 days, { $mau } in 30 days · blocked the bot: { $blocked }
 report-books = 📚 Books ready: { $ready } ({ $pages } pages) · failed: { $failed }
-report-questions = 💬 Questions: { $today } today, { $month } in 30 days
-report-revenue = 💰 Revenue today: { $stars } ⭐ + { $rub } ₽ · 30 days: { $stars_month } ⭐ + { $rub_month } ₽ · refunds: { $refunds }
+report-questions = 💬 Questions: { $today } that day, { $month } in 30 days
+report-revenue = 💰 Revenue that day: { $stars } ⭐ + { $rub } ₽ · 30 days: { $stars_month } ⭐ + { $rub_month } ₽ · refunds: { $refunds }
 report-recurring = 🔁 MRR: { $mrr_stars } ⭐ + { $mrr_rub } ₽ · subscribers: { $subscribers } · churn: { $churn }%
-report-llm = 🤖 LLM cost: ${ $today } today, ${ $month } in 30 days
-report-features = 🔥 Most used yesterday:
+report-llm = 🤖 LLM cost: ${ $today } that day, ${ $month } in 30 days
+report-features = 🔥 Most used that day:

@@ -71,10 +71,10 @@ alert-new-user-title = 👤 <b>Новые пользователи: { $count }</
 alert-new-user-item = { $name } @{ $username } (<code>{ $user_id }</code>, { $language })
 
 report-title = 📊 <b>Ежедневный отчёт</b> · { $date }
-report-users = 👥 Пользователи: { $total } (+{ $new } сегодня, +{ $new_week } за неделю) · активны: { $dau } за день, { $wau } за неделю, { $mau } за месяц · заблокировали бота: { $blocked }
+report-users = 👥 Пользователи: { $total } (+{ $new } за день, +{ $new_week } за неделю) · активны: { $dau } за день, { $wau } за неделю, { $mau } за месяц · заблокировали бота: { $blocked }
 report-books = 📚 Готовых книг: { $ready } ({ $pages } стр.) · с ошибкой: { $failed }
-report-questions = 💬 Вопросов: { $today } сегодня, { $month } за 30 дней
-report-revenue = 💰 Выручка сегодня: { $stars } ⭐ + { $rub } ₽ · за 30 дней: { $stars_month } ⭐ + { $rub_month } ₽ · возвратов: { $refunds }
+report-questions = 💬 Вопросов: { $today } за день, { $month } за 30 дней
+report-revenue = 💰 Выручка за день: { $stars } ⭐ + { $rub } ₽ · за 30 дней: { $stars_month } ⭐ + { $rub_month } ₽ · возвратов: { $refunds }
 report-recurring = 🔁 MRR: { $mrr_stars } ⭐ + { $mrr_rub } ₽ · подписчиков: { $subscribers } · отток: { $churn }%
-report-llm = 🤖 Расходы на LLM: ${ $today } сегодня, ${ $month } за 30 дней
-report-features = 🔥 Самое популярное вчера:
+report-llm = 🤖 Расходы на LLM: ${ $today } за день, ${ $month } за 30 дней
+report-features = 🔥 Самое популярное за день:

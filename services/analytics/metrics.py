@@ -365,30 +365,33 @@ class Metrics:
             )
         return points
 
-    async def overview(self, now: datetime) -> Overview:
-        today = day_start(now)
+    async def overview(self, now: datetime, since: datetime | None = None) -> Overview:
+        """Everything as of `now`; "today" is from `since` (default: midnight UTC) to `now`. The daily
+        report asks for a whole past day: since its midnight, as of the next midnight."""
+        today = since or day_start(now)
         month_ago = now - timedelta(days=30)
         async with self.session_factory() as session:
 
             async def count(query: Any) -> int:
                 return int(await session.scalar(query) or 0)
 
-            users_total = await count(select(func.count(User.id)))
-            new_today = await count(select(func.count(User.id)).where(User.created_at >= today))
-            new_7d = await count(
-                select(func.count(User.id)).where(User.created_at >= now - timedelta(days=7))
-            )
-            new_30d = await count(select(func.count(User.id)).where(User.created_at >= month_ago))
+            def created(model: Any, start: datetime) -> Any:
+                return and_(model.created_at >= start, model.created_at < now)
+
+            users_total = await count(select(func.count(User.id)).where(User.created_at < now))
+            new_today = await count(select(func.count(User.id)).where(created(User, today)))
+            new_7d = await count(select(func.count(User.id)).where(created(User, now - timedelta(days=7))))
+            new_30d = await count(select(func.count(User.id)).where(created(User, month_ago)))
             blocked = await count(select(func.count(User.id)).where(User.blocked_bot.is_(True)))
             books_ready = await count(select(func.count(Book.id)).where(Book.status == "ready"))
             books_failed = await count(select(func.count(Book.id)).where(Book.status == "failed"))
             pages = await count(select(func.coalesce(func.sum(Book.pages), 0)).where(Book.status == "ready"))
-            q_today = await count(select(func.count(ChatTurn.id)).where(ChatTurn.created_at >= today))
-            q_30d = await count(select(func.count(ChatTurn.id)).where(ChatTurn.created_at >= month_ago))
+            q_today = await count(select(func.count(ChatTurn.id)).where(created(ChatTurn, today)))
+            q_30d = await count(select(func.count(ChatTurn.id)).where(created(ChatTurn, month_ago)))
             cost_today = float(
                 await session.scalar(
                     select(func.coalesce(func.sum(LLMUsageRecord.cost_usd), 0.0)).where(
-                        LLMUsageRecord.created_at >= today
+                        created(LLMUsageRecord, today)
                     )
                 )
                 or 0.0
@@ -396,7 +399,7 @@ class Metrics:
             cost_30d = float(
                 await session.scalar(
                     select(func.coalesce(func.sum(LLMUsageRecord.cost_usd), 0.0)).where(
-                        LLMUsageRecord.created_at >= month_ago
+                        created(LLMUsageRecord, month_ago)
                     )
                 )
                 or 0.0
@@ -414,8 +417,8 @@ class Metrics:
             pages_indexed=pages,
             questions_today=q_today,
             questions_30d=q_30d,
-            revenue_today=await self.revenue(today, now + timedelta(seconds=1)),
-            revenue_30d=await self.revenue(month_ago, now + timedelta(seconds=1)),
+            revenue_today=await self.revenue(today, now),
+            revenue_30d=await self.revenue(month_ago, now),
             llm_cost_today_usd=round(cost_today, 4),
             llm_cost_30d_usd=round(cost_30d, 4),
             recurring=await self.recurring(now),

@@ -5,6 +5,8 @@ in; `JobRunner.run` claims (job, period) with an insert that fails on conflict (
 fired twice, or by two processes, does its work once. `catch_up(now)` runs each job whose current period
 has no finished run: after downtime the missed run happens once, and older missed periods are folded into
 it (the jobs themselves look back far enough: quotes have a grace window, renewals take everything due).
+A period that failed, or whose job raised `RetryLater` (nobody could be reached yet), stays open: the next
+knock runs it again. Daily jobs are knocked every hour, so such a period is retried within its day.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 JobFunc = Callable[["JobContext", datetime], Awaitable[dict[str, Any]]]
+
+
+class RetryLater(Exception):
+    """Raised by a job that could not do its work yet (e.g. no admin has started the bot): the period is
+    left open for the next knock, and no error alert goes out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +58,11 @@ class Cadence:
         return slot.strftime("%Y-%m-%dT%H:%M")
 
     def cron(self) -> dict[str, Any]:
-        """APScheduler CronTrigger fields (UTC) that fire at the start of each period."""
+        """APScheduler CronTrigger fields (UTC) that fire at the start of each period; a daily job is also
+        knocked every hour after, so a period left open (failed, or nobody reached) runs again that day,
+        while a done one is skipped at once."""
         if self.daily_hour is not None:
-            return {"hour": self.daily_hour, "minute": self.offset}
+            return {"minute": self.offset}
         if self.minutes >= 60:
             return {"minute": self.offset}
         return {"minute": f"{self.offset % self.minutes}-59/{self.minutes}"}
@@ -102,22 +111,29 @@ class JobRunner:
         logger.info("job %s %s starting", name, period)
         try:
             result = await spec.func(self.context, now)
+        except RetryLater as reason:
+            logger.info("job %s %s left open to run again: %s", name, period, reason)
+            await self._finish(name, period, error=str(reason))
+            return RunOutcome(name, period, ran=True, error=str(reason))
         except Exception as error:
             logger.exception("job %s %s failed", name, period)
             message = "".join(traceback.format_exception_only(type(error), error)).strip()
-            async with self.session_factory() as session:
-                await repo.finish_job_run(session, name, period, self.context.clock.now(), error=message)
-                await session.commit()
+            await self._finish(name, period, error=message)
             if self.context.alerts is not None:
                 self.context.alerts.error(None, error)
             return RunOutcome(name, period, ran=True, error=message)
-        async with self.session_factory() as session:
-            await repo.finish_job_run(
-                session, name, period, self.context.clock.now(), result=_jsonable(result)
-            )
-            await session.commit()
+        await self._finish(name, period, result=_jsonable(result))
         logger.info("job %s %s done: %s", name, period, result)
         return RunOutcome(name, period, ran=True, result=result)
+
+    async def _finish(
+        self, name: str, period: str, *, result: dict[str, Any] | None = None, error: str | None = None
+    ) -> None:
+        async with self.session_factory() as session:
+            await repo.finish_job_run(
+                session, name, period, self.context.clock.now(), result=result, error=error
+            )
+            await session.commit()
 
     async def catch_up(self, now: datetime | None = None) -> list[RunOutcome]:
         """Run every job whose current period has not finished (called at start-up)."""

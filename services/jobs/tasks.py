@@ -9,7 +9,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import delete, exists, or_, select
@@ -22,7 +22,7 @@ from db.repositories import notifications as repo
 from services.analytics.events import delete_events_before
 from services.analytics.metrics import Metrics
 from services.jobs.clock import Clock
-from services.jobs.runner import Cadence, JobSpec
+from services.jobs.runner import Cadence, JobSpec, RetryLater
 from services.notifications import preferences
 from services.notifications.alerts import AdminAlerts
 from services.notifications.content import build_digest, pick_quote, recent_quote_keys
@@ -198,17 +198,31 @@ async def pending_payments(ctx: JobContext, now: datetime) -> dict[str, Any]:
 # --- admins and housekeeping --------------------------------------------------------------------------
 
 
+def report_day(now: datetime, hour: int) -> date:
+    """The day a report run covers: the whole UTC day before the report's hour that `now` belongs to (the
+    09:00 report of 2 March, sent then or retried later that day, covers 1 March)."""
+    return (now.astimezone(UTC) - timedelta(hours=hour)).date() - timedelta(days=1)
+
+
 async def admin_report(ctx: JobContext, now: datetime) -> dict[str, Any]:
-    """Yesterday and the last 30 days in one message to the admins."""
+    """The day before and the 30 days up to its end, in one message to the admins. Done once it reached
+    an admin; while none could be reached (none has started the bot yet) the period stays open and the
+    next hourly knock tries again. Without ADMIN_IDS or ADMIN_CHAT_ID there is nobody to send it to."""
     if ctx.alerts is None or not ctx.alerts.enabled:
         return {"skipped": "no admins"}
-    overview = await ctx.metrics.overview(now)
-    features = await ctx.metrics.features(now - timedelta(days=1), now, limit=5)
-    costs = await ctx.metrics.llm_cost(now - timedelta(days=1), now)
+    day = report_day(now, ctx.settings.admin_report_hour)
+    since = datetime.combine(day, time(0), tzinfo=UTC)
+    until = since + timedelta(days=1)
+    overview = await ctx.metrics.overview(until, since=since)
+    features = await ctx.metrics.features(since, until, limit=5)
+    costs = await ctx.metrics.llm_cost(since, until)
     texts = {
-        locale: render_report(ctx.i18n, locale, overview, features, costs) for locale in ctx.i18n.bundles
+        locale: render_report(ctx.i18n, locale, day, overview, features, costs) for locale in ctx.i18n.bundles
     }
-    return {"sent": await ctx.alerts.send_now(texts)}
+    sent = await ctx.alerts.send_now(texts)
+    if not sent:
+        raise RetryLater(f"the report of {day} reached no admin (has any started the bot?)")
+    return {"day": day.isoformat(), "sent": sent}
 
 
 async def cleanup(ctx: JobContext, now: datetime) -> dict[str, Any]:

@@ -187,6 +187,8 @@ def _escaped(data: dict[str, Any]) -> dict[str, Any]:
     for key, value in data.items():
         if value is None:
             out[key] = "-"
+        elif key.endswith("_id"):  # ids as they are: Fluent would group the digits of a number
+            out[key] = str(value)
         elif isinstance(value, str):
             out[key] = html.escape(value)
         else:

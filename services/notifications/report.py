@@ -1,19 +1,21 @@
-"""The daily admin report, rendered from Metrics results with the locale's messages."""
+"""The daily admin report of one whole day, rendered from Metrics results with the locale's messages."""
 
 from __future__ import annotations
 
 import html
+from datetime import date
 
 from bot.i18n import I18n
 from services.analytics.metrics import FeatureUse, LLMCost, Overview
 
 
 def render_report(
-    i18n: I18n, locale: str, o: Overview, features: list[FeatureUse], costs: list[LLMCost]
+    i18n: I18n, locale: str, day: date, o: Overview, features: list[FeatureUse], costs: list[LLMCost]
 ) -> str:
+    """`o` is the overview as of the end of `day` with "today" meaning that day."""
     t = i18n.get
     lines = [
-        t(locale, "report-title", date=o.now.date().isoformat()),
+        t(locale, "report-title", date=day.isoformat()),
         t(
             locale,
             "report-users",

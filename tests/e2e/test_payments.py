@@ -108,6 +108,31 @@ async def test_stars_pack_is_credited_exactly_once(sandbox_bot: SandboxHarness, 
     assert last > 0
 
 
+async def test_a_redelivered_payment_alerts_the_admins_once(
+    sandbox_bot: SandboxHarness, user: UserClient
+) -> None:
+    admin = sandbox_bot.user(ADMIN)
+    await admin.ask("/start")
+    alerts = sandbox_bot.running.dispatcher["alerts"]
+    await alerts.flush()  # the sign-ups so far
+    await _started(user)
+    menu = await _buy_menu(user)
+    await user.tap_button(menu, "100 credits · 50")
+    invoice = await user.wait_for(_invoice, after=int(menu["message_id"]))
+    await user.pay(int(invoice["message_id"]))
+    await user.wait_reply(int(invoice["message_id"]), contains="100 credits added")
+    await user.redeliver(last="successful_payment")
+    await user.ask("/balance", contains="credits")  # the redelivered update has been handled by now
+    seen = await admin.messages()
+
+    await alerts.flush()
+    alert = [
+        text_of(m) for m in await admin.messages(int(seen[-1]["message_id"])) if "Payments" in text_of(m)
+    ]
+    assert len(alert) == 1, alert
+    assert "Payments: 1" in alert[0] and alert[0].count(f"from {user.user_id}") == 1, alert[0]
+
+
 async def test_one_invoice_paid_five_times_at_once_is_charged_once(
     sandbox_bot: SandboxHarness, user: UserClient
 ) -> None:
