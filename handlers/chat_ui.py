@@ -1,5 +1,6 @@
 """What the chat shows: answers with their places, sources, modes, summaries, study questions; its
-callback data and FSM states. Everything from a book or a model is escaped or converted here."""
+callback data and FSM states. Everything from a book or a model is escaped or converted here; book text
+is reflowed (`reflow`) so a book's hard line breaks do not show."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bot.render import escape, markdown_to_html, split_html
 from services.chat import EXTRACTIVE, MODES, AnswerResult, Citation
 from services.chat.study import StudyCheck, StudyQuestion
 from services.chat.summaries import Chapter, Summary, SummaryEstimate
+from services.search.sentences import reflow
 
 PASSAGE_CHARS = 700
 SEARCH_PASSAGE_CHARS = 300
@@ -48,10 +50,11 @@ class ChatStates(StatesGroup):
 
 
 def clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
+    """`text` within `limit` characters, cut after a word ("…"); runs of spaces made one, line breaks kept."""
+    text = "\n".join(" ".join(line.split()) for line in text.strip().split("\n"))
     if len(text) <= limit:
         return text
-    cut = text[:limit].rsplit(" ", 1)[0]
+    cut = text[:limit].rsplit(None, 1)[0]
     return (cut or text[:limit]) + "…"
 
 
@@ -99,7 +102,7 @@ def passages_html(
     for n, citation in enumerate(citations, start=1):
         place = place_text(i18n, citation, title=_title(titles, citation))
         blocks.append(
-            f"<b>[{n}]</b> {place}\n<blockquote expandable>{escape(clip(citation.text, limit))}</blockquote>"
+            f"<b>[{n}]</b> {place}\n<blockquote expandable>{escape(clip(reflow(citation.text), limit))}</blockquote>"
         )
     return "\n".join(blocks)
 
@@ -117,7 +120,7 @@ def search_html(
         for citation in found:
             place = place_text(i18n, citation)
             lines.append(
-                f"• <i>{place}</i>\n<blockquote>{escape(clip(citation.text, SEARCH_PASSAGE_CHARS))}</blockquote>"
+                f"• <i>{place}</i>\n<blockquote>{escape(clip(reflow(citation.text), SEARCH_PASSAGE_CHARS))}</blockquote>"
             )
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
@@ -211,7 +214,7 @@ def summary_html(i18n: Translator, title: str, summary: Summary) -> str:
         quotes = [
             i18n(
                 "summary-quote",
-                text=escape(clip(q.text, 400)),
+                text=escape(clip(reflow(q.text), 400)),
                 place=place_text(i18n, page=q.page, chapter=q.chapter),
             )
             for q in summary.quotes

@@ -1,8 +1,9 @@
 """Answers without an LLM: the sentences of the retrieved passages that answer the question, verbatim.
 
 The picking is the search engine's (`services.search.extractive`); this module turns its sentences
-into the chat's answer: one quoted sentence a line, each with the number of the passage (and so the
-place) it comes from.
+into the chat's answer: one quoted sentence a line, laid out for reading (a book's hard line breaks
+joined), each with the number of the passage (and so the place) it comes from. The citations keep the
+passages exactly as stored.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from services.chat.types import Citation
 from services.search.embeddings import Embedder
 from services.search.extractive import ExtractiveAnswer, extractive_answer, extractive_answer_dense
+from services.search.sentences import reflow
 
 MAX_CHARS = 600
 
@@ -44,5 +46,6 @@ async def extractive_reply(
     for sentence in picked.sentences:
         if sentence.passage not in order:
             order.append(sentence.passage)
-        lines.append(f"«{sentence.text}» [{order.index(sentence.passage) + 1}]")
+        shown = reflow(passages[sentence.passage].text, sentence.start, sentence.end)
+        lines.append(f"«{shown}» [{order.index(sentence.passage) + 1}]")
     return ExtractiveReply("\n".join(lines), [passages[i] for i in order])

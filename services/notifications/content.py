@@ -1,7 +1,8 @@
 """What the daily quote and the weekly digest say: chosen from the user's own books and questions.
 
 Pure reads, no Telegram: `pick_quote` finds a good passage (whole sentences, a readable length, not a table
-of contents or a page of numbers) with its book and place; `build_digest` gathers a week.
+of contents or a page of numbers) with its book and place, laid out for reading; `build_digest` gathers
+a week.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Book, ChatTurn, Chunk, Delivery
+from services.search.sentences import reflow, text_sentence_spans
 
 QUOTE_MIN = 120
 QUOTE_MAX = 600
 CANDIDATES = 24
 RECENT_QUOTES = 60
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…»\"”])\s+")
+HEADING_WORDS = 8
+_SENTENCE_ENDS = tuple('.!?…»"”')
 _URL = re.compile(r"https?://|www\.")
 
 
@@ -55,20 +58,33 @@ class Digest:
         return not self.questions and not self.books_added and self.passage is None
 
 
-def trim_to_sentences(text: str, limit: int = QUOTE_MAX) -> str:
-    """Whole sentences from the start of `text`, at most `limit` characters (one cut sentence at worst)."""
-    text = " ".join(text.split())
+def quote_text(text: str, limit: int = QUOTE_MAX) -> str:
+    """A passage as a quote shows it: reflowed for reading, without the headings it may start with (the
+    place says the chapter), whole sentences up to `limit` characters (one cut sentence at worst)."""
+    text = _without_headings(reflow(text))
     if len(text) <= limit:
         return text
-    out = ""
-    for sentence in _SENTENCE_END.split(text):
-        if len(out) + len(sentence) + 1 > limit:
-            break
-        out = f"{out} {sentence}".strip()
-    if len(out) >= QUOTE_MIN:
-        return out
-    cut = text[:limit].rsplit(" ", 1)[0]
+    ends = [end for _start, end in text_sentence_spans(text) if end <= limit]
+    if ends and ends[-1] >= QUOTE_MIN:
+        return text[: ends[-1]]
+    cut = text[:limit].rsplit(None, 1)[0]
     return cut.rstrip(",;:—- ") + "…"
+
+
+def _without_headings(text: str) -> str:
+    """The text from its first line that is not a heading: a line of a few words that does not end a
+    sentence ("CHAPTER II", "The Lighthouse Keeper", "[Emma by Jane Austen 1816]") or is in capitals."""
+    lines = text.split("\n")
+    while len(lines) > 1:
+        line = lines[0].strip()
+        words = len(line.split())
+        heading = not line or (
+            words <= HEADING_WORDS and (not line.endswith(_SENTENCE_ENDS) or line.upper() == line)
+        )
+        if not heading:
+            break
+        lines.pop(0)
+    return "\n".join(lines).strip()
 
 
 def quote_score(text: str) -> float:
@@ -147,7 +163,7 @@ async def pick_quote(
         title=info.title or info.file_name,
         author=info.author,
         seq=best.seq,
-        text=trim_to_sentences(best.text),
+        text=quote_text(best.text),
         page=best.page,
         chapter=best.chapter,
         percent=best.percent,
@@ -215,7 +231,7 @@ async def _most_cited(
                 title=titles[book_id],
                 author=book.author if book else None,
                 seq=seq,
-                text=trim_to_sentences(chunk.text),
+                text=quote_text(chunk.text),
                 page=chunk.page,
                 chapter=chunk.chapter,
                 percent=chunk.percent,

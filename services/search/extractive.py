@@ -5,11 +5,15 @@ A sentence scores by the question's stems it contains, weighted by how rare each
 candidate sentences (a name on every line says little), plus, when vectors are given, its dense
 similarity to the question, plus a little for the passage's rank. The sentence right after the best
 one is often where the answer is ("Who came? ... It was the troll."), so it is taken next when it fits.
+Stage directions ("Enter Macbeth.") and fragments of a word or two — a speaker's name in a play
+("Macb."), a heading, "Witches vanish." — are not quoted, except a fragment that answers a question
+the book asks just before it ("Who came? The troll."), taken with that question.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +28,13 @@ from services.search.sentences import text_sentence_spans
 DENSE_WEIGHT = 0.5
 RANK_WEIGHT = 0.15
 FOLLOWING_SHARE = 0.5  # the next sentence joins when it scores at least this share of the best
+FRAGMENT_WORDS = 3  # a sentence of fewer words is a fragment
+_WORD = re.compile(r"[^\W_]+")
+_STAGE_DIRECTION = re.compile(
+    r"^(?:[\[(].*[\])]\W*|(?:enter|re-enter|exit|exeunt|manet|flourish|alarums?|sennet|hautboys|"
+    r"входит|входят|уходит|уходят)\b.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 class PassageLike(Protocol):
@@ -93,13 +104,18 @@ def extractive_answer(
         scores = scores + DENSE_WEIGHT * (sentence_vectors @ query_vector)
     ranks = np.array([c.passage for c in candidates], dtype=np.float32)
     scores = scores + RANK_WEIGHT / (1.0 + ranks)
+    quotable, answers = _quotable(hits, candidates)
+    if quotable.any():  # else the passages are all fragments: the best of them, as before
+        scores = np.where(quotable, scores, -np.inf).astype(np.float32)
 
     chosen: dict[int, float] = {}
     total = 0
     order = np.argsort(-scores, kind="stable")
     best = float(scores[order[0]])
     for index in order:
-        for pick in _with_following(int(index), candidates, scores, best):
+        if scores[index] == -np.inf:
+            break
+        for pick in _with_following(int(index), candidates, scores, best, quotable | answers):
             if pick in chosen:
                 continue
             size = candidates[pick].end - candidates[pick].start + (1 if chosen else 0)
@@ -138,14 +154,42 @@ def _lexical_scores(wanted: set[str], candidates: Sequence[_Candidate]) -> np.nd
     return np.array([sum(weight[s] for s in c.stems & wanted) / whole for c in candidates], dtype=np.float32)
 
 
+def _quotable(hits: Sequence[PassageLike], candidates: Sequence[_Candidate]) -> tuple[np.ndarray, np.ndarray]:
+    """Which sentences may be quoted on their own (whole sentences, not stage directions), and which
+    fragments may follow the sentence before them: the answer to a question the book asks there —
+    unless the fragment is a speaker's name ("Macb. So foule..." has more on its line; "MACBETH.")."""
+    quotable = np.zeros(len(candidates), dtype=bool)
+    answers = np.zeros(len(candidates), dtype=bool)
+    for index, candidate in enumerate(candidates):
+        text = hits[candidate.passage].text
+        sentence = text[candidate.start : candidate.end]
+        if _STAGE_DIRECTION.match(sentence):
+            continue
+        if len(_WORD.findall(sentence)) >= FRAGMENT_WORDS:
+            quotable[index] = True
+            continue
+        before = candidates[index - 1] if index else None
+        line_end = text.find("\n", candidate.end)
+        rest_of_line = text[candidate.end : len(text) if line_end == -1 else line_end].strip()
+        answers[index] = (
+            before is not None
+            and before.passage == candidate.passage
+            and text[before.start : before.end].rstrip("\"'»”’ ").endswith("?")
+            and not rest_of_line
+            and sentence.upper() != sentence
+        )
+    return quotable, answers
+
+
 def _with_following(
-    index: int, candidates: Sequence[_Candidate], scores: np.ndarray, best: float
+    index: int, candidates: Sequence[_Candidate], scores: np.ndarray, best: float, usable: np.ndarray
 ) -> list[int]:
     following = index + 1
     if (
         following < len(candidates)
         and candidates[following].passage == candidates[index].passage
         and scores[index] >= best * FOLLOWING_SHARE
+        and usable[following]
     ):
         return [index, following]
     return [index]

@@ -1,4 +1,5 @@
-"""Sentence and paragraph boundaries for English and Russian text, as character spans.
+"""Sentence and paragraph boundaries for English and Russian text, as character spans; and book text laid
+out for reading (`reflow`).
 
 Spans (not strings) so that every chunk and every quoted sentence is an exact slice of the book text.
 The splitter is a single regex pass plus an abbreviation check: fast enough for a 2M-word book and
@@ -9,8 +10,10 @@ ellipses.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 # A stop, then any closing quotes/brackets, then whitespace, then (after opening quotes, brackets or
 # dialogue dashes) something that starts a sentence: an upper-case letter or a digit.
@@ -19,6 +22,12 @@ _BOUNDARY = re.compile(
 )
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 _LAST_WORD = re.compile(r"(\w+)[.]$")
+# A text whose longest line is shorter than this was not wrapped at a fixed width (verse, headings).
+MIN_WRAP_WIDTH = 40
+# Verse: at least this many lines inside paragraphs, and this share of them starting with a capital.
+VERSE_MIN_LINES = 4
+VERSE_CAPITALS = 0.8
+_SENTENCE_ENDS = tuple(".!?…:;\"'»”’)]")
 
 # Lower-cased words that end with a dot without ending the sentence.
 ABBREVIATIONS: frozenset[str] = frozenset(
@@ -62,6 +71,66 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> Iterato
 def text_sentence_spans(text: str) -> list[tuple[int, int]]:
     """Sentences of every paragraph of text, in reading order, as spans of text."""
     return [span for start, end in paragraph_spans(text) for span in sentence_spans(text, start, end)]
+
+
+def reflow(text: str, start: int = 0, end: int | None = None) -> str:
+    """text[start:end] for display: the line breaks a book was wrapped with (Project Gutenberg's ~70
+    characters, a PDF's column) become spaces, paragraphs stay apart by a blank line, and breaks that
+    mean something stay: after a heading or a title line, between verse lines. Runs of spaces become one.
+
+    A line was wrapped when the next one goes on in lower case, or when the next line's first word would
+    not have fitted on it; verse (lines that nearly all start with a capital) keeps its lines. Both are
+    judged on the whole `text`, so a sentence cut from a passage reflows as the passage does. For
+    display only: stored text and citations stay exact."""
+    end = len(text) if end is None else end
+    layout = _Layout.of(text)
+    paragraphs: list[str] = []
+    for p_start, p_end in paragraph_spans(text, start, end):
+        pieces: list[str] = []
+        position = p_start
+        while position < p_end:
+            line_end = text.find("\n", position, p_end)
+            line_end = p_end if line_end == -1 else line_end
+            line = " ".join(text[position:line_end].split())
+            if line:
+                if pieces:
+                    pieces.append(" " if layout.wrapped(text, position) else "\n")
+                pieces.append(line)
+            position = line_end + 1
+        paragraphs.append("".join(pieces))
+    return "\n\n".join(paragraphs)
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    width: int  # the longest line
+    verse: bool
+
+    @classmethod
+    def of(cls, text: str) -> _Layout:
+        lines = [line.strip() for line in text.split("\n")]
+        following = [line for before, line in itertools.pairwise(lines) if before and line]
+        capitals = sum(1 for line in following if line[0].isupper())
+        return cls(
+            width=max((len(line) for line in lines), default=0),
+            verse=len(following) >= VERSE_MIN_LINES and capitals >= VERSE_CAPITALS * len(following),
+        )
+
+    def wrapped(self, text: str, line_start: int) -> bool:
+        """Whether the line before the one at `line_start` ended only because it was full."""
+        next_line = text[line_start:].split(None, 1)
+        if not next_line:
+            return False
+        if next_line[0][0].islower():
+            return True
+        if self.verse or self.width < MIN_WRAP_WIDTH:
+            return False
+        previous_start = text.rfind("\n", 0, line_start - 1) + 1
+        previous = text[previous_start : line_start - 1].strip()
+        if len(previous) + 1 + len(next_line[0]) > self.width * 0.9:
+            return True
+        # Some transcriptions wrap early; a line of some length that stops mid-sentence goes on.
+        return len(previous) >= self.width * 0.6 and not previous.endswith(_SENTENCE_ENDS)
 
 
 def _is_abbreviation(text: str, sentence_start: int, stop_start: int, stop: str) -> bool:
