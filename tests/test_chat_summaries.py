@@ -11,10 +11,10 @@ from aiogram.methods import SendMessageDraft
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import LLMUsageRecord
+from db.models import Chunk, LLMUsageRecord
 from handlers.chat_stream import AnswerStream, preview_html
 from services.chat.study import GAP, StudyService
-from services.chat.summaries import SummaryService
+from services.chat.summaries import SummaryService, extractive_summary
 from services.llm import LLMRouter
 from tests.chat_fixtures import USER
 from tests.chat_helpers import FIREBIRD
@@ -198,3 +198,53 @@ async def test_preview_edits_one_message_when_drafts_are_unavailable() -> None:
 def test_preview_of_a_long_answer_fits_one_message() -> None:
     html = preview_html("word " * 2000 + "**unclosed")
     assert html.endswith(" …") and len(html) <= 4100
+
+
+# --- key topics without an LLM -----------------------------------------------------------------------
+
+EMMA_LIKE = [
+    '"I do not think so," said Mrs. Weston to Emma, and one could see that Harriet was pleased.',
+    "Mr. Knightley said that one walk to Hartfield was enough, and Emma said nothing to him.",
+    '"Harriet is a dear girl," said Miss Bates, "one of the best, I think, in all Highbury."',
+    "Emma thought of Harriet and of Mr. Knightley; one thing was certain, she said, and Mrs. Goddard agreed.",
+    '"My dear Emma," said Mr. Woodhouse, "one must not walk to Hartfield in such weather."',
+    "Harriet said she would go, and one of the servants went with her as far as the Hartfield gate.",
+]
+CAPTAINS_DAUGHTER_LIKE = [
+    "— Не бойся, — сказал Савельич, который стоял у ворот крепости, — Пугачев своих не тронет.",
+    "Марья Ивановна сказала, что Швабрин был у коменданта, который говорил с ним о крепости.",
+    "— Где Пугачев? — спросил я Савельича, который держал в руках свои вещи и молчал.",
+    "Швабрин отвечал, что Марья Ивановна больна, и сказал, что комендант крепости знает об этом.",
+    "Савельич сказал мне, что Пугачев уже близко и что в крепости все знают об этом своими глазами.",
+]
+
+
+def _chunks(sentences: list[str]) -> list[Chunk]:
+    return [
+        Chunk(book_id=1, seq=n, text=f"{text}\n{text}", page=None, chapter=None, percent=0.0)
+        for n, text in enumerate(sentences)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sentences", "names", "common"),
+    [
+        (
+            EMMA_LIKE,
+            {"Emma", "Harriet", "Knightley", "Hartfield"},
+            {"said", "Mrs", "Mr", "Miss", "one", "think", "thing", "dear"},
+        ),
+        (
+            CAPTAINS_DAUGHTER_LIKE,
+            {"Савельич", "Пугачев", "Швабрин", "крепости"},
+            {"сказал", "сказала", "который", "своих", "отвечал", "спросил", "говорил", "своими"},
+        ),
+    ],
+    ids=["english", "russian"],
+)
+def test_extractive_key_topics_are_the_books_names_not_common_words(
+    sentences: list[str], names: set[str], common: set[str]
+) -> None:
+    topics = extractive_summary(_chunks(sentences), book_id=1).topics
+    assert names <= set(topics), topics
+    assert not {t.lower() for t in topics} & {c.lower() for c in common}, topics

@@ -6,8 +6,10 @@
   are in the book verbatim. Because a whole-book run costs real money, `estimate` tells the calls and
   tokens first and the handler asks the user to confirm.
 - Offline: extractive. Sentences are scored by closeness to the centroid of the book's TF-IDF vector
-  (stems), picked with a redundancy penalty and shown in reading order; topics are the heaviest stems
-  in their most frequent written form; notable quotes are well-scored, quotable-length sentences.
+  (stems), picked with a redundancy penalty and shown in reading order; topics are the book's
+  distinctive words — TF-IDF over its chunks (a word in every chunk says little) without the words any
+  story uses (speech verbs, titles, "one", "thing"; English and Russian) — in their most frequent
+  written form; notable quotes are well-scored, quotable-length sentences.
 
 Either way the result is stored in `book_summaries` and served from there next time.
 """
@@ -42,7 +44,7 @@ from services.llm import (
     ProviderError,
 )
 from services.search import lexical
-from services.search.sentences import sentence_spans, text_sentence_spans
+from services.search.sentences import reflow, sentence_spans, text_sentence_spans
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +59,26 @@ FINAL_OUTPUT_TOKENS = 1200
 PROMPT_OVERHEAD_TOKENS = 200
 # The offline summary looks at this many sentences at most, spread evenly over the book.
 MAX_SENTENCES = 6000
+TOPICS = 8
+# Words any story uses often, so never a key topic (beyond the search's stop words): speech verbs,
+# titles, common verbs, nouns and adverbs, a play's stage words and its old spellings.
+TOPIC_STOP_WORDS = """
+    said say says saying replied answered asked ask cried exclaimed added continued returned went go goes
+    going gone came come comes coming get got make made know knew known think thought see saw seen look
+    looked like one two three much many well good great little thing things man men woman time times way
+    yet still even never ever always quite rather shall must may might every nothing something anything
+    everything mr mrs miss sir madam dear upon though without long first last old new now another day take
+    took give gave tell told let put seem seemed felt feel also back away again indeed perhaps almost enough
+    however whether among around could would should cannot yes oh ah hand hands head face eyes want wanted
+    enter exit exeunt hath doth haue vpon doe hast shalt wilt thee thou thy thine art tis ile selfe vs
+    сказал сказала сказали сказать говорил говорила говорит отвечал отвечала ответил ответила спросил
+    спросила думал думала знал знала хотел хотела стал стала стали который которая которое которые свой
+    своя свое свои наш наши ваш мой твой один одна одно два три другой другая другие такой такая такое
+    тебе себе весь вся всё очень теперь казалось было будет мог могла может можно нет вот ещё сам сама
+    самый время раз день дело человек люди хотя однако лишь уже тоже также именно тот та те рука руки руку
+    лицо глаза голову
+""".split()
+_TOPIC_STOP_STEMS = frozenset(stem for word in TOPIC_STOP_WORDS for stem in lexical.stems(word))
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,8 +399,14 @@ def lexical_tokens(chars: int) -> int:
 class _Sentence:
     text: str
     chunk: Chunk
+    start: int  # where in the chunk's text
     order: int
     stems: Counter[str]
+
+    @property
+    def shown(self) -> str:
+        """The sentence laid out for reading (the book's wrapped lines joined)."""
+        return reflow(self.chunk.text, self.start, self.start + len(self.text))
 
 
 def extractive_summary(
@@ -409,7 +437,7 @@ def extractive_summary(
 
     short = _pick(sentences, vectors, scores, 3)
     long = _pick(sentences, vectors, scores, 12)
-    topics = _topic_words(sentences, centroid)
+    topics = _topic_words(sentences)
     quotable = [
         score * (1.3 if re.search(r"[!«»“”\"—]", s.text) else 1.0)
         if 8 <= len(s.text.split()) <= 35 and s.text[:1].isupper()
@@ -427,7 +455,7 @@ def extractive_summary(
         scope=scope,
         chapter=chapter,
         method="extractive",
-        short=" ".join(s.text for s in short),
+        short=" ".join(s.shown for s in short),
         long=_paragraphs(long),
         topics=topics,
         quotes=quotes,
@@ -435,17 +463,18 @@ def extractive_summary(
 
 
 def _sentences(chunks: Sequence[Chunk]) -> list[_Sentence]:
-    spans: list[tuple[Chunk, str]] = []
+    spans: list[tuple[Chunk, int, int]] = []
     for chunk in chunks:
-        spans.extend((chunk, chunk.text[s:e]) for s, e in text_sentence_spans(chunk.text))
+        spans.extend((chunk, s, e) for s, e in text_sentence_spans(chunk.text))
     if len(spans) > MAX_SENTENCES:
         step = len(spans) / MAX_SENTENCES
         spans = [spans[int(i * step)] for i in range(MAX_SENTENCES)]
     sentences: list[_Sentence] = []
-    for chunk, text in spans:
+    for chunk, start, end in spans:
+        text = chunk.text[start:end]
         stems = Counter(lexical.stems(text))
         if stems and len(text) >= 20:
-            sentences.append(_Sentence(text, chunk, len(sentences), stems))
+            sentences.append(_Sentence(text, chunk, start, len(sentences), stems))
     return sentences
 
 
@@ -487,15 +516,24 @@ def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
     )
 
 
-def _topic_words(sentences: Sequence[_Sentence], centroid: dict[str, float], limit: int = 8) -> list[str]:
+def _topic_words(sentences: Sequence[_Sentence], limit: int = TOPICS) -> list[str]:
+    """The most distinctive words: count x log(1 + chunks / chunks with the word), common words left out."""
+    counts: Counter[str] = Counter()
     forms: dict[str, Counter[str]] = defaultdict(Counter)
+    in_chunks: dict[int, set[str]] = defaultdict(set)
     for sentence in sentences:
         for word in re.findall(r"[^\W\d_]{3,}", sentence.text):
             stems = lexical.stems(word)
-            if stems:
-                forms[stems[0]][word] += 1
-    heaviest = sorted((s for s in centroid if s in forms and len(s) > 2), key=lambda s: -centroid[s])
-    return [forms[s].most_common(1)[0][0] for s in heaviest[:limit]]
+            if not stems or len(stems[0]) <= 2 or stems[0] in _TOPIC_STOP_STEMS:
+                continue
+            counts[stems[0]] += 1
+            forms[stems[0]][word] += 1
+            in_chunks[sentence.chunk.seq].add(stems[0])
+    chunks = len(in_chunks)
+    frequency = Counter(stem for stems in in_chunks.values() for stem in stems)
+    weight = {stem: count * math.log(1 + chunks / frequency[stem]) for stem, count in counts.items()}
+    heaviest = sorted(weight, key=lambda stem: -weight[stem])[:limit]
+    return [forms[stem].most_common(1)[0][0] for stem in heaviest]
 
 
 def _paragraphs(sentences: Sequence[_Sentence]) -> str:
@@ -508,7 +546,7 @@ def _paragraphs(sentences: Sequence[_Sentence]) -> str:
             lines.append(" ".join(current))
             current = []
         chapter = sentence.chunk.chapter
-        current.append(sentence.text)
+        current.append(sentence.shown)
     if current:
         lines.append(" ".join(current))
     return "\n\n".join(lines)
