@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = 30.0
     llm_retries: int = 2
     llm_prices: dict[str, list[float]] = Field(default_factory=dict)
+    llm_max_concurrency: int = Field(default=8, ge=1)  # LLM calls at once in a process; others wait
 
     # payments
     yookassa_shop_id: str | None = None

@@ -3,6 +3,7 @@ against the fake Gemini and OpenAI servers."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -10,7 +11,16 @@ from typing import Any
 
 import pytest
 
-from services.llm.base import ChatMessage, LLMRequest, LLMResult, LLMUsage, PriceTable, ProviderError
+from services.llm.base import (
+    ChatMessage,
+    LLMRequest,
+    LLMResult,
+    LLMStream,
+    LLMUsage,
+    PriceTable,
+    ProviderError,
+    StreamSource,
+)
 from services.llm.gemini import GeminiProvider
 from services.llm.openai_compat import OpenAICompatProvider
 from services.llm.router import AllProvidersFailed, HealthEvent, LLMRouter
@@ -480,3 +490,82 @@ def test_router_needs_unique_providers() -> None:
         LLMRouter([])
     with pytest.raises(ValueError):
         LLMRouter([Same(), Same()])  # type: ignore[list-item]
+
+
+class HeldProvider:
+    """Answers only once `release` is set, counting how many of its calls are in progress at once."""
+
+    name = "held"
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.started = 0
+        self.inside = 0
+        self.most_inside = 0
+
+    async def _hold(self) -> LLMResult:
+        self.started += 1
+        self.inside += 1
+        self.most_inside = max(self.most_inside, self.inside)
+        try:
+            await self.release.wait()
+        finally:
+            self.inside -= 1
+        return LLMResult("an answer", LLMUsage(self.name, "held-1", 10, 2, 0.0), "stop")
+
+    async def generate(self, request: LLMRequest) -> LLMResult:
+        return await self._hold()
+
+    def stream(self, request: LLMRequest) -> LLMStream:
+        async def source() -> StreamSource:
+            result = await self._hold()
+            yield result.text
+            yield result
+
+        return LLMStream(source())
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def settle(rounds: int = 200) -> None:
+    """Let every runnable task run until it blocks (no clock involved)."""
+    for _ in range(rounds):
+        await asyncio.sleep(0)
+
+
+async def test_no_more_llm_calls_at_once_than_the_limit_the_rest_wait_their_turn() -> None:
+    provider = HeldProvider()
+    router = LLMRouter([provider], max_concurrency=3)
+
+    async def generated() -> str:
+        return (await router.generate(ask())).text
+
+    async def streamed() -> str:
+        async with router.stream(ask()) as stream:
+            return "".join([delta async for delta in stream])
+
+    calls = [asyncio.create_task(generated()) for _ in range(10)]
+    calls += [asyncio.create_task(streamed()) for _ in range(10)]
+    await settle()
+    assert provider.started == 3 and provider.inside == 3  # 17 queued, none failed
+    assert not any(call.done() for call in calls)
+
+    provider.release.set()
+    results = await asyncio.gather(*calls)
+
+    assert provider.started == 20 and provider.most_inside == 3
+    assert results == ["an answer"] * 20
+
+
+async def test_a_stream_closed_early_gives_its_turn_back() -> None:
+    provider = HeldProvider()
+    router = LLMRouter([provider], max_concurrency=1)
+    provider.release.set()
+    async with router.stream(ask()) as stream:
+        async for _ in stream:
+            break  # the reader stops after the first chunk
+
+    result = await asyncio.wait_for(router.generate(ask()), timeout=10)
+
+    assert result.text == "an answer" and provider.inside == 0

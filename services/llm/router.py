@@ -11,6 +11,7 @@
   down: skipped for `cooldown` seconds, then probed with a single attempt. Listeners hear when a
   provider goes down and when it comes back.
 - The usage of every successful call goes to `usage_sink` (the chat and credits layers record it).
+- At most `max_concurrency` calls (a stream: until it is closed) run at once; the others wait their turn.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -106,6 +108,7 @@ class LLMRouter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        max_concurrency: int = 8,
     ) -> None:
         if not providers:
             raise ValueError("LLMRouter needs at least one provider")
@@ -126,6 +129,7 @@ class LLMRouter:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._health = {name: ProviderHealth(name) for name in names}
+        self._slots = asyncio.Semaphore(max_concurrency)
 
     @property
     def names(self) -> list[str]:
@@ -146,6 +150,10 @@ class LLMRouter:
 
     async def generate(self, request: LLMRequest) -> LLMResult:
         """The first answer any provider gives; raises AllProvidersFailed."""
+        async with self._slots:
+            return await self._generate(request)
+
+    async def _generate(self, request: LLMRequest) -> LLMResult:
         errors: list[ProviderError] = []
         plan, skipped = self._plan()
         for provider, attempts in plan:
@@ -176,6 +184,11 @@ class LLMRouter:
         return LLMStream(self._stream_source(request))
 
     async def _stream_source(self, request: LLMRequest) -> StreamSource:
+        async with self._slots, aclosing(self._stream_attempts(request)) as attempts:
+            async for item in attempts:
+                yield item
+
+    async def _stream_attempts(self, request: LLMRequest) -> StreamSource:
         errors: list[ProviderError] = []
         plan, skipped = self._plan()
         for provider, attempts in plan:
@@ -330,4 +343,10 @@ def build_router(settings: Settings, *, usage_sink: UsageSink | None = None) -> 
         logger.info("no LLM provider configured; answers are extractive")
         return None
     logger.info("LLM providers in order: %s", ", ".join(p.name for p in providers))
-    return LLMRouter(providers, retries=settings.llm_retries, timeout=timeout, usage_sink=usage_sink)
+    return LLMRouter(
+        providers,
+        retries=settings.llm_retries,
+        timeout=timeout,
+        usage_sink=usage_sink,
+        max_concurrency=settings.llm_max_concurrency,
+    )
