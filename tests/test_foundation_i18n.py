@@ -17,7 +17,7 @@ def _placeholders(lang: str) -> dict[str, set[str]]:
                 key = match.group(1)
                 found.setdefault(key, set())
             if key:
-                found[key].update(re.findall(r"\{\s*\$([a-z_]+)", line))
+                found[key].update(re.findall(r"\{\s*\$([a-z_][a-z0-9_]*)", line))
     return found
 
 

@@ -366,7 +366,9 @@ async def on_reason(
     await state.set_state(None)
     await state.update_data({CREDITS_KEY: None})
     card = await admin.users.card(session, user_id)
-    text = i18n("admin-credits-done", amount=f"{change.amount:+d}", balance=change.balance)
+    text = i18n(
+        "admin-credits-done", amount=f"{change.amount:+d}", credits=abs(change.amount), balance=change.balance
+    )
     if card is None:
         await message.answer(text)
         return

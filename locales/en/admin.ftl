@@ -11,7 +11,10 @@ admin-button-cancel = ✖️ Cancel
 admin-error-not_found = Not found: it may have been deleted.
 admin-error-forbidden = ⛔ You can't do that to this user.
 admin-error-bad_amount = ⚠️ Send a whole number of credits from 1 to { $limit }, without a sign (giving and taking are separate buttons).
-admin-error-insufficient = Not taken: the balance is only { $balance } credits.
+admin-error-insufficient = Not taken: the balance is only { $balance } { $balance ->
+        [one] credit
+       *[other] credits
+    }.
 admin-error-same_plan = The user is already on this plan.
 admin-error-unknown_plan = There is no such plan.
 admin-error-same_role = The user already has this role.
@@ -39,11 +42,23 @@ admin-overview =
     👥 Users: <b>{ $users }</b> (new: { $new_today } today, { $new_7d } in 7 days, { $new_30d } in 30 days)
     🔥 Active: { $dau } today, { $wau } in 7 days, { $mau } in 30 days
     🚫 Blocked the bot: { $blocked }
-    📚 Books: { $books } ready, { $failed } failed, { $pages } pages indexed
+    📚 Books: { $books } ready, { $failed } failed, { $pages } { $pages ->
+        [one] page
+       *[other] pages
+    } indexed
     ❓ Questions: { $questions_today } today, { $questions_30d } in 30 days
     💰 Revenue today: { $stars_today } ⭐ + { $rub_today } ₽
-    💰 Revenue, 30 days: { $stars_30d } ⭐ + { $rub_30d } ₽ ({ $payments_30d } payments, { $refunds_30d } refunds)
-    🔁 MRR: { $mrr_stars } ⭐ + { $mrr_rub } ₽, { $subscribers } subscribers
+    💰 Revenue, 30 days: { $stars_30d } ⭐ + { $rub_30d } ₽ ({ $payments_30d } { $payments_30d ->
+        [one] payment
+       *[other] payments
+    }, { $refunds_30d } { $refunds_30d ->
+        [one] refund
+       *[other] refunds
+    })
+    🔁 MRR: { $mrr_stars } ⭐ + { $mrr_rub } ₽, { $subscribers } { $subscribers ->
+        [one] subscriber
+       *[other] subscribers
+    }
     🤖 LLM cost: ${ $cost_today } today, ${ $cost_30d } in 30 days
 admin-chart-title = Last 30 days
 admin-chart-total-users = Users in total
@@ -58,18 +73,30 @@ admin-users-button-find = 🔎 Find
 admin-users-button-newest = 🆕 Newest
 admin-users-newest = 🆕 Newest users ({ $total } in total):
 admin-users-find-prompt = 🔎 Send an id, an @username or a name (part of it is enough, small typos are forgiven).
-admin-users-found = 🔎 «{ $query }»: { $count } found.
+admin-users-found = 🔎 «{ $query }»: { $count } { $count ->
+        [one] user
+       *[other] users
+    } found.
 admin-users-not-found = 🔎 «{ $query }»: nobody found. Try another spelling, an id or an @username.
 admin-users-results = 🔎 Search results: { $count }.
 
 admin-card =
     👤 <b>{ $name }</b>
     🆔 <code>{ $id }</code> · { $role } · { $language }
-    💳 Plan: { $plan } (until { $until }) · Balance: <b>{ $balance }</b> credits
-    📚 Books: { $books } ({ $ready } ready, { $failed } failed), { $pages } pages · Questions: { $questions }
+    💳 Plan: { $plan } (until { $until }) · Balance: <b>{ $balance }</b> { $balance ->
+        [one] credit
+       *[other] credits
+    }
+    📚 Books: { $books } ({ $ready } ready, { $failed } failed), { $pages } { $pages ->
+        [one] page
+       *[other] pages
+    } · Questions: { $questions }
     🕒 Joined { $joined } · Last seen { $seen }
     💰 Payments: { $payments } ({ $stars } ⭐, { $rub } ₽)
-admin-card-payment = • { $date } · { $amount } · { $status } · { $credits } credits
+admin-card-payment = • { $date } · { $amount } · { $status } · { $credits } { $credits ->
+        [one] credit
+       *[other] credits
+    }
 admin-card-banned = ⛔ <b>Banned</b> (reason: { $reason })
 admin-card-blocked = 🚫 Has blocked the bot
 admin-card-deleted = 🗑 Data deleted on { $date }
@@ -101,7 +128,10 @@ admin-plan-done = Plan: { $plan }
 admin-credits-grant-prompt = ➕ How many credits to give user <code>{ $id }</code>? Send a number.
 admin-credits-take-prompt = ➖ How many credits to take from user <code>{ $id }</code>? Send a number.
 admin-credits-reason-prompt = ✍️ Now the reason (it goes to the ledger and the audit log).
-admin-credits-done = ✅ Done: { $amount } credits, the balance is now { $balance }.
+admin-credits-done = ✅ Done: { $amount } { $credits ->
+        [one] credit
+       *[other] credits
+    }, the balance is now { $balance }.
 
 admin-ban-done = User banned
 admin-unban-done = User unbanned
@@ -111,9 +141,18 @@ admin-delete-confirm =
     Their books (with the index), conversations, cached answers and summaries are deleted, and their name is removed. Payments and the credit ledger stay for the accounts, under the numeric id only. This cannot be undone.
 admin-delete-button-yes = 🗑 Yes, delete
 admin-delete-working = Deleting…
-admin-delete-done = 🗑 The data of user <code>{ $id }</code> is deleted: { $books } books, { $turns } questions and answers.
+admin-delete-done = 🗑 The data of user <code>{ $id }</code> is deleted: { $books } { $books ->
+        [one] book
+       *[other] books
+    }, { $turns } { $turns ->
+        [one] question and answer
+       *[other] questions and answers
+    }.
 
-admin-log-title = 📜 <b>Audit log</b> for <code>{ $id }</code> ({ $count } entries):
+admin-log-title = 📜 <b>Audit log</b> for <code>{ $id }</code> ({ $count } { $count ->
+        [one] entry
+       *[other] entries
+    }):
 admin-log-line = • { $date } · <code>{ $actor }</code> · { $action } { $details }
 admin-log-empty = Nothing yet.
 
@@ -188,7 +227,10 @@ admin-bc-expired = This draft is gone. Start again with «New broadcast».
 admin-bc-preview-below = 👇 The preview, exactly as users will see it:
 admin-bc-confirm =
     📣 Broadcast #{ $id } is ready (the preview is above).
-    Audience: { $audience } — <b>{ $count }</b> recipients.
+    Audience: { $audience } — <b>{ $count }</b> { $count ->
+        [one] recipient
+       *[other] recipients
+    }.
     Start sending?
 admin-bc-button-start = 🚀 Start
 admin-bc-button-discard = 🗑 Discard
@@ -221,5 +263,11 @@ admin-export-title = 📤 <b>Export</b> as CSV (UTF-8, opens in Excel and Google
 admin-export-button-users = 👥 Users
 admin-export-button-payments = 💳 Payments
 admin-export-working = Preparing the file…
-admin-export-done-users = 👥 Users: { $rows } rows.
-admin-export-done-payments = 💳 Payments: { $rows } rows.
+admin-export-done-users = 👥 Users: { $rows } { $rows ->
+        [one] row
+       *[other] rows
+    }.
+admin-export-done-payments = 💳 Payments: { $rows } { $rows ->
+        [one] row
+       *[other] rows
+    }.

@@ -113,7 +113,10 @@ billing-terms =
     }
 
 billing-refund-usage = Usage: <code>/refund telegram_payment_charge_id</code>
-billing-refund-done = ↩️ Refunded. User { $user_id }: { $taken } of { $owed } credits taken back.
+billing-refund-done = ↩️ Refunded. User { $user_id }: { $taken } of { $owed } { $owed ->
+        [one] credit
+       *[other] credits
+    } taken back.
 billing-refund-unknown = No such payment.
 billing-refund-already = That payment was already refunded.
 

@@ -11,7 +11,11 @@ admin-button-cancel = ✖️ Отмена
 admin-error-not_found = Не найдено: возможно, уже удалено.
 admin-error-forbidden = ⛔ С этим пользователем так нельзя.
 admin-error-bad_amount = ⚠️ Пришлите целое число кредитов от 1 до { $limit }, без знака (начислить и списать — разные кнопки).
-admin-error-insufficient = Не списано: на балансе только { $balance } кредитов.
+admin-error-insufficient = Не списано: на балансе только { $balance } { $balance ->
+        [one] кредит
+        [few] кредита
+       *[other] кредитов
+    }.
 admin-error-same_plan = У пользователя уже этот тариф.
 admin-error-unknown_plan = Такого тарифа нет.
 admin-error-same_role = У пользователя уже эта роль.
@@ -39,11 +43,27 @@ admin-overview =
     👥 Пользователей: <b>{ $users }</b> (новых: { $new_today } сегодня, { $new_7d } за 7 дней, { $new_30d } за 30 дней)
     🔥 Активных: { $dau } сегодня, { $wau } за 7 дней, { $mau } за 30 дней
     🚫 Заблокировали бота: { $blocked }
-    📚 Книги: { $books } готово, { $failed } с ошибкой, { $pages } страниц проиндексировано
+    📚 Книги: готово { $books }, с ошибкой { $failed }, в индексе { $pages } { $pages ->
+        [one] страница
+        [few] страницы
+       *[other] страниц
+    }
     ❓ Вопросы: { $questions_today } сегодня, { $questions_30d } за 30 дней
     💰 Выручка сегодня: { $stars_today } ⭐ + { $rub_today } ₽
-    💰 Выручка за 30 дней: { $stars_30d } ⭐ + { $rub_30d } ₽ (платежей: { $payments_30d }, возвратов: { $refunds_30d })
-    🔁 MRR: { $mrr_stars } ⭐ + { $mrr_rub } ₽, подписчиков: { $subscribers }
+    💰 Выручка за 30 дней: { $stars_30d } ⭐ + { $rub_30d } ₽ ({ $payments_30d } { $payments_30d ->
+        [one] платёж
+        [few] платежа
+       *[other] платежей
+    }, { $refunds_30d } { $refunds_30d ->
+        [one] возврат
+        [few] возврата
+       *[other] возвратов
+    })
+    🔁 MRR: { $mrr_stars } ⭐ + { $mrr_rub } ₽, { $subscribers } { $subscribers ->
+        [one] подписчик
+        [few] подписчика
+       *[other] подписчиков
+    }
     🤖 Расходы на LLM: ${ $cost_today } сегодня, ${ $cost_30d } за 30 дней
 admin-chart-title = Последние 30 дней
 admin-chart-total-users = Всего пользователей
@@ -58,18 +78,34 @@ admin-users-button-find = 🔎 Найти
 admin-users-button-newest = 🆕 Новые
 admin-users-newest = 🆕 Новые пользователи (всего { $total }):
 admin-users-find-prompt = 🔎 Пришлите id, @username или имя (достаточно части, мелкие опечатки не страшны).
-admin-users-found = 🔎 «{ $query }»: найдено { $count }.
+admin-users-found = 🔎 «{ $query }»: { $count ->
+        [one] найден { $count } пользователь
+        [few] найдено { $count } пользователя
+       *[other] найдено { $count } пользователей
+    }.
 admin-users-not-found = 🔎 «{ $query }»: никого не нашлось. Попробуйте другое написание, id или @username.
 admin-users-results = 🔎 Результаты поиска: { $count }.
 
 admin-card =
     👤 <b>{ $name }</b>
     🆔 <code>{ $id }</code> · { $role } · { $language }
-    💳 Тариф: { $plan } (до { $until }) · Баланс: <b>{ $balance }</b> кредитов
-    📚 Книги: { $books } ({ $ready } готово, { $failed } с ошибкой), { $pages } страниц · Вопросов: { $questions }
+    💳 Тариф: { $plan } (до { $until }) · Баланс: <b>{ $balance }</b> { $balance ->
+        [one] кредит
+        [few] кредита
+       *[other] кредитов
+    }
+    📚 Книги: { $books } (готово { $ready }, с ошибкой { $failed }), { $pages } { $pages ->
+        [one] страница
+        [few] страницы
+       *[other] страниц
+    } · Вопросов: { $questions }
     🕒 С нами с { $joined } · Был(а) { $seen }
     💰 Платежи: { $payments } ({ $stars } ⭐, { $rub } ₽)
-admin-card-payment = • { $date } · { $amount } · { $status } · { $credits } кредитов
+admin-card-payment = • { $date } · { $amount } · { $status } · { $credits } { $credits ->
+        [one] кредит
+        [few] кредита
+       *[other] кредитов
+    }
 admin-card-banned = ⛔ <b>Заблокирован(а)</b> (причина: { $reason })
 admin-card-blocked = 🚫 Заблокировал(а) бота
 admin-card-deleted = 🗑 Данные удалены { $date }
@@ -101,7 +137,11 @@ admin-plan-done = Тариф: { $plan }
 admin-credits-grant-prompt = ➕ Сколько кредитов начислить пользователю <code>{ $id }</code>? Пришлите число.
 admin-credits-take-prompt = ➖ Сколько кредитов списать у пользователя <code>{ $id }</code>? Пришлите число.
 admin-credits-reason-prompt = ✍️ Теперь причину (она попадёт в журнал операций и в журнал действий).
-admin-credits-done = ✅ Готово: { $amount } кредитов, баланс теперь { $balance }.
+admin-credits-done = ✅ Готово: { $amount } { $credits ->
+        [one] кредит
+        [few] кредита
+       *[other] кредитов
+    }, баланс теперь { $balance }.
 
 admin-ban-done = Пользователь заблокирован
 admin-unban-done = Пользователь разблокирован
@@ -111,9 +151,21 @@ admin-delete-confirm =
     Удаляются его книги (вместе с индексом), переписка, сохранённые ответы и пересказы, а имя стирается. Платежи и журнал кредитов остаются для бухгалтерии — только под числовым id. Отменить нельзя.
 admin-delete-button-yes = 🗑 Да, удалить
 admin-delete-working = Удаляю…
-admin-delete-done = 🗑 Данные пользователя <code>{ $id }</code> удалены: книг — { $books }, вопросов и ответов — { $turns }.
+admin-delete-done = 🗑 Данные пользователя <code>{ $id }</code> удалены: { $books } { $books ->
+        [one] книга
+        [few] книги
+       *[other] книг
+    } и { $turns } { $turns ->
+        [one] вопрос с ответом
+        [few] вопроса с ответами
+       *[other] вопросов с ответами
+    }.
 
-admin-log-title = 📜 <b>Журнал действий</b> по <code>{ $id }</code> (записей: { $count }):
+admin-log-title = 📜 <b>Журнал действий</b> по <code>{ $id }</code> ({ $count } { $count ->
+        [one] запись
+        [few] записи
+       *[other] записей
+    }):
 admin-log-line = • { $date } · <code>{ $actor }</code> · { $action } { $details }
 admin-log-empty = Пока пусто.
 
@@ -169,7 +221,11 @@ admin-refund-button-yes = ↩️ Да, вернуть
 admin-refund-done = Возвращено; списано кредитов: { $credits }.
 
 ## Рассылки
-admin-bc-title = 📣 <b>Рассылки</b> (последние { $count }):
+admin-bc-title = 📣 <b>Рассылки</b> ({ $count } { $count ->
+        [one] последняя
+        [few] последние
+       *[other] последних
+    }):
 admin-bc-list-item = #{ $id } · { $status } · { $sent }/{ $total }
 admin-bc-button-new = ✍️ Новая рассылка
 admin-bc-compose = ✍️ Пришлите сообщение для рассылки: текст или фото с подписью. Оформление сохранится.
@@ -189,7 +245,11 @@ admin-bc-expired = Черновик потерялся. Начните зано�
 admin-bc-preview-below = 👇 Предпросмотр — ровно так увидят пользователи:
 admin-bc-confirm =
     📣 Рассылка #{ $id } готова (предпросмотр выше).
-    Аудитория: { $audience } — получателей: <b>{ $count }</b>.
+    Аудитория: { $audience } — <b>{ $count }</b> { $count ->
+        [one] получатель
+        [few] получателя
+       *[other] получателей
+    }.
     Начать отправку?
 admin-bc-button-start = 🚀 Начать
 admin-bc-button-discard = 🗑 Отменить
@@ -222,5 +282,13 @@ admin-export-title = 📤 <b>Выгрузка</b> в CSV (UTF-8, открыва�
 admin-export-button-users = 👥 Пользователи
 admin-export-button-payments = 💳 Платежи
 admin-export-working = Готовлю файл…
-admin-export-done-users = 👥 Пользователи: строк — { $rows }.
-admin-export-done-payments = 💳 Платежи: строк — { $rows }.
+admin-export-done-users = 👥 Пользователи: { $rows } { $rows ->
+        [one] строка
+        [few] строки
+       *[other] строк
+    }.
+admin-export-done-payments = 💳 Платежи: { $rows } { $rows ->
+        [one] строка
+        [few] строки
+       *[other] строк
+    }.

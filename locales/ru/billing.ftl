@@ -142,7 +142,10 @@ billing-terms =
     }
 
 billing-refund-usage = Использование: <code>/refund telegram_payment_charge_id</code>
-billing-refund-done = ↩️ Возвращено. Пользователь { $user_id }: списано { $taken } из { $owed } кредитов.
+billing-refund-done = ↩️ Возвращено. Пользователь { $user_id }: списано { $taken } из { $owed } { $owed ->
+        [one] кредита
+       *[other] кредитов
+    }.
 billing-refund-unknown = Такого платежа нет.
 billing-refund-already = Этот платёж уже возвращён.
 

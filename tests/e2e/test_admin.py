@@ -223,7 +223,7 @@ async def test_users_screens_and_actions(sandbox_bot: SandboxHarness) -> None:
     confirm = await press(
         owner, card, UserCb(action=UserAction.DELETE, user_id=ivan.user_id).pack(), "cannot be undone"
     )
-    await press(owner, confirm, UserCb(action=UserAction.DELETE_YES, user_id=ivan.user_id).pack(), "1 books")
+    await press(owner, confirm, UserCb(action=UserAction.DELETE_YES, user_id=ivan.user_id).pack(), "1 book,")
     async with ctx.session_factory() as session:
         user = await session.get(User, ivan.user_id)
         assert user is not None and user.username is None and user.first_name is None
@@ -371,7 +371,7 @@ async def test_broadcasts(sandbox_bot: SandboxHarness) -> None:
     await owner.tap(
         int(audience["message_id"]), BroadcastCb(action=BroadcastAction.AUDIENCE, value="all").pack()
     )
-    confirm = await owner.wait_reply(int(audience["message_id"]), contains="recipients")
+    confirm = await owner.wait_reply(int(audience["message_id"]), contains="recipient")
     preview = next(m for m in await owner.messages(int(audience["message_id"])) if "Big news" in text_of(m))
     assert buttons_of(preview)[0]["url"] == "https://example.com/news"
     assert "Everyone — 3 recipients" in text_of(confirm)
@@ -394,7 +394,7 @@ async def test_broadcasts(sandbox_bot: SandboxHarness) -> None:
     await owner.tap(
         int(audience["message_id"]), BroadcastCb(action=BroadcastAction.AUDIENCE, value="language.ru").pack()
     )
-    confirm = await owner.wait_reply(int(audience["message_id"]), contains="recipients")
+    confirm = await owner.wait_reply(int(audience["message_id"]), contains="recipient")
     preview = [m for m in await owner.messages(int(audience["message_id"])) if m.get("photo")]
     assert preview and text_of(preview[0]) == "Фото дня"
     assert "Language: ru" in text_of(confirm)
@@ -411,7 +411,7 @@ async def test_broadcasts(sandbox_bot: SandboxHarness) -> None:
     await owner.tap(
         int(audience["message_id"]), BroadcastCb(action=BroadcastAction.AUDIENCE, value="active").pack()
     )
-    confirm = await owner.wait_reply(int(audience["message_id"]), contains="recipients")
+    confirm = await owner.wait_reply(int(audience["message_id"]), contains="recipient")
     await sandbox_bot.control.flood(retry_after=2, count=1, method="sendMessage")
     progress = await press(owner, confirm, data_of(confirm, "admc:go:"), "sending")
     assert data_of(progress, "admc:stop:")
