@@ -1,5 +1,6 @@
 """/summary (and the book card's "summary" button): stored summaries, the cost estimate and confirmation
-before a whole-book LLM run, chapter summaries; and study mode's questions and checks."""
+before a whole-book LLM run, chapter summaries (the chapters picked from pages); and study mode's
+questions and checks."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from db.models import Book, BookStatus, User
 from db.repositories import books as books_repo
 from handlers.callbacks import BookCb
 from handlers.chat_ui import (
+    ChaptersCb,
     ChatStates,
     StudyCb,
     SummaryCb,
@@ -129,7 +131,26 @@ async def on_summary_chapters(
     if not chapters:
         await query.message.answer(i18n("summary-no-chapters"))
         return
-    await query.message.answer(i18n("summary-chapters"), reply_markup=chapters_keyboard(chapters, book.id))
+    await query.message.answer(
+        i18n("summary-chapters"), reply_markup=chapters_keyboard(i18n, chapters, book.id)
+    )
+
+
+@router.callback_query(ChaptersCb.filter())
+async def on_chapters_page(
+    query: CallbackQuery, callback_data: ChaptersCb, user: User, session: AsyncSession, i18n: Translator,
+    summaries: SummaryService,
+) -> None:  # fmt: skip
+    """Another page of the chapter picker, in the same message."""
+    book = await _ready_book(session, user, callback_data.book_id)
+    await query.answer()
+    if book is None or not isinstance(query.message, Message):
+        return
+    chapters = await summaries.chapters(session, book.id)
+    study = callback_data.purpose == "study"
+    markup = chapters_keyboard(i18n, chapters, book.id, study=study, page=callback_data.page)
+    with contextlib.suppress(TelegramAPIError):
+        await query.message.edit_reply_markup(reply_markup=markup)
 
 
 @router.callback_query(SummaryCb.filter(F.action == "chapter"))
@@ -185,7 +206,7 @@ async def offer_study(
     chapters = await summaries.chapters(session, book.id)
     await message.answer(
         i18n("study-choose", title=escape(book.display_title)),
-        reply_markup=chapters_keyboard(chapters, book.id, study=True, any_text=i18n("study-any")),
+        reply_markup=chapters_keyboard(i18n, chapters, book.id, study=True),
     )
 
 

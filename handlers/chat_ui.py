@@ -19,7 +19,7 @@ from services.search.sentences import reflow
 
 PASSAGE_CHARS = 700
 SEARCH_PASSAGE_CHARS = 300
-CHAPTER_BUTTONS = 24
+CHAPTERS_PER_PAGE = 20
 BUTTON_TITLE = 40
 
 
@@ -42,6 +42,14 @@ class StudyCb(CallbackData, prefix="study"):
     action: str  # ask | stop
     book_id: int = 0
     key: str = ""  # chapter key; "" for any chapter
+
+
+class ChaptersCb(CallbackData, prefix="chp"):
+    """A page of the chapter picker, for summaries or for study."""
+
+    purpose: str  # sum | study
+    book_id: int
+    page: int = 0
 
 
 class ChatStates(StatesGroup):
@@ -234,20 +242,45 @@ def summary_keyboard(i18n: Translator, book_id: int) -> InlineKeyboardMarkup:
 
 
 def chapters_keyboard(
-    chapters: Sequence[Chapter], book_id: int, *, study: bool = False, any_text: str | None = None
+    i18n: Translator, chapters: Sequence[Chapter], book_id: int, *, study: bool = False, page: int = 0
 ) -> InlineKeyboardMarkup:
+    """One page of chapters (study mode adds "any chapter" on top), with buttons to the pages around."""
+    pages = max(1, -(-len(chapters) // CHAPTERS_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    first = page * CHAPTERS_PER_PAGE
     rows = []
-    if any_text is not None:
-        rows.append(
-            [InlineKeyboardButton(text=any_text, callback_data=StudyCb(action="ask", book_id=book_id).pack())]
-        )
-    for chapter in chapters[:CHAPTER_BUTTONS]:
+    if study:
+        data = StudyCb(action="ask", book_id=book_id).pack()
+        rows.append([InlineKeyboardButton(text=i18n("study-any"), callback_data=data)])
+    for chapter in chapters[first : first + CHAPTERS_PER_PAGE]:
         data = (
-            StudyCb(action="ask", book_id=book_id, key=chapter.key)
+            StudyCb(action="ask", book_id=book_id, key=chapter.key).pack()
             if study
-            else SummaryCb(action="chapter", book_id=book_id, key=chapter.key)
+            else SummaryCb(action="chapter", book_id=book_id, key=chapter.key).pack()
         )
-        rows.append([InlineKeyboardButton(text=clip(chapter.title, BUTTON_TITLE), callback_data=data.pack())])
+        rows.append([InlineKeyboardButton(text=clip(chapter.label, BUTTON_TITLE), callback_data=data)])
+    purpose = "study" if study else "sum"
+    turns = []
+    if page > 0:
+        start = first - CHAPTERS_PER_PAGE
+        turns.append(
+            InlineKeyboardButton(
+                text=i18n("chapters-previous", first=start + 1, last=first),
+                callback_data=ChaptersCb(purpose=purpose, book_id=book_id, page=page - 1).pack(),
+            )
+        )
+    if page < pages - 1:
+        start = first + CHAPTERS_PER_PAGE
+        turns.append(
+            InlineKeyboardButton(
+                text=i18n(
+                    "chapters-next", first=start + 1, last=min(start + CHAPTERS_PER_PAGE, len(chapters))
+                ),
+                callback_data=ChaptersCb(purpose=purpose, book_id=book_id, page=page + 1).pack(),
+            )
+        )
+    if turns:
+        rows.append(turns)
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 

@@ -9,15 +9,16 @@ import pytest
 from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.methods import SendMessageDraft
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Chunk, LLMUsageRecord
 from handlers.chat_stream import AnswerStream, preview_html
 from services.chat.study import GAP, StudyService
 from services.chat.summaries import SummaryService, extractive_summary
 from services.llm import LLMRouter
+from services.search.index import SearchIndex
 from tests.chat_fixtures import USER
-from tests.chat_helpers import FIREBIRD
+from tests.chat_helpers import FIREBIRD, seed_book
 from tests.fakes.llm_server import Answer, Fail
 from tests.fakes.openai_server import FakeOpenAIServer
 
@@ -248,3 +249,113 @@ def test_extractive_key_topics_are_the_books_names_not_common_words(
     topics = extractive_summary(_chunks(sentences), book_id=1).topics
     assert names <= set(topics), topics
     assert not {t.lower() for t in topics} & {c.lower() for c in common}, topics
+
+
+# --- chapters of a book in volumes, and gap questions cut between words -------------------------------
+
+# Two volumes that number their chapters afresh, wrapped like Project Gutenberg; the volume's heading
+# opens its first chapter's text.
+VOLUMES: list[tuple[str, int, str]] = [
+    (
+        "CHAPTER I",
+        1,
+        "VOLUME I\n\nCHAPTER I\n\nThe snow had fallen all night on the roofs of Highbury, and by morning\n"
+        "the lane to the vicarage was lost under a white and silent blanket.",
+    ),
+    ("CHAPTER I", 2, "Nobody in the village remembered a winter so hard since the old\nmill burned down."),
+    (
+        "CHAPTER II",
+        3,
+        "CHAPTER II\n\nThe carpenter walked every morning to the mill with his grey dog,\n"
+        "whatever the weather, and came home with a basket of apples.",
+    ),
+    (
+        "CHAPTER I",
+        4,
+        "VOLUME II\n\nCHAPTER I\n\nIn the spring the lighthouse keeper came back from the islands with\n"
+        "a wooden chest full of letters that nobody had ever read.",
+    ),
+    (
+        "CHAPTER II",
+        5,
+        "CHAPTER II\n\nThe letters spoke of a sailor who had crossed the northern sea in a\n"
+        "small boat, alone, to bring the medicine to his sister.",
+    ),
+]
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite", "postgres"], indirect=True)
+async def test_chapters_of_each_volume_are_told_apart(
+    session: AsyncSession, session_factory: async_sessionmaker[AsyncSession], index: SearchIndex
+) -> None:
+    book_id = await seed_book(session_factory, index, user_id=USER, title="Winter", passages=VOLUMES)
+    chapters = await SummaryService(None).chapters(session, book_id)
+    assert [c.label for c in chapters] == [
+        "VOLUME I, CHAPTER I",
+        "VOLUME I, CHAPTER II",
+        "VOLUME II, CHAPTER I",
+        "VOLUME II, CHAPTER II",
+    ]
+    assert [c.chunks for c in chapters] == [2, 1, 1, 1]
+    assert len({c.key for c in chapters}) == 4
+
+    second_volume = chapters[2]
+    summary = await SummaryService(None).summarise(
+        session, user_id=USER, book_id=book_id, chapter=second_volume.key
+    )
+    assert summary is not None and summary.chapter == "VOLUME II, CHAPTER I"
+    assert "lighthouse keeper" in summary.long and "snow" not in summary.long
+
+    question = await StudyService(None, rng=random.Random(1)).question(
+        session, user_id=USER, book_id=book_id, chapter=second_volume.key
+    )
+    assert question is not None and question.chapter == "VOLUME II, CHAPTER I"
+    assert question.passage == VOLUMES[3][2]
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)
+async def test_a_repeated_chapter_title_without_a_volume_heading_is_numbered(
+    session: AsyncSession, session_factory: async_sessionmaker[AsyncSession], index: SearchIndex
+) -> None:
+    scenes = [(title, n, f"{title}\n\n{text}") for n, (title, text) in enumerate(
+        [
+            ("Scena Prima.", "Thunder and lightning over the heath, and three figures wait for the king."),
+            ("Scena Secunda.", "A camp near the castle, where a wounded captain brings the news of battle."),
+            ("Scena Prima.", "The court of the castle at night, where a torch burns by the gate."),
+            ("Scena Secunda.", "The same court, where the knocking at the gate wakes the porter."),
+        ],
+        start=1,
+    )]  # fmt: skip
+    book_id = await seed_book(session_factory, index, user_id=USER, title="Scenes", passages=scenes)
+    labels = [c.label for c in await SummaryService(None).chapters(session, book_id)]
+    assert labels == ["Scena Prima. (1)", "Scena Secunda. (1)", "Scena Prima. (2)", "Scena Secunda. (2)"]
+
+
+LONG_SENTENCE = (
+    "And the whale-ship, having crossed the line and doubled the cape in the\n"
+    "dead of winter, with her boats lowered and her men at the oars from dawn\n"
+    "until the last light failed upon the water, came at length into the quiet\n"
+    "bay where the old harpooner had promised that the great white whale would\n"
+    "be found feeding among the floating weed, as he had seen it forty years before."
+)
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)
+async def test_a_gap_question_from_a_long_sentence_is_cut_between_words_and_reflowed(
+    session: AsyncSession, session_factory: async_sessionmaker[AsyncSession], index: SearchIndex
+) -> None:
+    passages = [("CHAPTER 1", 1, LONG_SENTENCE)]
+    book_id = await seed_book(session_factory, index, user_id=USER, title="The Whale", passages=passages)
+    flat = " ".join(LONG_SENTENCE.split())
+    for seed in range(5):
+        question = await StudyService(None, rng=random.Random(seed)).question(
+            session, user_id=USER, book_id=book_id
+        )
+        assert question is not None and question.method == "gap" and "\n" not in question.question
+        shown = question.question.replace(GAP, question.expected)
+        assert shown in flat and len(shown.split()) >= 6
+        at = flat.index(shown)
+        # Whole words: nothing of a word is left on either side of the piece.
+        assert (at == 0 or not flat[at - 1].isalpha()) and not flat[
+            at + len(shown) : at + len(shown) + 1
+        ].isalpha()

@@ -66,6 +66,8 @@ summary-method-extractive = <i>Made of the book's own sentences (no AI model).</
 
 study-choose = 🎓 Study mode for <b>{ $title }</b>: I ask a question about a chapter, you answer, I check. Which chapter?
 study-any = 🎲 Any chapter
+chapters-previous = ◀️ Chapters { $first }–{ $last }
+chapters-next = Chapters { $first }–{ $last } ▶️
 study-question = 🎓 { $question }
 study-gap = 🎓 Fill in the gap: { $question }
 study-place = <i>{ $place }</i>

@@ -66,6 +66,8 @@ summary-method-extractive = <i>Составлено из предложений 
 
 study-choose = 🎓 Режим учёбы по книге <b>{ $title }</b>: я задаю вопрос по главе, вы отвечаете, я проверяю. Какая глава?
 study-any = 🎲 Любая глава
+chapters-previous = ◀️ Главы { $first }–{ $last }
+chapters-next = Главы { $first }–{ $last } ▶️
 study-question = 🎓 { $question }
 study-gap = 🎓 Вставьте пропущенное слово: { $question }
 study-place = <i>{ $place }</i>

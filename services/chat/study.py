@@ -2,7 +2,8 @@
 
 With an LLM the model writes the question and the expected answer from one passage and grades the
 reply against both. Offline (or when the providers fail) the question is a gap to fill: a sentence of
-the chapter with its most telling word taken out, and the reply is right when it has that word's stem.
+the chapter (or a piece of one, cut between words), laid out for reading, with its most telling word
+taken out; the reply is right when it has that word's stem.
 The question travels as a plain dict (`as_dict`/`from_dict`) so the handler can keep it in FSM state.
 """
 
@@ -20,15 +21,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Chunk
 from services.chat import prompting
-from services.chat.summaries import chapter_key
+from services.chat.summaries import Chapter, book_chapters
 from services.llm import AllProvidersFailed, LLMRequest, LLMRouter, LLMUsage, ProviderError
 from services.search import lexical
-from services.search.sentences import text_sentence_spans
+from services.search.sentences import reflow, split_long, text_sentence_spans
 
 logger = logging.getLogger(__name__)
 
 Verdict = Literal["correct", "partly", "wrong"]
 GAP = "_____"
+GAP_WORDS = (6, 40)  # a sentence this long (in words) makes a fair question
+GAP_CHARS = 300  # a longer one is cut to a piece of about this many characters
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +72,16 @@ class StudyService:
         """A question on the chapter with key `chapter` (None: anywhere in the book); None without text."""
         query = select(Chunk).where(Chunk.book_id == book_id).order_by(Chunk.seq)
         chunks = list((await session.scalars(query)).all())
+        chapters = await book_chapters(session, book_id)
         await session.commit()  # no connection is held while the model writes
-        if chapter is not None:
-            chunks = [c for c in chunks if c.chapter and chapter_key(c.chapter) == chapter] or chunks
+        picked = next((c for c in chapters if c.key == chapter), None)
+        if picked is not None:
+            chunks = [c for c in chunks if picked.holds(c)] or chunks
         chunks = [c for c in chunks if len(c.text) >= 120] or chunks
         if not chunks:
             return None
         chunk = self.rng.choice(chunks)
+        place = _chapter_label(chapters, chunk)
         if self.router is not None:
             try:
                 result = await self.router.generate(
@@ -90,11 +96,11 @@ class StudyService:
                 expected = prompting.labelled(result.text, "ANSWER")
                 if question and expected:
                     return StudyQuestion(
-                        book_id, chunk.seq, chunk.chapter, chunk.page, question, expected, chunk.text, "llm"
+                        book_id, chunk.seq, place, chunk.page, question, expected, chunk.text, "llm"
                     )
             except (AllProvidersFailed, ProviderError) as error:
                 logger.info("study question fell back to a gap: %s", error)
-        return self._gap_question(chunk, [c.text for c in chunks])
+        return self._gap_question(chunk, place, [c.text for c in chunks])
 
     async def check(self, question: StudyQuestion, reply: str, *, user_id: int) -> StudyCheck:
         if question.method == "llm" and self.router is not None:
@@ -123,12 +129,18 @@ class StudyService:
                 logger.info("study check fell back to word overlap: %s", error)
         return StudyCheck(_overlap_verdict(question.expected, reply), question.expected)
 
-    def _gap_question(self, chunk: Chunk, chapter_texts: Sequence[str]) -> StudyQuestion | None:
+    def _gap_question(
+        self, chunk: Chunk, place: str | None, chapter_texts: Sequence[str]
+    ) -> StudyQuestion | None:
         text = chunk.text
-        sentences = [text[s:e] for s, e in text_sentence_spans(text) if 6 <= len(text[s:e].split()) <= 40]
-        if not sentences:
-            sentences = [text[:300]]
-        sentence = self.rng.choice(sentences)
+        spans = text_sentence_spans(text)
+        fair = [(s, e) for s, e in spans if GAP_WORDS[0] <= len(text[s:e].split()) <= GAP_WORDS[1]]
+        if not fair:  # long sentences only (or verse): a piece of one, cut between words
+            pieces = [piece for s, e in spans for piece in split_long(text, s, e, GAP_CHARS)]
+            fair = [(s, e) for s, e in pieces if len(text[s:e].split()) >= GAP_WORDS[0]] or pieces
+        if not fair:
+            return None
+        sentence = reflow(text, *self.rng.choice(fair))
         frequency: dict[str, int] = {}
         for other in chapter_texts:
             for stem in set(lexical.stems(other)):
@@ -139,9 +151,12 @@ class StudyService:
         # The rarest content word in the chapter is the one a reader who read it would know.
         target = min(words, key=lambda w: (frequency.get(lexical.stems(w)[0], 0), -len(w)))
         gapped = re.sub(rf"\b{re.escape(target)}\b", GAP, sentence, count=1)
-        return StudyQuestion(
-            chunk.book_id, chunk.seq, chunk.chapter, chunk.page, gapped, target, chunk.text, "gap"
-        )
+        return StudyQuestion(chunk.book_id, chunk.seq, place, chunk.page, gapped, target, chunk.text, "gap")
+
+
+def _chapter_label(chapters: Sequence[Chapter], chunk: Chunk) -> str | None:
+    """The chapter as the reader is shown it ("VOLUME II, CHAPTER I" where the title repeats)."""
+    return next((c.label for c in chapters if c.holds(chunk)), chunk.chapter)
 
 
 def _overlap_verdict(expected: str, reply: str) -> Verdict:

@@ -24,7 +24,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -83,10 +83,19 @@ _TOPIC_STOP_STEMS = frozenset(stem for word in TOPIC_STOP_WORDS for stem in lexi
 
 @dataclass(frozen=True, slots=True)
 class Chapter:
+    """One chapter: a run of consecutive chunks with the same chapter title. A title a book uses more than
+    once ("CHAPTER I" of each volume) is told apart by its `label`: "VOLUME II, CHAPTER I" where the text
+    names the volume, else "CHAPTER I (2)"."""
+
     key: str
-    title: str
+    title: str  # as the chunks carry it
     first_seq: int
     chunks: int
+    last_seq: int
+    label: str  # what the reader is shown
+
+    def holds(self, chunk: Chunk) -> bool:
+        return chunk.chapter == self.title and self.first_seq <= chunk.seq <= self.last_seq
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +143,66 @@ def chapter_key(title: str) -> str:
     return hashlib.sha1(title.encode("utf-8")).hexdigest()[:10]
 
 
+# A heading above a chapter that names the part of the book it opens.
+_PART_HEADING = re.compile(r"^(?:volume|vol\.|book|part|том|книга|часть)\b", re.IGNORECASE)
+PART_HEADING_CHARS = 60
+
+
+async def book_chapters(session: AsyncSession, book_id: int) -> list[Chapter]:
+    """The book's chapters in reading order (chunks without a chapter are left out)."""
+    rows = await session.execute(
+        select(Chunk.seq, Chunk.chapter)
+        .where(Chunk.book_id == book_id, Chunk.chapter.is_not(None))
+        .order_by(Chunk.seq)
+    )
+    runs: list[list[Any]] = []  # [title, first seq, last seq, chunks]
+    for seq, title in rows:
+        if not title:
+            continue
+        if runs and runs[-1][0] == title:
+            runs[-1][2] = seq
+            runs[-1][3] += 1
+        else:
+            runs.append([title, seq, seq, 1])
+    repeated = {title for title, times in Counter(run[0] for run in runs).items() if times > 1}
+    parts = await _parts(session, book_id, runs) if repeated else {}
+    seen: Counter[str] = Counter()
+    chapters: list[Chapter] = []
+    for title, first, last, count in runs:
+        seen[title] += 1
+        if title in repeated:
+            key = chapter_key(f"{title}\n{seen[title]}")
+            label = f"{parts[first]}, {title}" if parts.get(first) else f"{title} ({seen[title]})"
+        else:
+            key, label = chapter_key(title), title
+        chapters.append(Chapter(key, title, first, count, last, label))
+    return chapters
+
+
+async def _parts(session: AsyncSession, book_id: int, runs: Sequence[Sequence[Any]]) -> dict[int, str]:
+    """First seq of each chapter -> the part it is in ("VOLUME II"), from the part headings that open
+    the text of a part's first chapter."""
+    rows = await session.execute(
+        select(Chunk.seq, func.substr(Chunk.text, 1, 400)).where(
+            Chunk.book_id == book_id, Chunk.seq.in_([run[1] for run in runs])
+        )
+    )
+    heads: dict[int, str] = {int(seq): head or "" for seq, head in rows}
+    parts: dict[int, str] = {}
+    current: str | None = None
+    for title, first, *_ in runs:
+        paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", heads.get(first, ""))]
+        if title in paragraphs:
+            above = paragraphs[: paragraphs.index(title)]
+            current = next(
+                (p for p in reversed(above) if len(p) <= PART_HEADING_CHARS and _PART_HEADING.match(p)),
+                current,
+            )
+        if current:
+            parts[first] = current
+    return parts
+
+
 def scope_of(key: str | None) -> str:
     return BOOK_SCOPE if key is None else f"chapter:{key}"
 
@@ -162,14 +231,7 @@ class SummaryService:
     # --- reading -----------------------------------------------------------------------------------
 
     async def chapters(self, session: AsyncSession, book_id: int) -> list[Chapter]:
-        """The book's chapters in reading order (chunks without a chapter are left out)."""
-        rows = await session.execute(
-            select(Chunk.chapter, func.min(Chunk.seq), func.count())
-            .where(Chunk.book_id == book_id, Chunk.chapter.is_not(None))
-            .group_by(Chunk.chapter)
-            .order_by(func.min(Chunk.seq))
-        )
-        return [Chapter(chapter_key(title), title, first, count) for title, first, count in rows if title]
+        return await book_chapters(session, book_id)
 
     async def stored(self, session: AsyncSession, book_id: int, chapter: str | None = None) -> Summary | None:
         """The summary computed earlier for the book (or chapter key), the LLM one first."""
@@ -205,7 +267,7 @@ class SummaryService:
     async def estimate(
         self, session: AsyncSession, book_id: int, chapter: str | None = None
     ) -> SummaryEstimate:
-        chunks = await self._chunks(session, book_id, chapter)
+        chunks, _ = await self._chunks(session, book_id, chapter)
         sizes = [len(c.text) for c in chunks]
         windows = len(self._windows(sizes))
         calls, input_chars, output_tokens = windows, sum(sizes), windows * MAP_OUTPUT_TOKENS
@@ -238,11 +300,11 @@ class SummaryService:
         """Compute, store and return the summary (LLM when there is one, unless `method` says otherwise).
 
         Falls back to the extractive summary when every provider fails. None when there is no text."""
-        chunks = await self._chunks(session, book_id, chapter)
+        chunks, found = await self._chunks(session, book_id, chapter)
         await session.commit()  # no connection is held while the model writes
         if not chunks:
             return None
-        title = chunks[0].chapter if chapter is not None else None
+        title = found.label if found is not None else None
         summary: Summary | None = None
         if (method or ("llm" if self.router else "extractive")) == "llm" and self.router is not None:
             try:
@@ -336,14 +398,20 @@ class SummaryService:
         assert self.router is not None
         return str(getattr(self.router.providers[0], "model", ""))
 
-    async def _chunks(self, session: AsyncSession, book_id: int, chapter: str | None) -> list[Chunk]:
+    async def _chunks(
+        self, session: AsyncSession, book_id: int, chapter: str | None
+    ) -> tuple[list[Chunk], Chapter | None]:
+        """The chunks of the book, or of the chapter with key `chapter` (none for an unknown key)."""
         query = select(Chunk).where(Chunk.book_id == book_id)
+        found = None
         if chapter is not None:
-            titles = {c.key: c.title for c in await self.chapters(session, book_id)}
-            if chapter not in titles:
-                return []
-            query = query.where(Chunk.chapter == titles[chapter])
-        return list((await session.scalars(query.order_by(Chunk.seq))).all())
+            found = next((c for c in await self.chapters(session, book_id) if c.key == chapter), None)
+            if found is None:
+                return [], None
+            query = query.where(
+                Chunk.chapter == found.title, Chunk.seq.between(found.first_seq, found.last_seq)
+            )
+        return list((await session.scalars(query.order_by(Chunk.seq))).all()), found
 
     async def _store(self, session: AsyncSession, summary: Summary, user_id: int) -> None:
         existing = await session.scalar(
