@@ -314,21 +314,38 @@ async def test_chapters_of_each_volume_are_told_apart(
 
 
 @pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)
-async def test_a_repeated_chapter_title_without_a_volume_heading_is_numbered(
+async def test_a_repeated_scene_is_named_by_its_act_or_else_numbered(
     session: AsyncSession, session_factory: async_sessionmaker[AsyncSession], index: SearchIndex
 ) -> None:
-    scenes = [(title, n, f"{title}\n\n{text}") for n, (title, text) in enumerate(
-        [
-            ("Scena Prima.", "Thunder and lightning over the heath, and three figures wait for the king."),
-            ("Scena Secunda.", "A camp near the castle, where a wounded captain brings the news of battle."),
-            ("Scena Prima.", "The court of the castle at night, where a torch burns by the gate."),
-            ("Scena Secunda.", "The same court, where the knocking at the gate wakes the porter."),
-        ],
-        start=1,
-    )]  # fmt: skip
-    book_id = await seed_book(session_factory, index, user_id=USER, title="Scenes", passages=scenes)
-    labels = [c.label for c in await SummaryService(None).chapters(session, book_id)]
-    assert labels == ["Scena Prima. (1)", "Scena Secunda. (1)", "Scena Prima. (2)", "Scena Secunda. (2)"]
+    texts = [
+        "Thunder and lightning over the heath, and three figures wait for the king.",
+        "A camp near the castle, where a wounded captain brings the news of battle.",
+        "The court of the castle at night, where a torch burns by the gate.",
+        "The same court, where the knocking at the gate wakes the porter.",
+    ]
+
+    async def labels(titles: list[str]) -> list[str]:
+        passages = [
+            (title, n, f"{title}\n\n{text}")
+            for n, (title, text) in enumerate(zip(titles, texts, strict=True))
+        ]
+        book_id = await seed_book(session_factory, index, user_id=USER, title=titles[0], passages=passages)
+        return [c.label for c in await SummaryService(None).chapters(session, book_id)]
+
+    assert await labels(
+        ["Actus Primus. Scena Prima.", "Scena Secunda.", "Actus Secundus. Scena Prima.", "Scena Secunda."]
+    ) == [
+        "Actus Primus. Scena Prima.",
+        "Actus Primus, Scena Secunda.",
+        "Actus Secundus. Scena Prima.",
+        "Actus Secundus, Scena Secunda.",
+    ]
+    assert await labels(["Scena Prima.", "Scena Secunda.", "Scena Prima.", "Scena Secunda."]) == [
+        "Scena Prima. (1)",
+        "Scena Secunda. (1)",
+        "Scena Prima. (2)",
+        "Scena Secunda. (2)",
+    ]
 
 
 LONG_SENTENCE = (

@@ -143,8 +143,9 @@ def chapter_key(title: str) -> str:
     return hashlib.sha1(title.encode("utf-8")).hexdigest()[:10]
 
 
-# A heading above a chapter that names the part of the book it opens.
-_PART_HEADING = re.compile(r"^(?:volume|vol\.|book|part|том|книга|часть)\b", re.IGNORECASE)
+# A heading that names a part of the book: above a chapter ("VOLUME II"), or in its title ("Actus
+# Secundus. Scena Prima.").
+_PART_HEADING = re.compile(r"^(?:volume|vol\.|book|part|act|actus|том|книга|часть|действие)\b", re.IGNORECASE)
 PART_HEADING_CHARS = 60
 
 
@@ -181,7 +182,7 @@ async def book_chapters(session: AsyncSession, book_id: int) -> list[Chapter]:
 
 async def _parts(session: AsyncSession, book_id: int, runs: Sequence[Sequence[Any]]) -> dict[int, str]:
     """First seq of each chapter -> the part it is in ("VOLUME II"), from the part headings that open
-    the text of a part's first chapter."""
+    the text of a part's first chapter, or from a chapter title that names its part ("Actus Secundus")."""
     rows = await session.execute(
         select(Chunk.seq, func.substr(Chunk.text, 1, 400)).where(
             Chunk.book_id == book_id, Chunk.seq.in_([run[1] for run in runs])
@@ -191,6 +192,8 @@ async def _parts(session: AsyncSession, book_id: int, runs: Sequence[Sequence[An
     parts: dict[int, str] = {}
     current: str | None = None
     for title, first, *_ in runs:
+        if _PART_HEADING.match(title):
+            current = title.split(". ", 1)[0].rstrip(".")
         paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", heads.get(first, ""))]
         if title in paragraphs:
             above = paragraphs[: paragraphs.index(title)]
