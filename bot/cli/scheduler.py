@@ -1,4 +1,9 @@
-"""`librarity scheduler`: the scheduled jobs in their own process (production runs exactly one)."""
+"""`librarity scheduler`: the scheduled jobs in their own process (production runs exactly one).
+
+Without BOT_TOKEN, `--once JOB` runs the job against the sandbox running at SANDBOX_HOST:SANDBOX_PORT: its
+Bot API, its token and its clock (moved with POST /api/control/clock), so every scheduled message can be
+seen in the web chat. The sandbox itself runs the scheduler inside `librarity run`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,10 @@ import argparse
 import asyncio
 import contextlib
 import signal
+from datetime import timedelta
 from typing import Any
+
+import aiohttp
 
 from bot.settings import Settings
 
@@ -16,28 +24,50 @@ def add_parser(sub: Any) -> None:
         "scheduler", help="run the scheduled jobs (daily quotes, digests, renewals, reports)"
     )
     parser.add_argument(
-        "--once", metavar="JOB", help="run one job for the current period and exit ('all': every job)"
+        "--once",
+        metavar="JOB",
+        help="run one job for the current period and exit ('all': every job); without BOT_TOKEN, against "
+        "the running sandbox and its clock",
     )
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import build_context
     from bot.factory import create_bot
+    from bot.sandbox.runner import SANDBOX_TOKEN
+    from services.jobs.tasks import job_specs
 
-    if settings.sandbox:
-        print("BOT_TOKEN is not set: the sandbox runs the scheduler inside `librarity run`")
+    jobs = [spec.name for spec in job_specs(settings)]
+    if args.once and args.once != "all" and args.once not in jobs:
+        print(f"no job {args.once!r}; the jobs: {', '.join(jobs)} (or 'all')")
         return 2
+    sandbox_offset: timedelta | None = None
+    if settings.sandbox:
+        if not args.once:
+            print("BOT_TOKEN is not set: the sandbox runs the scheduler inside `librarity run`")
+            return 2
+        base = sandbox_url(settings)
+        sandbox_offset = await _sandbox_clock_offset(base)
+        if sandbox_offset is None:
+            print(
+                f"BOT_TOKEN is not set and no sandbox answers at {base}: "
+                "start one with `librarity sandbox`, or set BOT_TOKEN"
+            )
+            return 2
     # Every feature's start-up runs here too, so the jobs find billing's and ingestion's hooks wired
     # (a re-checked payment is told to its user from this process).
     settings.scheduler_enabled = not args.once
     ctx = await build_context(settings)
-    bot = create_bot(settings)
+    if sandbox_offset is None:
+        bot = create_bot(settings)
+    else:
+        bot = create_bot(settings, token=SANDBOX_TOKEN, api_url=sandbox_url(settings))
+        ctx.services["clock"].offset = sandbox_offset  # the jobs see the sandbox's time
     try:
         await ctx.start(bot)
         if args.once:
             runner = ctx.services["jobs"]
-            names = list(runner.specs) if args.once == "all" else [args.once]
-            for name in names:
+            for name in jobs if args.once == "all" else [args.once]:
                 print(await runner.run(name))
             return 0
         await _wait_for_signal()
@@ -45,6 +75,27 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await ctx.close()
         await bot.session.close()
+
+
+def sandbox_url(settings: Settings) -> str:
+    """Where the sandbox answers (one listening on every interface is reached on this machine)."""
+    host = "127.0.0.1" if settings.sandbox_host in ("", "0.0.0.0", "::") else settings.sandbox_host
+    return f"http://{host}:{settings.sandbox_port}"
+
+
+async def _sandbox_clock_offset(base: str) -> timedelta | None:
+    """How far the sandbox's clock is moved; None when no sandbox answers at `base`."""
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
+            session.get(f"{base}/api/control/clock") as response,
+        ):
+            if response.status != 200:
+                return None
+            clock = await response.json()
+        return timedelta(seconds=float(clock["offset_seconds"]))
+    except (aiohttp.ClientError, TimeoutError, ValueError, KeyError):
+        return None
 
 
 async def _wait_for_signal() -> None:

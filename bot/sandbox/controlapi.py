@@ -9,9 +9,15 @@ events (redelivered updates, subscription renewals), and lists of users and paym
   GET    /api/payments               ?user_id=: charges with refunded / canceled flags
   POST   /api/users/{id}/redeliver   {"update_id"} or {"last": "successful_payment"}: the update again
   POST   /api/users/{id}/subscriptions/renew   {"telegram_payment_charge_id"?}: the next monthly charge
+  GET    /api/control/clock          {"now": ISO 8601 UTC, "offset_seconds"}: the sandbox's time
+  POST   /api/control/clock          {"now": ISO} or {"advance_seconds": N} or {"reset": true}: move it; message
+                                     dates, payments and the bot's scheduled jobs (`librarity scheduler
+                                     --once JOB`, and the bot when it runs in this process) follow
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 from aiohttp import web
 
@@ -160,6 +166,31 @@ async def renew_subscription(request: web.Request) -> web.Response:
     return web.json_response(payment_result(*renewal))
 
 
+def clock_json(world: SandboxWorld) -> Json:
+    return {"now": world.clock.now().isoformat(), "offset_seconds": world.clock.offset.total_seconds()}
+
+
+async def get_clock(request: web.Request) -> web.Response:
+    return web.json_response(clock_json(world_of(request)))
+
+
+async def move_clock(request: web.Request) -> web.Response:
+    clock = world_of(request).clock
+    body = await json_body(request)
+    try:
+        if body.get("reset"):
+            clock.offset = timedelta(0)
+        elif "now" in body:
+            clock.set(datetime.fromisoformat(str(body["now"])))  # without a zone: UTC
+        elif "advance_seconds" in body:
+            clock.advance(timedelta(seconds=float(body["advance_seconds"])))
+        else:
+            raise UserApiError(400, 'send {"now": ISO 8601}, {"advance_seconds": N} or {"reset": true}')
+    except (TypeError, ValueError, OverflowError) as e:
+        raise UserApiError(400, f"bad time: {e}") from e
+    return web.json_response(clock_json(world_of(request)))
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/calls", all_calls)
     app.router.add_get("/api/users/{user_id}/calls", user_calls)
@@ -169,3 +200,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/payments", list_payments)
     app.router.add_post("/api/users/{user_id}/redeliver", redeliver)
     app.router.add_post("/api/users/{user_id}/subscriptions/renew", renew_subscription)
+    app.router.add_get("/api/control/clock", get_clock)
+    app.router.add_post("/api/control/clock", move_clock)

@@ -13,10 +13,6 @@ from typing import Any
 Json = dict[str, Any]
 
 
-def now() -> int:
-    return int(time.time())
-
-
 @dataclass(frozen=True)
 class SandboxConfig:
     """How strict and how patient the emulator is; the defaults are Telegram's."""

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from bot.sandbox.emulator import SandboxEmulator
 from bot.sandbox.models import SandboxConfig
+from services.jobs.clock import ShiftedClock
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -42,6 +43,9 @@ class SandboxApp:
     #: Adds the bot's own HTTP routes (health, payment notifications) to the sandbox server.
     install_routes: Callable[[web.Application], None] | None = None
     on_shutdown: Callable[[], Awaitable[None]] | None = None
+    #: The bot's clock: the sandbox adopts it as Telegram's time, so moving the sandbox's clock (its
+    #: control API) moves what the bot's scheduled jobs see.
+    clock: ShiftedClock | None = None
 
 
 AppFactory = Callable[[], Awaitable[SandboxApp]]
@@ -69,11 +73,13 @@ def librarity_app(settings: Settings) -> AppFactory:
         from bot.web import install_routes
 
         ctx = await build_context(settings)
+        clock = ctx.services.get("clock")
         return SandboxApp(
             dispatcher=build_dispatcher(ctx),
             bot_defaults=bot_defaults(),
             install_routes=lambda app: install_routes(app, ctx),
             on_shutdown=ctx.close,
+            clock=clock if isinstance(clock, ShiftedClock) else None,
         )
 
     return build
@@ -109,6 +115,8 @@ async def start_sandbox(
     """The emulator on host:port (0: a free port) and the bot polling it, until the block ends."""
     emulator = SandboxEmulator(config, host=host, port=port)
     app = await app_factory()
+    if app.clock is not None:
+        emulator.world.clock = app.clock
     try:
         if app.install_routes is not None:
             app.install_routes(emulator.app)

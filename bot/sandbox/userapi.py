@@ -28,7 +28,7 @@ from bot.sandbox.media import guess_mime
 from bot.sandbox.methods.bot_info import commands_for
 from bot.sandbox.methods.common import TEXT_LIMIT
 from bot.sandbox.methods.files import file_json
-from bot.sandbox.models import ChatMessage, Invoice, Json, Payment, SandboxUser, now
+from bot.sandbox.models import ChatMessage, Invoice, Json, Payment, SandboxUser
 from bot.sandbox.world import SandboxWorld
 
 PROFILE_FIELDS = ("first_name", "last_name", "username", "language_code", "is_premium")
@@ -239,11 +239,13 @@ def record_payment(
     expiration: int | None = None
     if invoice.subscription_period:
         start = (
-            renews.subscription_expiration_date if renews and renews.subscription_expiration_date else now()
+            renews.subscription_expiration_date
+            if renews and renews.subscription_expiration_date
+            else world.timestamp()
         )
         expiration = start + invoice.subscription_period
     first_charge = (renews.renews or renews.charge_id) if renews else None
-    payment = Payment(charge_id, user.id, invoice, now(), expiration, renews=first_charge)
+    payment = Payment(charge_id, user.id, invoice, world.timestamp(), expiration, renews=first_charge)
     world.payments[charge_id] = payment
     message = world.user_message(
         user, {"successful_payment": successful_payment(payment, first=renews is None)}

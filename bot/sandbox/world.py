@@ -33,9 +33,9 @@ from bot.sandbox.models import (
     SandboxConfig,
     SandboxUser,
     StoredFile,
-    now,
 )
 from bot.sandbox.updates import UpdateQueue
+from services.jobs.clock import ShiftedClock
 
 TOKEN_RE = re.compile(r"^(\d{1,20}):[A-Za-z0-9_-]{1,200}$")
 DEFAULT_BOT_ID = 7000000001
@@ -124,6 +124,9 @@ class SandboxWorld:
         self._call_seq = 0
         self.flood_rules: list[FloodRule] = []
         self.rate_limiter = RateLimiter(self.config)
+        #: Telegram's time: message dates and payments. The control API moves it; a bot running in this
+        #: process shares it (SandboxApp.clock), so its scheduled jobs see the moved time too.
+        self.clock = ShiftedClock()
         self._counter = 0
         self._files_dir: Path | None = Path(self.config.files_dir) if self.config.files_dir else None
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
@@ -144,6 +147,10 @@ class SandboxWorld:
             "first_name": self.config.bot_first_name,
             "username": self.config.bot_username,
         }
+
+    def timestamp(self) -> int:
+        """Now on the sandbox's clock, as Telegram's dates are: Unix seconds."""
+        return int(self.clock.now().timestamp())
 
     def next_id(self, prefix: str = "") -> str:
         self._counter += 1
@@ -195,14 +202,15 @@ class SandboxWorld:
             raise bad_request(CHAT_NOT_FOUND) from e
 
     def bot_message(self, chat: Chat, content: Json) -> ChatMessage:
-        data = {"from": self.bot_user(), "chat": chat.user.to_chat(), "date": now(), **content}
+        data = {"from": self.bot_user(), "chat": chat.user.to_chat(), "date": self.timestamp(), **content}
         return chat.add(data, outgoing=True)
 
     def user_message(self, user: SandboxUser, content: Json) -> ChatMessage:
         """A message from the user, delivered to the bot as a `message` update."""
         chat = self.chats[user.id]
         message = chat.add(
-            {"from": user.to_user(), "chat": user.to_chat(), "date": now(), **content}, outgoing=False
+            {"from": user.to_user(), "chat": user.to_chat(), "date": self.timestamp(), **content},
+            outgoing=False,
         )
         self.updates.push("message", message.data)
         return message
@@ -216,7 +224,7 @@ class SandboxWorld:
         member_update: Json = {
             "chat": user.to_chat(),
             "from": user.to_user(),
-            "date": now(),
+            "date": self.timestamp(),
             "old_chat_member": {"status": old, "user": bot} | ({"until_date": 0} if old == "kicked" else {}),
             "new_chat_member": {"status": new, "user": bot} | ({"until_date": 0} if new == "kicked" else {}),
         }

@@ -1,4 +1,5 @@
-"""The clock every scheduled job reads: the real one in production, a fake one that tests move by hand."""
+"""The clock every scheduled job reads: the real one in production, the sandbox's movable one, and a fake
+one that tests move by hand."""
 
 from __future__ import annotations
 
@@ -15,6 +16,24 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+class ShiftedClock:
+    """The real time moved by an offset that may change while the bot runs: the sandbox's clock, which its
+    control API moves (to a Sunday, past a trial's end) so that scheduled jobs can be seen at any moment."""
+
+    def __init__(self, offset: timedelta = timedelta(0)) -> None:
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def set(self, moment: datetime) -> None:
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        self.offset = moment - datetime.now(UTC)
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta
 
 
 class FakeClock:

@@ -1,6 +1,7 @@
 """Builds notifications, broadcasts, admin alerts, analytics and the scheduled jobs into the AppContext.
 
-Services: ctx.services["clock"], ["sender"], ["alerts"], ["analytics"], ["metrics"], ["notifier"],
+Services: ctx.services["clock"] (the real time; a ShiftedClock the sandbox can move when BOT_TOKEN is
+unset), ["sender"], ["alerts"], ["analytics"], ["metrics"], ["notifier"],
 ["broadcasts"], ["jobs"] (the JobRunner, usable without the scheduler). The scheduler itself starts in the
 startup hook when SCHEDULER_ENABLED (or from `librarity scheduler`) and stops at shutdown.
 """
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from services.analytics.events import Analytics
 from services.analytics.metrics import Metrics
-from services.jobs.clock import SystemClock
+from services.jobs.clock import ShiftedClock, SystemClock
 from services.jobs.runner import JobRunner
 from services.jobs.scheduler import JobScheduler
 from services.jobs.tasks import BillingHooks, JobContext, job_specs
@@ -32,7 +33,8 @@ logger = logging.getLogger(__name__)
 
 async def install(ctx: AppContext) -> None:
     settings = ctx.settings
-    clock = SystemClock()
+    # Without BOT_TOKEN this is the sandbox's bot: its clock is the one the sandbox's control API moves.
+    clock = ShiftedClock() if settings.sandbox else SystemClock()
     sender = Sender(None, ctx.session_factory, rate=settings.send_rate_per_second)
     alerts = AdminAlerts(
         sender,

@@ -10,6 +10,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
@@ -124,6 +125,24 @@ class SandboxControl(_ApiClient):
     async def payments(self, user_id: int | None = None) -> list[dict[str, Any]]:
         params = {"user_id": str(user_id)} if user_id is not None else {}
         return list((await self._request("GET", "/api/payments", params=params))["payments"])
+
+    async def clock(self) -> dict[str, Any]:
+        """The sandbox's time: {"now": ISO 8601, "offset_seconds"}."""
+        return dict(await self._request("GET", "/api/control/clock"))
+
+    async def move_clock(
+        self, *, now: datetime | None = None, advance: timedelta | None = None, reset: bool = False
+    ) -> dict[str, Any]:
+        """Move the sandbox's time (message dates, payments, the bot's scheduled jobs) to `now`, by
+        `advance`, or back to the real time."""
+        body: dict[str, Any] = (
+            {"reset": True}
+            if reset
+            else {"now": now.isoformat()}
+            if now is not None
+            else {"advance_seconds": advance.total_seconds() if advance else 0}
+        )
+        return dict(await self._request("POST", "/api/control/clock", json=body))
 
 
 class UserClient(_ApiClient):

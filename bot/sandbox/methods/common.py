@@ -12,7 +12,7 @@ from bot.sandbox.errors import (
 )
 from bot.sandbox.formatting import EntityParseError, parse_html, sort_entities, strip_text
 from bot.sandbox.markup import Markup, parse_markup
-from bot.sandbox.models import Chat, ChatMessage, Json, now
+from bot.sandbox.models import Chat, ChatMessage, Json
 from bot.sandbox.params import Params
 from bot.sandbox.world import SandboxWorld
 
@@ -126,11 +126,13 @@ def send(
     return dict(message.data)
 
 
-def edited(chat: Chat, message: ChatMessage, changes: Json, removed: tuple[str, ...] = ()) -> Json:
-    """Apply an edit: new content, edit_date, a new revision for the user side to notice."""
+def edited(
+    chat: Chat, message: ChatMessage, changes: Json, removed: tuple[str, ...] = (), *, date: int
+) -> Json:
+    """Apply an edit: new content, edit_date (`date`), a new revision for the user side to notice."""
     for key in removed:
         message.data.pop(key, None)
     message.data.update(changes)
-    message.data["edit_date"] = now()
+    message.data["edit_date"] = date
     message.revision = chat.bump()
     return dict(message.data)

@@ -23,7 +23,7 @@ from bot.sandbox.methods.common import (
     text_content,
 )
 from bot.sandbox.methods.registry import method
-from bot.sandbox.models import Chat, ChatMessage, Draft, Json, now
+from bot.sandbox.models import Chat, ChatMessage, Draft, Json
 from bot.sandbox.params import Params
 from bot.sandbox.world import SandboxWorld
 
@@ -54,7 +54,9 @@ def _message_to_edit(world: SandboxWorld, params: Params) -> tuple[Chat, ChatMes
     return chat, message
 
 
-def _apply_edit(chat: Chat, message: ChatMessage, changes: Json, removed: tuple[str, ...]) -> Json:
+def _apply_edit(
+    world: SandboxWorld, chat: Chat, message: ChatMessage, changes: Json, removed: tuple[str, ...]
+) -> Json:
     before = message.content_key()
     after = ChatMessage(
         data={**{k: v for k, v in message.data.items() if k not in removed}, **changes},
@@ -63,7 +65,7 @@ def _apply_edit(chat: Chat, message: ChatMessage, changes: Json, removed: tuple[
     ).content_key()
     if before == after:
         raise bad_request(NOT_MODIFIED)
-    return edited(chat, message, changes, removed)
+    return edited(chat, message, changes, removed, date=world.timestamp())
 
 
 def _inline_markup(params: Params) -> Json:
@@ -78,7 +80,7 @@ async def edit_message_text(world: SandboxWorld, params: Params) -> Json:
     if "text" not in message.data:
         raise bad_request("there is no text in the message to edit")
     changes = text_content(*formatted_text(params)) | _inline_markup(params)
-    return _apply_edit(chat, message, changes, ("entities", "reply_markup"))
+    return _apply_edit(world, chat, message, changes, ("entities", "reply_markup"))
 
 
 @method("editMessageCaption", paced=True)
@@ -87,13 +89,13 @@ async def edit_message_caption(world: SandboxWorld, params: Params) -> Json:
     if "text" in message.data:
         raise bad_request("there is no caption in the message to edit")
     changes = caption_content(params) | _inline_markup(params)
-    return _apply_edit(chat, message, changes, ("caption", "caption_entities", "reply_markup"))
+    return _apply_edit(world, chat, message, changes, ("caption", "caption_entities", "reply_markup"))
 
 
 @method("editMessageReplyMarkup", paced=True)
 async def edit_message_reply_markup(world: SandboxWorld, params: Params) -> Json:
     chat, message = _message_to_edit(world, params)
-    return _apply_edit(chat, message, _inline_markup(params), ("reply_markup",))
+    return _apply_edit(world, chat, message, _inline_markup(params), ("reply_markup",))
 
 
 def _delete(chat: Chat, message: ChatMessage) -> None:
@@ -131,7 +133,7 @@ async def send_message_draft(world: SandboxWorld, params: Params) -> bool:
     if draft_id == 0:
         raise bad_request("DRAFT_ID_INVALID")
     text, entities = formatted_text(params) if (params.get_str("text") or "").strip() else ("", [])
-    chat.draft = Draft(draft_id, text, entities, now(), time.monotonic() + DRAFT_LIFETIME)
+    chat.draft = Draft(draft_id, text, entities, world.timestamp(), time.monotonic() + DRAFT_LIFETIME)
     return True
 
 
