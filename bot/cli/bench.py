@@ -1,4 +1,4 @@
-"""`librarity bench retrieval|ingest|all`: the benchmarks, one module each under services/bench/."""
+"""`librarity bench <name>|all`: the benchmarks, one module each under services/bench/."""
 
 from __future__ import annotations
 
@@ -9,11 +9,16 @@ from typing import Any
 from bot.settings import Settings
 
 # benchmark name -> module with `add_arguments(parser)` and `async run(args, settings) -> int`
-BENCHMARKS = {"retrieval": "services.bench.retrieval", "ingest": "services.bench.ingest"}
+BENCHMARKS = {
+    "retrieval": "services.bench.retrieval",
+    "ingest": "services.bench.ingest",
+    "updates": "services.bench.updates",
+    "load": "services.bench.load",
+}
 
 
 def add_parser(sub: Any) -> None:
-    parser = sub.add_parser("bench", help="measure retrieval quality and ingestion speed")
+    parser = sub.add_parser("bench", help="measure retrieval quality, ingestion speed and the bot under load")
     which = parser.add_subparsers(dest="benchmark", required=True)
     for name, module_name in BENCHMARKS.items():
         child = which.add_parser(name, help=f"the {name} benchmark")

@@ -138,7 +138,7 @@ async def start_sandbox(
     finally:
         await _shut_down(app)
         await emulator.stop()
-        _release_routers(app.dispatcher)
+        release_routers(app.dispatcher)
 
 
 async def _shut_down(app: SandboxApp) -> None:
@@ -157,7 +157,7 @@ async def _stop_polling(sandbox: RunningSandbox) -> None:
         await sandbox.polling
 
 
-def _release_routers(dispatcher: Dispatcher) -> None:
+def release_routers(dispatcher: Dispatcher) -> None:
     """Let the next Dispatcher include the same routers (handler modules keep them as singletons).
 
     aiogram has no public way to detach a router, and refuses to attach one twice.

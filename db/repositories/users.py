@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.models import User
+
+SEEN_PRECISION = timedelta(minutes=1)
 
 
 async def get(session: AsyncSession, user_id: int) -> User | None:
@@ -27,7 +29,8 @@ async def upsert_seen(
     role: str = "user",
     now: datetime | None = None,
 ) -> tuple[User, bool]:
-    """Create the user or refresh their names and last-seen time; returns (user, created).
+    """Create the user or refresh their names and last-seen time; returns (user, created). Nothing is
+    written when nothing changed and they were seen within SEEN_PRECISION.
 
     Works the same on SQLite and PostgreSQL: insert in a savepoint, fall back to the existing row when a
     concurrent update of the same user inserted it first.
@@ -55,17 +58,25 @@ async def upsert_seen(
             user = await session.get(User, user_id, populate_existing=True)
             assert user is not None
     if not created:
-        user.username = username
-        user.first_name = first_name
-        user.last_name = last_name
-        user.last_seen_at = now
-        user.blocked_bot = False
+        changes: dict[str, object] = {
+            "username": username,
+            "first_name": first_name,
+            "last_name": last_name,
+            "blocked_bot": False,
+        }
         if not user.language_chosen:
-            user.language = language
+            changes["language"] = language
         # Owners are whoever is in ADMIN_IDS now: a stored "owner" no longer there becomes "user" (and
         # never counted anyway: admin checks go by services/admin/roles.py staff_role).
         if (role == "owner") != (user.role == "owner"):
-            user.role = role
+            changes["role"] = role
+        # Set only what differs, and last seen to the minute: most updates leave the row clean and write
+        # nothing (even an equal value assigned makes the commit run a flush).
+        changes = {name: value for name, value in changes.items() if getattr(user, name) != value}
+        if changes or now - user.last_seen_at >= SEEN_PRECISION:
+            changes["last_seen_at"] = now
+        for name, value in changes.items():
+            setattr(user, name, value)
     return user, created
 
 

@@ -649,7 +649,9 @@ class BillingService:
         if self.settings.billing_trial_days <= 0:
             return None
         now = now or utcnow()
-        await self.ensure_account(session, user_id, now)
+        account = await self.ensure_account(session, user_id, now)
+        if account.trial_used or account.plan != FREE:
+            return None  # had it, or paying: no write (the conditional update below settles races)
         ends = now + timedelta(days=self.settings.billing_trial_days)
         result = await session.execute(
             update(CreditAccount)

@@ -379,8 +379,7 @@ class IngestionService:
     async def shelf(self, user_id: int, *, offset: int = 0, limit: int = 8) -> tuple[list[Book], int]:
         """One page of the user's shelf, newest first, and how many books it has in all."""
         async with self._sessions() as session:
-            books = await repo.list_shelf(session, user_id, offset=offset, limit=limit)
-            return books, await repo.count_shelf(session, user_id)
+            return await repo.shelf_page(session, user_id, offset=offset, limit=limit)
 
     async def active_book_id(self, user_id: int) -> int | None:
         async with self._sessions() as session:
