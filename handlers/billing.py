@@ -29,6 +29,7 @@ from bot.i18n import I18n, Translator
 from bot.render import escape
 from bot.settings import Settings
 from db.models import User
+from handlers.admin.common import show
 from handlers.chat_ui import SummaryCb
 from handlers.library_ui import SOUND_OR_VIDEO, MiB, upload_refusal
 from services.admin.roles import staff_role
@@ -271,11 +272,18 @@ async def on_summary_refused(
 async def _show_balance(
     message: Message, user: User, session: AsyncSession, billing: BillingService, i18n: Translator, bot: Bot
 ) -> None:
+    text, markup = await _balance_screen(user, session, billing, i18n, bot)
+    await message.answer(text, reply_markup=markup)
+
+
+async def _balance_screen(
+    user: User, session: AsyncSession, billing: BillingService, i18n: Translator, bot: Bot
+) -> tuple[str, InlineKeyboardMarkup]:
     summary = await billing.summary(session, user.id)
     await session.commit()
     link = await referral_link(bot, user.id)
     text = balance_text(i18n, summary, link, billing.settings.billing_referral_bonus)
-    await message.answer(text, reply_markup=balance_keyboard(i18n, summary))
+    return text, balance_keyboard(i18n, summary)
 
 
 @router.message(Command("balance"))
@@ -326,6 +334,9 @@ async def on_subscription(
         return
     key = "billing-sub-canceled" if cancel else "billing-sub-resumed"
     await query.answer()
+    # The /balance message the button was on no longer says "renews on" or offers the same button.
+    text, markup = await _balance_screen(user, session, billing, i18n, bot)
+    await show(query, text, markup)
     if isinstance(query.message, Message):
         await query.message.answer(
             i18n(key, plan=plan_name(i18n, summary.plan), until=_date(summary.plan_expires_at))

@@ -177,11 +177,24 @@ async def test_pro_subscription_renews_and_cancels(sandbox_bot: SandboxHarness, 
     balance = await user.ask("/balance", contains="credits")
     assert "renews on" in text_of(balance)
     await user.tap_button(balance, "Cancel subscription")
-    await user.wait_reply(int(balance["message_id"]), contains="Subscription canceled")
+    canceled = await user.wait_reply(int(balance["message_id"]), contains="Subscription canceled")
     payments = await user.control.payments(user.user_id)
     assert payments and all(p["subscription_canceled"] for p in payments)
     calls = await user.control.calls("editUserStarSubscription")
     assert calls and calls[-1]["params"]["is_canceled"] in (True, "true", "True")
+
+    # The /balance message itself now says the plan won't renew and offers to resume, not to cancel.
+    edited = await user.message(int(balance["message_id"]))
+    assert edited is not None
+    assert "renews on" not in text_of(edited) and "stays until" in text_of(edited), text_of(edited)
+    labels = [b["text"] for b in buttons_of(edited)]
+    assert "Resume subscription" in labels and "Cancel subscription" not in labels, labels
+
+    await user.tap_button(edited, "Resume subscription")
+    await user.wait_reply(int(canceled["message_id"]), contains="Subscription resumed")
+    resumed = await user.message(int(balance["message_id"]))
+    assert resumed is not None and "renews on" in text_of(resumed), resumed
+    assert "Cancel subscription" in [b["text"] for b in buttons_of(resumed)]
 
 
 async def test_refund_takes_the_credits_back(sandbox_bot: SandboxHarness, user: UserClient) -> None:
