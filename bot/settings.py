@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     database_max_overflow: int | None = Field(default=None, ge=0)  # default: SQLite 10, PostgreSQL 20
     database_pool_timeout: float = Field(default=30.0, gt=0)
     redis_url: str | None = None  # default: in memory
-    qdrant_url: str | None = None  # default: Qdrant local mode under DATA_DIR
+    qdrant_url: str | None = None  # default: Qdrant Edge in-process under DATA_DIR
     qdrant_api_key: SecretStr | None = None
     qdrant_collection: str = "librarity_chunks"
 
@@ -226,6 +226,12 @@ class Settings(BaseSettings):
 
     @property
     def qdrant_path(self) -> Path:
+        """Qdrant Edge's folder (the embedded default, without QDRANT_URL)."""
+        return self.data_dir / "qdrant-edge"
+
+    @property
+    def qdrant_local_mode_path(self) -> Path:
+        """Where qdrant-client's local mode kept the vectors before Qdrant Edge (copied in at start)."""
         return self.data_dir / "qdrant"
 
     @property

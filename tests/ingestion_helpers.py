@@ -13,7 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.repositories import users
 from services.ingestion.service import IngestionConfig, IngestionService
+from services.search.edge_folder import EdgeFolder
 from services.search.index import SearchIndex
+
+# The engines a test can build an index on: Qdrant Edge (the embedded default) and qdrant-client's
+# local mode, the stand-in for a Qdrant server (the same client calls; no server runs here).
+ENGINES = ("edge", "local-mode")
 
 
 class CountingEmbedder:
@@ -45,9 +50,13 @@ class CountingEmbedder:
         return None
 
 
-def make_index(path: Path, embedder: Any | None = None) -> SearchIndex:
-    client = QdrantClient(path=str(path))
-    return SearchIndex(client, embedder or CountingEmbedder(), "test_chunks", local=True)
+def engine_client(engine: str, path: Path) -> QdrantClient | EdgeFolder:
+    return EdgeFolder(path) if engine == "edge" else QdrantClient(path=str(path))
+
+
+def make_index(path: Path, embedder: Any | None = None, *, engine: str = "edge") -> SearchIndex:
+    client = engine_client(engine, path)
+    return SearchIndex(client, embedder or CountingEmbedder(), "test_chunks", local=engine == "local-mode")
 
 
 def make_service(

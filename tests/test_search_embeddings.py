@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from qdrant_client import QdrantClient
 
 from bot.settings import SettingsError
 from services.search.chunking import chunk_text
+from services.search.edge_folder import EdgeFolder
 from services.search.embeddings import (
     EmbeddingError,
     GeminiEmbedder,
@@ -41,6 +41,21 @@ async def test_local_model_is_loaded_once_and_vectors_are_normalised() -> None:
     query = await embedder.embed_query("Where did the cat sit?")
     assert query.shape == (384,) and float(vectors[0] @ query) > 0.5
     assert (await embedder.embed_documents([])).shape == (0, 384)
+
+
+def test_questions_are_embedded_on_one_torch_thread_and_books_on_the_default() -> None:
+    import threading
+
+    import torch
+
+    from services.search.embeddings import _document_threads, _query_threads
+
+    counts: list[int] = []
+    fresh = threading.Thread(target=lambda: counts.append(torch.get_num_threads()))
+    assert _query_threads.submit(torch.get_num_threads).result() == 1
+    fresh.start()
+    fresh.join()
+    assert _document_threads.submit(torch.get_num_threads).result() == counts[0] == torch.get_num_threads()
 
 
 async def test_openai_embeddings_in_batches(make_settings, server: FakeEmbeddingsServer) -> None:  # type: ignore[no-untyped-def]
@@ -111,7 +126,7 @@ async def test_search_with_openai_embeddings(tmp_path: Path, server: FakeEmbeddi
     embedder = OpenAIEmbedder(api_key=OPENAI_KEY, base_url=server.openai_base_url, dimensions=512)
     name = collection_name("chunks", embedder)
     assert name == "chunks_text-embedding-3-small-512"
-    index = SearchIndex(QdrantClient(path=str(tmp_path / "q")), embedder, name, local=True)
+    index = SearchIndex(EdgeFolder(tmp_path / "q"), embedder, name)
     try:
         text = "The owl lived in the oak. " * 5 + "\n\n" + "The trout swam in the cold stream. " * 5
         await index.index_chunks(1, 1, "en", chunk_text(text, options=_small()))

@@ -1,7 +1,8 @@
-"""The search index on Qdrant local mode (a temp dir) with the real MiniLM model.
+"""The search index on both engines (a temp dir) with the real MiniLM model: Qdrant Edge, the embedded
+default, and qdrant-client's local mode.
 
-A real Qdrant server is not available in this environment, so the server path (QDRANT_URL, payload
-indexes, wait=False upserts) is not exercised here; local mode runs the same queries.
+A real Qdrant server is not available in this environment, so the server path (QDRANT_URL, wait=False
+upserts) is not exercised here; local mode runs the same qdrant-client calls.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import pytest
 from qdrant_client import QdrantClient
 
 from services.search.chunking import ChunkingOptions, chunk_text
+from services.search.edge_folder import EdgeFolder
 from services.search.embeddings import LocalEmbedder
 from services.search.index import Hit, SearchIndex, SearchTuning, build_search_index, pack, point_id
 from services.search.lexical import stems
+from tests.ingestion_helpers import ENGINES, engine_client
 
 ENGLISH_BOOK = """
 The Lighthouse
@@ -82,14 +85,16 @@ def local_embedder() -> LocalEmbedder:
     return embedder
 
 
-@pytest.fixture
-async def index(tmp_path: Path, local_embedder: LocalEmbedder) -> AsyncIterator[SearchIndex]:
+@pytest.fixture(params=ENGINES)
+async def index(
+    request: pytest.FixtureRequest, tmp_path: Path, local_embedder: LocalEmbedder
+) -> AsyncIterator[SearchIndex]:
     embedder = CountingEmbedder(local_embedder)
     search = SearchIndex(
-        QdrantClient(path=str(tmp_path / "qdrant")),
+        engine_client(request.param, tmp_path / "qdrant"),
         embedder,  # type: ignore[arg-type]
         "test_chunks",
-        local=True,
+        local=request.param == "local-mode",
         tuning=SearchTuning(upsert_batch=3),
     )
     yield search
@@ -202,28 +207,35 @@ async def test_qdrant_fusion_modes_also_work(index: SearchIndex) -> None:
         assert "caraway" in hits[0].text
 
 
-async def test_build_search_index_uses_local_mode_under_data_dir(make_settings, local_embedder) -> None:  # type: ignore[no-untyped-def]
+async def test_build_search_index_uses_qdrant_edge_under_data_dir(make_settings, local_embedder) -> None:  # type: ignore[no-untyped-def]
     settings = make_settings()
     index = build_search_index(settings, embedder=local_embedder)
     try:
-        assert index.local and index.collection == "librarity_chunks_all-minilm-l6-v2"
+        assert isinstance(index.client, EdgeFolder) and not index.local
+        assert index.collection == "librarity_chunks_all-minilm-l6-v2"
         await _add(index, 5, 1, ENGLISH_BOOK, "en")
-        assert (settings.data_dir / "qdrant").is_dir()
+        assert (settings.data_dir / "qdrant-edge" / index.collection).is_dir()
+        assert not (settings.data_dir / "qdrant").exists()
         assert (await index.search(5, "lighthouse", k=1))[0].book_id == 1
     finally:
         await index.close()
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 async def test_a_collection_from_an_older_schema_is_refused(
-    tmp_path: Path, local_embedder: LocalEmbedder
+    engine: str, tmp_path: Path, local_embedder: LocalEmbedder
 ) -> None:
     from qdrant_client import models
 
-    client = QdrantClient(path=str(tmp_path / "old"))
-    client.create_collection(
-        "old", vectors_config={"dense": models.VectorParams(size=384, distance=models.Distance.COSINE)}
-    )
-    index = SearchIndex(client, local_embedder, "old", local=True)
+    old_layout = {"dense": models.VectorParams(size=384, distance=models.Distance.COSINE)}
+    earlier = engine_client(engine, tmp_path / "old")  # an older Librarity made the collection
+    if isinstance(earlier, QdrantClient):
+        earlier.create_collection("old", vectors_config=old_layout)
+    else:
+        earlier.open_collection("old", old_layout, {}, [])
+    earlier.close()
+    client = engine_client(engine, tmp_path / "old")
+    index = SearchIndex(client, local_embedder, "old", local=engine == "local-mode")
     try:
         with pytest.raises(RuntimeError, match="QDRANT_COLLECTION"):
             await index.search(1, "anything")

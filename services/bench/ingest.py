@@ -5,7 +5,7 @@ time with reportlab, and files/epub-epubjs/alice.epub (the same book as gutenber
 
 Sides, each in its own process (its models loaded once, before any timing; memory is its own):
 - ours: `IngestionService` as the bot runs it (reader process, chunking, `SearchIndex` with the local
-  MiniLM in Qdrant local mode, SQLite rows), from the file to a ready book (the user can ask: the
+  MiniLM in Qdrant Edge, SQLite rows), from the file to a ready book (the user can ask: the
   words are indexed) and on until its dense vectors are in (fully indexed);
 - langchain: TextLoader / PyPDFLoader / an UnstructuredEPubLoader equivalent,
   RecursiveCharacterTextSplitter(1000, 200), HuggingFaceEmbeddings (same MiniLM files),

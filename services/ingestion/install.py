@@ -38,6 +38,7 @@ async def install(ctx: AppContext) -> None:
         jobs = ctx.services.get("jobs")
         if jobs is not None:  # the nightly clean-up deletes failed books' files past their keeping time
             jobs.context.cleanups["failed_book_files"] = ingestion.forget_failed_files
+        await index.ensure_collection()  # at start: an older data folder is copied in now, not on a question
         await ingestion.start()
 
     async def on_stop(ctx: AppContext) -> None:

@@ -14,8 +14,11 @@ widens them too (`pack`): a fixed context holds more places. The fairytale bench
 0.935 and MRR@10 0.803 -> 0.822 at equal context (docs/BENCHMARKS.md).
 
 Every query carries the user filter inside each prefetch, so no ranking stage ever sees another user's
-points. Qdrant local mode (the embedded default) is synchronous and single-writer, so all client calls
-run in one dedicated thread; a server client gets a few threads and unawaited (wait=False) upserts.
+points. The engine is Qdrant Edge in-process (the embedded default, services/search/edge.py, shared
+with the bot's other processes by edge_folder.py) or a Qdrant server through qdrant-client (QDRANT_URL);
+both take the same qdrant-client calls, run in a few threads, a server's upserts unawaited (wait=False).
+qdrant-client's local mode (synchronous, single-writer: one thread) still works, as a test stand-in
+for the server.
 """
 
 from __future__ import annotations
@@ -23,9 +26,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
@@ -34,6 +40,7 @@ from qdrant_client import QdrantClient, models
 
 from services.search import lexical
 from services.search.chunking import Chunk
+from services.search.edge_folder import EdgeFolder
 from services.search.embeddings import Embedder, build_embedder
 from services.search.sentences import text_sentence_spans, window_spans
 
@@ -50,6 +57,7 @@ C = TypeVar("C", bound="Passage")
 
 DENSE = "dense"
 LEXICAL = "lexical"
+INDEXED_FIELDS = ["user_id", "book_id"]  # payload indexes: every query filters by them
 _POINT_NAMESPACE = uuid.UUID("6f1c52a4-3b0e-4d8a-9a55-1b7f0d6c2e11")
 
 
@@ -110,16 +118,32 @@ def collection_name(base: str, embedder: Embedder) -> str:
     return f"{base}_{slug}"
 
 
+# The milliseconds each search takes, collected where `timed_searches` is open (`librarity ask`).
+_search_times: ContextVar[list[float] | None] = ContextVar("search_times", default=None)
+
+
+@contextmanager
+def timed_searches() -> Iterator[list[float]]:
+    """Collect the milliseconds of every `SearchIndex.search` made inside the block (this task's)."""
+    times: list[float] = []
+    token = _search_times.set(times)
+    try:
+        yield times
+    finally:
+        _search_times.reset(token)
+
+
 class SearchIndex:
     def __init__(
         self,
-        client: QdrantClient,
+        client: QdrantClient | EdgeFolder,
         embedder: Embedder,
         collection: str,
         *,
-        local: bool,
+        local: bool = False,
         tuning: SearchTuning | None = None,
     ) -> None:
+        """`client`: Qdrant Edge (`EdgeFolder`) or a qdrant-client; `local`: that client is in local mode."""
         self.client = client
         self.embedder = embedder
         self.collection = collection
@@ -144,24 +168,26 @@ class SearchIndex:
                 self._ready = True
 
     def _create_collection(self) -> None:
+        max_sim = models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM)
+        vectors = {
+            DENSE: models.VectorParams(
+                size=self.embedder.dim, distance=models.Distance.COSINE, multivector_config=max_sim
+            )
+        }
+        sparse = {LEXICAL: models.SparseVectorParams(modifier=models.Modifier.IDF)}
+        if isinstance(self.client, EdgeFolder):  # made, checked or copied from local mode there
+            self.client.open_collection(self.collection, vectors, sparse, INDEXED_FIELDS)
+            return
         if self.client.collection_exists(self.collection):
             self._check_schema()
             return
-        max_sim = models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM)
-        self.client.create_collection(
-            self.collection,
-            vectors_config={
-                DENSE: models.VectorParams(
-                    size=self.embedder.dim, distance=models.Distance.COSINE, multivector_config=max_sim
-                )
-            },
-            sparse_vectors_config={LEXICAL: models.SparseVectorParams(modifier=models.Modifier.IDF)},
-        )
+        self.client.create_collection(self.collection, vectors_config=vectors, sparse_vectors_config=sparse)
         if not self.local:  # local mode has no payload indexes (and warns about them)
-            for field in ("user_id", "book_id"):
+            for field in INDEXED_FIELDS:
                 self.client.create_payload_index(self.collection, field, models.PayloadSchemaType.INTEGER)
 
     def _check_schema(self) -> None:
+        assert isinstance(self.client, QdrantClient)
         info = self.client.get_collection(self.collection)
         vectors = info.config.params.vectors
         dense = vectors.get(DENSE) if isinstance(vectors, dict) else None
@@ -327,6 +353,24 @@ class SearchIndex:
 
         `budget`: the characters of passages the caller will use, best first (a model's context); the
         hybrid search then packs them into it (see `pack`)."""
+        started = time.perf_counter()
+        try:
+            return await self._search(user_id, query, book_ids=book_ids, k=k, mode=mode, budget=budget)
+        finally:
+            times = _search_times.get()
+            if times is not None:
+                times.append((time.perf_counter() - started) * 1000)
+
+    async def _search(
+        self,
+        user_id: int,
+        query: str,
+        *,
+        book_ids: Sequence[int] | None,
+        k: int,
+        mode: Mode,
+        budget: int | None,
+    ) -> list[Hit]:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         if not query.strip() or k <= 0 or (book_ids is not None and not book_ids):
@@ -785,14 +829,13 @@ def _hit(point: models.ScoredPoint) -> Hit:
 
 
 def build_search_index(settings: Settings, *, embedder: Embedder | None = None) -> SearchIndex:
-    """The index the settings describe: a Qdrant server at QDRANT_URL, else local mode under DATA_DIR."""
+    """The index the settings describe: a Qdrant server at QDRANT_URL, else Qdrant Edge under DATA_DIR
+    (a collection that local mode kept in DATA_DIR/qdrant is copied in when first opened)."""
     embedder = embedder or build_embedder(settings)
+    client: QdrantClient | EdgeFolder
     if settings.qdrant_url:
         key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
         client = QdrantClient(url=settings.qdrant_url, api_key=key, timeout=60)
-        local = False
     else:
-        settings.qdrant_path.mkdir(parents=True, exist_ok=True)
-        client = QdrantClient(path=str(settings.qdrant_path))
-        local = True
-    return SearchIndex(client, embedder, collection_name(settings.qdrant_collection, embedder), local=local)
+        client = EdgeFolder(settings.qdrant_path, local_mode_path=settings.qdrant_local_mode_path)
+    return SearchIndex(client, embedder, collection_name(settings.qdrant_collection, embedder))
