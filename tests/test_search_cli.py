@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,6 +93,7 @@ def test_ask_retrieve_only_json(cli_settings: Settings, capsys: pytest.CaptureFi
     assert set(first) == {"book_id", "chunk_id", "page", "chapter", "text", "score"}
     assert first["book_id"] == book_id and "church tower" in first["text"]
     assert len(result["citations"]) <= 2
+    assert result["search_ms"] > 0
 
     code, [result] = _run(capsys, "ask", "all", "clock that ran backwards", "--retrieve-only", "--json")
     assert code == 0 and "backwards" in result["citations"][0]["text"]
@@ -134,6 +137,7 @@ def test_ask_without_retrieve_only_answers(
     # No LLM configured: the extractive answer, quoted from the book.
     assert result["answer"] and result["citations"]
     assert any("church tower" in c["text"] for c in result["citations"])
+    assert 0 < result["search_ms"] < result["seconds"] * 1000
 
 
 def test_ask_on_an_ingested_book(
@@ -148,3 +152,41 @@ def test_ask_on_an_ingested_book(
         capsys, "ask", str(ingested["book_id"]), "What did the river do?", "--retrieve-only", "--json"
     )
     assert code == 0 and "flooded" in result["citations"][0]["text"]
+
+
+# The bot's stand-in: holds DATA_DIR's search index until its stdin closes.
+HOLDER = """
+import asyncio, sys
+from bot.settings import load_settings
+from services.search.index import build_search_index
+
+async def main():
+    index = build_search_index(load_settings(_env_file=None))
+    await index.ensure_collection()
+    print("holding", index.client.holds, flush=True)
+    await asyncio.to_thread(sys.stdin.read)
+    await index.close()
+
+asyncio.run(main())
+"""
+
+
+def test_ask_while_the_bot_holds_the_index(
+    cli_settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book_id = asyncio.run(_shelve(cli_settings, 1, BOOK))
+    root = Path(__file__).resolve().parents[1]
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLDER], cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as bot:
+        assert bot.stdin is not None and bot.stdout is not None
+        try:
+            assert bot.stdout.readline().split() == ["holding", "True"]
+            code, [result] = _run(
+                capsys, "ask", str(book_id), "Where did Ansel carry his clocks?", "--retrieve-only", "--json"
+            )
+            assert code == 0 and "church tower" in result["citations"][0]["text"]
+            assert result["search_ms"] > 0
+        finally:
+            bot.stdin.close()
+            assert bot.wait(60) == 0

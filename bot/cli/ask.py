@@ -1,5 +1,7 @@
 """`librarity ask BOOK_ID|all "question" [--user ID] [--k N] [--retrieve-only] [--json]`.
 
+Each result carries "search_ms": the milliseconds its searches of the index took (query embedding,
+engine, re-ranking and widening; a chat answer may search more than once), beside "seconds" for all.
 Also the batch form `--questions FILE` (one question a line: plain text, or JSON with a "question"
 field), printing one JSON result a line with the models loaded once. The services come from
 `build_context`, exactly as the bot builds them, so the answer is the one the bot would give.
@@ -77,17 +79,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     from bot.app import build_context
 
-    try:
-        ctx = await build_context(settings)
-    except RuntimeError as error:
-        if "already accessed" in str(error):
-            print(
-                "the search index is open in another process (Qdrant local mode allows one); "
-                "stop the bot or set QDRANT_URL to a Qdrant server",
-                file=sys.stderr,
-            )
-            return 2
-        raise
+    ctx = await build_context(settings)
     try:
         asker = Asker(ctx, args)
         if args.questions is not None:
@@ -124,13 +116,17 @@ class Asker:
         self._book_ids: list[int] | None = None
 
     async def ask_safely(self, question: str) -> dict[str, Any]:
+        from services.search.index import timed_searches
+
         started = time.perf_counter()
-        try:
-            result = await self.ask(question)
-        except AskError as error:
-            print(str(error), file=sys.stderr)
-            result = {"answer": "", "provider": "none", "citations": [], "error": error.code}
+        with timed_searches() as searches:
+            try:
+                result = await self.ask(question)
+            except AskError as error:
+                print(str(error), file=sys.stderr)
+                result = {"answer": "", "provider": "none", "citations": [], "error": error.code}
         result["seconds"] = round(time.perf_counter() - started, 4)
+        result["search_ms"] = round(sum(searches), 1)
         return result
 
     async def ask(self, question: str) -> dict[str, Any]:
