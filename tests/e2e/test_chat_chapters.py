@@ -1,5 +1,6 @@
-"""The chapter picker through the sandbox: a long book in two volumes is paged, each volume's chapters
-are told apart, and a study question from the last page reads as one line of whole words."""
+"""A long book in two volumes, wrapped like Project Gutenberg, through the sandbox: the chapter picker
+is paged, each volume's chapters are told apart, a study question from the last page reads as one line
+of whole words, and an answer without an AI model quotes the book without its line breaks."""
 
 from __future__ import annotations
 
@@ -82,4 +83,9 @@ class TestChapterPicker:
         # The book's line break inside the sentence is gone, and the sentence is whole.
         assert "walked to the harbour" in line and "In chapter 20 of the second volume" in line
         assert re.search(r"gulls came back\.$", line)
+
+        await ask(user, "no idea", contains="Not quite")
+        answer = await ask(user, "How many boats did the keeper count in chapter 7?", contains="Sources")
+        quote = next(line for line in text_of(answer).split("\n") if line.startswith("«"))
+        assert "walked to the harbour and counted" in quote, text_of(answer)
         assert await failed_calls(user) == []
