@@ -33,6 +33,7 @@ from handlers.admin.common import show
 from handlers.chat_ui import SummaryCb
 from handlers.library_ui import SOUND_OR_VIDEO, MiB, upload_refusal
 from services.admin.roles import staff_role
+from services.billing.orders import RefundOutcome
 from services.billing.plans import FREE, Product
 from services.billing.service import (
     Affordability,
@@ -532,7 +533,7 @@ def _refund_text(i18n: Translator, amount: int, currency: str, taken: int, plan_
 @router.message(Command("refund"))
 async def cmd_refund(
     message: Message, command: CommandObject, user: User, session: AsyncSession, billing: BillingService,
-    i18n: Translator, bot: Bot, ctx: Any,
+    i18n: Translator, bot: Bot,
 ) -> None:  # fmt: skip
     """Admins: /refund <telegram_payment_charge_id> gives the Stars back and takes the credits back."""
     if staff_role(user, billing.settings.admin_ids) is None:
@@ -558,16 +559,7 @@ async def cmd_refund(
             owed=outcome.credits_owed,
         )
     )
-    if outcome.user_id is not None and outcome.user_id != user.id and not outcome.recorded_by_echo:
-        customer = await session.get(User, outcome.user_id)
-        translator = ctx.i18n.translator(customer.language if customer else ctx.i18n.default)
-        text = _refund_text(
-            translator, outcome.amount, outcome.currency, outcome.credits_taken, outcome.plan_ended
-        )
-        try:
-            await bot.send_message(outcome.user_id, text)
-        except Exception:
-            logger.warning("could not tell user %s about their refund", outcome.user_id)
+    await billing.announce_refund(outcome, refunded_by=user.id)
 
 
 # --- /paysupport and /terms ------------------------------------------------------------------------
@@ -680,6 +672,13 @@ class BillingNotices:
         await self._send(
             user_id, i18n("billing-low-credits", percent=self.warn_percent, balance=balance), markup
         )
+
+    async def refunded(self, outcome: RefundOutcome) -> None:
+        """An admin refunded the user's payment: the same words as Telegram's refunded_payment gets."""
+        assert outcome.user_id is not None
+        i18n = await self._translator(outcome.user_id)
+        text = _refund_text(i18n, outcome.amount, outcome.currency, outcome.credits_taken, outcome.plan_ended)
+        await self._send(outcome.user_id, text)
 
     async def referral_bonus(self, bonus: ReferralBonus) -> None:
         invitee = await self._translator(bonus.invitee_id)

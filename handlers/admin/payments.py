@@ -26,6 +26,7 @@ from handlers.admin.common import (
 )
 from services.admin.actor import Actor, AdminError
 from services.admin.service import AdminService
+from services.billing.service import BillingService
 
 router = Router(name=__name__)
 
@@ -177,6 +178,7 @@ async def on_refund_yes(
     admin: AdminService,
     actor: Actor,
     i18n: Translator,
+    billing: BillingService,
 ) -> None:
     try:
         outcome = await admin.payments.refund(session, bot, actor, callback_data.payment_id)
@@ -184,4 +186,5 @@ async def on_refund_yes(
         await query.answer(error_text(i18n, error), show_alert=True)
         return
     await query.answer(i18n("admin-refund-done", credits=outcome.credits_taken), show_alert=True)
+    await billing.announce_refund(outcome, refunded_by=actor.id)
     await _show_payment(query, session, admin, i18n, callback_data.payment_id, callback_data.page)

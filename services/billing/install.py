@@ -60,6 +60,7 @@ async def install(ctx: AppContext) -> None:
             alerts=ctx.services.get("alerts"),
         )
         billing.on_payment_event = notices.payment_event
+        billing.on_refund = notices.refunded
         hook_ingestion(ctx, billing, notices)
         hook_answers(ctx, billing, notices)
 

@@ -37,7 +37,7 @@ from services.billing.pricing import Pricing, TokenUsage
 from services.billing.sql import insert_ignoring_conflicts
 
 if TYPE_CHECKING:
-    from services.billing.orders import OrderBook
+    from services.billing.orders import OrderBook, RefundOutcome
     from services.billing.stars import StarsPayments
     from services.billing.yookassa import PaymentEvent, YooKassaPayments
 
@@ -179,6 +179,7 @@ class BillingService:
         self.stars: StarsPayments | None = None
         self.yookassa: YooKassaPayments | None = None
         self.on_payment_event: Callable[[PaymentEvent], Awaitable[None]] | None = None
+        self.on_refund: Callable[[RefundOutcome], Awaitable[None]] | None = None
 
     @property
     def card_payments(self) -> bool:
@@ -211,6 +212,22 @@ class BillingService:
             await self.on_payment_event(event)
         except Exception:
             logger.exception("telling user %s about payment %s failed", event.user_id, event.payment_id)
+
+    async def announce_refund(self, outcome: RefundOutcome, refunded_by: int) -> None:
+        """Tell the user that an admin refunded their payment (/refund or the admin's Payments screen),
+        unless Telegram's refunded_payment update already told them or the admin refunded their own."""
+        if (
+            self.on_refund is None
+            or outcome.status != "refunded"
+            or outcome.user_id is None
+            or outcome.user_id == refunded_by
+            or outcome.recorded_by_echo
+        ):
+            return
+        try:
+            await self.on_refund(outcome)
+        except Exception:
+            logger.exception("telling user %s about their refund failed", outcome.user_id)
 
     # --- accounts ---------------------------------------------------------------------------------
 

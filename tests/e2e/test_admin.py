@@ -327,6 +327,9 @@ async def test_books_payments_and_exports(sandbox_bot: SandboxHarness) -> None:
     card = await owner.wait_edit(int(confirm["message_id"]), lambda m: "Status: refunded" in text_of(m))
     assert not any("admp:ref" in str(b.get("callback_data")) for b in buttons_of(card))
     assert [p["refunded"] for p in await buyer.control.payments(buyer.user_id)] == [True]
+    # The buyer is told as /refund would tell them: what came back and the credits taken.
+    notice = await buyer.wait_reply(int(invoice["message_id"]), contains="was refunded")
+    assert "50 ⭐" in text_of(notice) and "100 credits were taken back" in text_of(notice), text_of(notice)
 
     payments = await press(owner, card, PaymentCb(action=PaymentAction.LIST).pack(), "Payments: 1")
     assert "↩️" in str(buttons_of(payments))
