@@ -6,6 +6,8 @@ from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
     CallbackQuery,
     ChatMemberUpdated,
@@ -16,6 +18,7 @@ from aiogram.types import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
+from bot.render import escape
 from db.models import User
 from db.repositories import users
 from services.notifications import preferences
@@ -28,6 +31,13 @@ class SettingsCb(CallbackData, prefix="stg"):
     # "menu" | "toggle" (value: kind) | "hours" | "hour" (value: 0..23) | "zones" | "zone" (value: index)
     action: str
     value: str = ""
+
+
+class SettingsInput(StatesGroup):
+    zone = State()  # the zones screen is open: a typed zone name is taken (data: the state to go back to)
+
+
+RETURN_KEY = "settings_return_state"
 
 
 def settings_text(user: User, i18n: Translator) -> str:
@@ -86,12 +96,17 @@ def hours_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def zones_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
-    buttons = [
-        InlineKeyboardButton(text=name, callback_data=SettingsCb(action="zone", value=str(i)).pack())
-        for i, name in enumerate(COMMON_TIMEZONES)
-    ]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+def zones_keyboard(user: User, i18n: Translator) -> InlineKeyboardMarkup:
+    """The likely zone for the user's language first, then the other common ones; the current one ticked."""
+    current, likely = preferences.timezone_of(user).key, preferences.likely_timezone(user)
+
+    def button(name: str, text: str) -> InlineKeyboardButton:
+        data = SettingsCb(action="zone", value=str(COMMON_TIMEZONES.index(name))).pack()
+        return InlineKeyboardButton(text=("✅ " if name == current else "") + text, callback_data=data)
+
+    buttons = [button(name, name) for name in COMMON_TIMEZONES if name != likely]
+    rows = [[button(likely, i18n("settings-button-zone-likely", zone=likely))]]
+    rows += [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     rows.append(
         [
             InlineKeyboardButton(
@@ -111,13 +126,29 @@ async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -
                 raise
 
 
+async def _await_zone(state: FSMContext) -> None:
+    """Take the next text as a zone name; what the user was doing (a search, a study question) resumes after."""
+    current = await state.get_state()
+    if current != SettingsInput.zone.state:
+        await state.update_data({RETURN_KEY: current})
+        await state.set_state(SettingsInput.zone)
+
+
+async def _leave_zone_input(state: FSMContext) -> None:
+    if await state.get_state() == SettingsInput.zone.state:
+        await state.set_state((await state.get_data()).get(RETURN_KEY))
+        await state.update_data({RETURN_KEY: None})
+
+
 @router.message(Command("settings"))
-async def cmd_settings(message: Message, user: User, i18n: Translator) -> None:
+async def cmd_settings(message: Message, user: User, i18n: Translator, state: FSMContext) -> None:
+    await _leave_zone_input(state)
     await message.answer(settings_text(user, i18n), reply_markup=settings_keyboard(user, i18n))
 
 
 @router.callback_query(SettingsCb.filter(F.action == "menu"))
-async def on_menu(query: CallbackQuery, user: User, i18n: Translator) -> None:
+async def on_menu(query: CallbackQuery, user: User, i18n: Translator, state: FSMContext) -> None:
+    await _leave_zone_input(state)
     await query.answer()
     await _show(query, settings_text(user, i18n), settings_keyboard(user, i18n))
 
@@ -156,24 +187,53 @@ async def on_hour(
 
 
 @router.callback_query(SettingsCb.filter(F.action == "zones"))
-async def on_zones(query: CallbackQuery, user: User, i18n: Translator) -> None:
+async def on_zones(query: CallbackQuery, user: User, i18n: Translator, state: FSMContext) -> None:
+    await _await_zone(state)
     await query.answer()
     await _show(
-        query, i18n("settings-choose-zone", zone=preferences.timezone_of(user).key), zones_keyboard(i18n)
+        query,
+        i18n("settings-choose-zone", zone=preferences.timezone_of(user).key),
+        zones_keyboard(user, i18n),
     )
 
 
 @router.callback_query(SettingsCb.filter(F.action == "zone"))
 async def on_zone(
-    query: CallbackQuery, callback_data: SettingsCb, user: User, session: AsyncSession, i18n: Translator
+    query: CallbackQuery,
+    callback_data: SettingsCb,
+    user: User,
+    session: AsyncSession,
+    i18n: Translator,
+    state: FSMContext,
 ) -> None:
     if not callback_data.value.isdigit() or int(callback_data.value) >= len(COMMON_TIMEZONES):
         await query.answer()
         return
     preferences.set_timezone(user, COMMON_TIMEZONES[int(callback_data.value)])
     await session.commit()
+    await _leave_zone_input(state)
     await query.answer(i18n("settings-saved"))
     await _show(query, settings_text(user, i18n), settings_keyboard(user, i18n))
+
+
+@router.message(SettingsInput.zone, F.text, ~F.text.startswith("/"))
+async def on_zone_typed(
+    message: Message, user: User, session: AsyncSession, i18n: Translator, state: FSMContext
+) -> None:
+    """Any IANA name, in any case, or a city in it; an unknown one is said so, with the choice again."""
+    zone = preferences.find_timezone(message.text or "")
+    if zone is None:
+        unknown = i18n("settings-zone-unknown", text=escape((message.text or "").strip()[:64]))
+        current = i18n("settings-choose-zone", zone=preferences.timezone_of(user).key)
+        await message.answer(f"{unknown}\n\n{current}", reply_markup=zones_keyboard(user, i18n))
+        return
+    preferences.set_timezone(user, zone)
+    await session.commit()
+    await _leave_zone_input(state)
+    saved = i18n("settings-zone-saved", zone=zone)
+    await message.answer(
+        f"{saved}\n\n{settings_text(user, i18n)}", reply_markup=settings_keyboard(user, i18n)
+    )
 
 
 @router.my_chat_member(F.chat.type == "private")

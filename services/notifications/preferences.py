@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from db.models import User
 
@@ -32,9 +33,10 @@ class Kind(StrEnum):
 
 KINDS: tuple[Kind, ...] = tuple(Kind)
 
+# The likely zone for each language: the default until the user picks one, and offered first in /settings.
 DEFAULT_TIMEZONES = {"ru": "Europe/Moscow", "en": "UTC"}
 
-# Offered as buttons in /settings; anything else from the IANA database is accepted too.
+# Offered as buttons in /settings (the likely zones among them); any other IANA name may be typed.
 COMMON_TIMEZONES: tuple[str, ...] = (
     "UTC",
     "Europe/London",
@@ -66,8 +68,13 @@ def hour_of(user: User) -> int:
     return hour if isinstance(hour, int) and 0 <= hour <= 23 else DEFAULT_HOUR
 
 
+def likely_timezone(user: User) -> str:
+    """The zone the user's language suggests."""
+    return DEFAULT_TIMEZONES.get(user.language, "UTC")
+
+
 def timezone_of(user: User) -> ZoneInfo:
-    for name in (user.timezone, DEFAULT_TIMEZONES.get(user.language, "UTC")):
+    for name in (user.timezone, likely_timezone(user)):
         if name:
             try:
                 return ZoneInfo(name)
@@ -86,6 +93,36 @@ def is_valid_timezone(name: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError):
         return False
     return True
+
+
+@cache
+def _zone_names() -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Every IANA zone by its lower-case name, and the zones by their lower-case city (last part)."""
+    by_name: dict[str, str] = {}
+    by_city: dict[str, list[str]] = {}
+    for name in sorted(available_timezones()):
+        by_name[name.lower()] = name
+        by_city.setdefault(name.rsplit("/", 1)[-1].lower(), []).append(name)
+    return by_name, by_city
+
+
+def find_timezone(text: str) -> str | None:
+    """The IANA zone a user typed: its name in any case ("europe/paris"), or a city ("Tokyo", "new york",
+    "buenos aires"); None when it is neither, or the city names zones that keep different times."""
+    typed = "_".join(text.strip().split()).lower()
+    by_name, by_city = _zone_names()
+    if typed in by_name:
+        return by_name[typed]
+    cities = by_city.get(typed, [])
+    if not cities or len({_offsets(name) for name in cities}) > 1:
+        return None
+    # Several names for one zone (old aliases): the fullest, e.g. America/Argentina/Buenos_Aires.
+    return max(cities, key=lambda name: (len(name), name))
+
+
+def _offsets(name: str) -> tuple[Any, ...]:
+    zone = ZoneInfo(name)
+    return tuple(datetime(2025, month, 15, tzinfo=zone).utcoffset() for month in (1, 7))
 
 
 def set_enabled(user: User, kind: Kind | str, enabled: bool) -> None:
