@@ -122,10 +122,10 @@ async def test_two_indexes_on_one_folder_search_and_write_at_once(tmp_path: Path
             other.index_chunks(1, 11, "en", _chunks(BAKERY)),
             holder.index_chunks(2, 30, "en", _chunks(BAKERY)),
         ]
-        results = await asyncio.gather(*searches, *writes)
+        found, _ = await asyncio.gather(asyncio.gather(*searches), asyncio.gather(*writes))
         assert isinstance(other.client, EdgeFolder) and not other.client.holds
         questions = ("lantern storm", "lighthouse fog", "rye bread caraway") * 16
-        for question, hits in zip(questions, results[: len(searches)], strict=True):
+        for question, hits in zip(questions, found, strict=True):
             assert all(hit.book_id in (10, 11) for hit in hits)
             if question != "rye bread caraway":
                 assert hits[0].book_id == 10
@@ -169,6 +169,34 @@ async def test_another_process_uses_the_folder_through_its_holder_and_takes_it_o
         assert (await index.search(1, "caraway rye bread", k=1))[0].book_id == 11
         assert index.client.holds
         assert await index.count(1, 10) == len(_chunks(HARBOUR))
+    finally:
+        if holder.returncode is None:
+            holder.kill()
+            await holder.wait()
+        await index.close()
+
+
+async def test_a_holder_that_crashed_is_taken_over_with_its_writes(tmp_path: Path) -> None:
+    folder = tmp_path / "edge"
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        HOLDER,
+        str(folder),
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert holder.stdout is not None
+    index = make_index(folder)
+    try:
+        assert (await asyncio.wait_for(holder.stdout.readline(), 60)).decode().split() == ["holding", "True"]
+        holder.kill()  # no clean-up: its endpoint.json stays behind, its lock goes with the process
+        await holder.wait()
+        assert (folder / "endpoint.json").exists()
+        hits = await index.search(1, "lantern in the storm", k=1)
+        assert isinstance(index.client, EdgeFolder) and index.client.holds
+        assert hits[0].book_id == 10 and await index.count(1, 10) == len(_chunks(HARBOUR))
     finally:
         if holder.returncode is None:
             holder.kill()

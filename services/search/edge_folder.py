@@ -330,7 +330,7 @@ def _serve(shards: EdgeShards, root: Path) -> ThreadingHTTPServer:
             return None
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server.daemon_threads = False  # so that closing it waits for the calls in progress
     threading.Thread(target=server.serve_forever, name="qdrant-edge-holder", daemon=True).start()
     endpoint = {"port": server.server_address[1], "token": token, "pid": os.getpid()}
     partial = root / f"{ENDPOINT_FILE}.{os.getpid()}"
