@@ -259,3 +259,49 @@ async def test_referral_bonus_once_per_invited_user(billing: BillingService, ses
     assert await _consistent(billing, session, 11) == 150
     members = await billing.plan_members(session, FREE)
     assert {10, 11, 12} <= members
+
+
+async def test_a_refunded_second_month_leaves_the_first_paid_month(
+    billing: BillingService, session: AsyncSession
+) -> None:
+    await _user(session, 11)
+    await billing.ensure_account(session, 11, NOW)
+    product = billing.catalog.product(f"plan_{PRO}")
+    assert product is not None and billing.orders is not None
+    months = []
+    for n, paid_at in enumerate((NOW, NOW + timedelta(days=1))):
+        order = await billing.orders.create(session, 11, product, "yookassa", now=paid_at)
+        months.append(
+            await billing.orders.fulfil(
+                session,
+                order,
+                charge_id=f"card-{n}",
+                amount=order.amount,
+                currency=order.currency,
+                now=paid_at,
+            )
+        )
+        await session.commit()
+    assert months[1].plan_expires_at == NOW + timedelta(days=60), "the second month follows the first"
+
+    later = NOW + timedelta(days=2)
+    outcome = await billing.orders.record_refund(session, "yookassa", "card-1", now=later)
+    await session.commit()
+    assert outcome.status == "refunded" and not outcome.plan_ended
+    assert outcome.credits_taken == product.credits
+    summary = await billing.summary(session, 11)
+    assert summary.plan == PRO and summary.plan_expires_at == NOW + timedelta(days=30), summary
+
+    # At the end of the first month (and its grace) the plan lapses as any unpaid plan does.
+    done = await billing.renew_due(session, NOW + timedelta(days=31, hours=1))
+    assert [(r.user_id, r.kind) for r in done] == [(11, "downgraded")]
+
+    # Refunding the only month left ends the plan at once.
+    again = NOW + timedelta(days=32)
+    await billing.activate_plan(
+        session, 11, PRO, expires_at=None, credits=0, idempotency_key="k", ref="r", now=again
+    )
+    await session.commit()
+    ended = await billing.orders.record_refund(session, "yookassa", "card-0", now=again)
+    await session.commit()
+    assert ended.plan_ended and (await billing.summary(session, 11)).plan == FREE

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select, update
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.models.billing import Payment, PaymentOrder
-from services.billing.plans import RUB, STARS, Product
+from services.billing.plans import PLAN_DAYS, RUB, STARS, Product
 from services.billing.service import BillingService
 from services.billing.sql import insert_ignoring_conflicts
 
@@ -177,7 +177,9 @@ class OrderBook:
         self, session: AsyncSession, provider: Provider, charge_id: str, *, now: datetime | None = None
     ) -> RefundOutcome:
         """The money of charge `charge_id` went back to the user: take its credits back (what is there;
-        the balance never goes below zero) and end the plan it paid for. Idempotent; does not commit."""
+        the balance never goes below zero) and take back the time it paid for: the plan ends, unless
+        another payment for it (the first month, when a renewal is refunded) still covers the user, and
+        then it runs until that one's end. Idempotent; does not commit."""
         now = now or utcnow()
         payment = await session.scalar(
             select(Payment).where(Payment.provider == provider, Payment.charge_id == charge_id)
@@ -206,8 +208,12 @@ class OrderBook:
         if payment.plan:
             account = await self.billing.ensure_account(session, payment.user_id, now)
             if account.plan == payment.plan:
-                await self.billing.end_plan(session, payment.user_id, now)
-                plan_ended = True
+                covered = await self._covered_until(session, payment, now)
+                if covered is None:
+                    await self.billing.end_plan(session, payment.user_id, now)
+                    plan_ended = True
+                elif account.plan_expires_at is None or covered < account.plan_expires_at:
+                    await self.billing.shorten_plan(session, payment.user_id, covered)
         await session.execute(
             update(Payment).where(Payment.id == payment.id).values(credits_taken_back=taken),
             execution_options={"synchronize_session": False},
@@ -229,3 +235,20 @@ class OrderBook:
         return RefundOutcome(
             "refunded", payment.user_id, taken, payment.credits, plan_ended, payment.amount, payment.currency
         )
+
+    @staticmethod
+    async def _covered_until(session: AsyncSession, refunded: Payment, now: datetime) -> datetime | None:
+        """How long the user's other paid payments for the refunded payment's plan still cover them
+        (None: not beyond now). A subscription payment says when its period ends; a single month runs
+        PLAN_DAYS from its payment."""
+        rows = await session.execute(
+            select(Payment.subscription_expires_at, Payment.created_at).where(
+                Payment.user_id == refunded.user_id,
+                Payment.plan == refunded.plan,
+                Payment.status == "paid",
+                Payment.id != refunded.id,
+            )
+        )
+        ends = [expires or paid + timedelta(days=PLAN_DAYS) for expires, paid in rows.all()]
+        latest = max(ends, default=None)
+        return latest if latest is not None and latest > now else None

@@ -918,6 +918,19 @@ class BillingService:
         )
         self.ledger.forget_cached(session, user_id)
 
+    async def shorten_plan(self, session: AsyncSession, user_id: int, until: datetime) -> None:
+        """The plan now ends at `until` (a refunded renewal took its month back); the current period
+        keeps its credits and ends then at the latest."""
+        account = await self.ensure_account(session, user_id)
+        period_end = min(account.period_end, until) if account.period_end else until
+        await session.execute(
+            update(CreditAccount)
+            .where(CreditAccount.user_id == user_id)
+            .values(plan_expires_at=until, period_end=period_end, updated_at=utcnow()),
+            execution_options={"synchronize_session": False},
+        )
+        self.ledger.forget_cached(session, user_id)
+
     # --- referrals ----------------------------------------------------------------------------------
 
     async def on_first_book_ready(

@@ -239,3 +239,10 @@ class StarsPayments:
             await bot.edit_user_star_subscription(user_id, account.subscription_charge_id, True)
         except Exception:
             logger.exception("could not cancel the Star subscription of user %s", user_id)
+            return
+        # A plan that a refund leaves running (an earlier month still covers it) won't renew.
+        await session.execute(
+            update(CreditAccount).where(CreditAccount.user_id == user_id).values(subscription_canceled=True),
+            execution_options={"synchronize_session": False},
+        )
+        self.billing.ledger.forget_cached(session, user_id)

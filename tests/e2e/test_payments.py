@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from bot.sandbox.runner import AppFactory, librarity_app
 from db.models import Book, BookStatus, Chunk, User
 from db.models.billing import LedgerEntry, Payment
 from handlers.chat_ui import SummaryCb
-from services.billing.service import BillingService
+from services.billing.service import BalanceSummary, BillingService
 from tests.e2e.client import Message, SandboxHarness, UserClient, buttons_of, text_of
 from tests.fakes.yookassa_server import FakeYooKassaServer
 
@@ -61,6 +62,11 @@ async def _balance(sandbox: SandboxHarness, user_id: int) -> int:
         balance = await billing.ledger.balance(session, user_id)
         assert balance == await billing.ledger.total(session, user_id), "the ledger sums to the balance"
         return balance
+
+
+async def _summary(sandbox: SandboxHarness, user_id: int) -> BalanceSummary:
+    async with sandbox.running.dispatcher["ctx"].session_factory() as session:
+        return await _billing(sandbox).summary(session, user_id)
 
 
 async def _started(user: UserClient) -> int:
@@ -229,6 +235,43 @@ async def test_refund_takes_the_credits_back(sandbox_bot: SandboxHarness, user: 
     assert await _balance(sandbox_bot, user.user_id) == 400
     messages = [m for m in await user.messages(int(invoice["message_id"])) if "refunded" in text_of(m)]
     assert len(messages) == 1, "the user is told once"
+
+
+async def test_refunding_a_renewal_keeps_the_month_paid_before_it(
+    sandbox_bot: SandboxHarness, user: UserClient
+) -> None:
+    await _started(user)
+    menu = await _buy_menu(user)
+    await user.tap_button(menu, "Pro · 250")
+    offer = await user.wait_reply(int(menu["message_id"]), contains="Subscribe")
+    first = await user.tap_button(offer, "Subscribe")
+    welcome = await user.wait_reply(int(offer["message_id"]), contains="You're on")
+    renewal = await user.renew_subscription(first["telegram_payment_charge_id"])
+    renewed = await user.wait_reply(int(welcome["message_id"]), contains="renewed until")
+    assert await _balance(sandbox_bot, user.user_id) == 400 + 3000
+
+    admin = sandbox_bot.user(ADMIN)
+    await admin.send("/start")
+    done = await admin.ask(f"/refund {renewal['telegram_payment_charge_id']}", contains="Refunded")
+    assert "1,500 of 1,500" in text_of(done)
+    notice = await user.wait_reply(int(renewed["message_id"]), contains="refunded")
+    assert "Free again" not in text_of(notice), text_of(notice)
+    assert await _balance(sandbox_bot, user.user_id) == 400 + 1500
+
+    # Pro stays until the end of the first, still paid, month and won't renew.
+    payments = {p["telegram_payment_charge_id"]: p for p in await user.control.payments(user.user_id)}
+    first_end = datetime.fromtimestamp(
+        payments[first["telegram_payment_charge_id"]]["subscription_expiration_date"], UTC
+    )
+    summary = await _summary(sandbox_bot, user.user_id)
+    assert summary.plan == "pro" and summary.plan_expires_at == first_end, summary
+    assert summary.subscription_canceled and not summary.subscription_active, summary
+    balance = await user.ask("/balance", contains="credits")
+    assert f"stays until {first_end.date().isoformat()}" in text_of(balance), text_of(balance)
+
+    # Refunding the first month too leaves nothing paid: back to Free.
+    await admin.ask(f"/refund {first['telegram_payment_charge_id']}", contains="Refunded")
+    assert (await _summary(sandbox_bot, user.user_id)).plan == "free"
 
 
 async def test_card_payment_settled_by_a_notification_to_the_sandbox(
