@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Book, ChatTurn, Event, LLMUsageRecord, Payment, PaymentOrder
+from db.models import Book, ChatTurn, CreditAccount, Event, LLMUsageRecord, Payment, PaymentOrder
 from services.analytics.events import Analytics, track
 from services.analytics.metrics import Metrics
 from tests.support_notifications import add_user, clock_at
@@ -138,6 +139,9 @@ async def _seed(session_factory: async_sessionmaker[AsyncSession]) -> None:
                     refunded_at=refunded_at,
                 )
             )
+        for user_id in (1, 2):  # on Pro now; user 5's plan has lapsed
+            session.add(CreditAccount(user_id=user_id, plan="pro", plan_expires_at=at(4, 1)))
+        session.add(CreditAccount(user_id=5, plan="free"))
         await session.commit()
 
 
@@ -202,6 +206,40 @@ async def test_metrics_on_a_known_dataset(session_factory: async_sessionmaker[As
     assert (overview.books_ready, overview.books_failed, overview.pages_indexed) == (3, 1, 1100)
     assert (overview.questions_today, overview.questions_30d) == (1, 6)
     assert overview.revenue_30d.stars == 250 and abs(overview.llm_cost_today_usd - 0.015) < 1e-9
+
+
+async def test_mrr_counts_each_subscription_on_now_once_at_its_monthly_price(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    # Each of users 1-4 paid a 600-star plan and its renewal within the last 30 days.
+    accounts: dict[int, dict[str, Any]] = {
+        1: dict(plan="scholar", plan_expires_at=at(4, 10)),  # renews
+        2: dict(plan="scholar", plan_expires_at=at(4, 10), subscription_canceled=True),  # won't renew
+        3: dict(plan="free"),  # refunded back to Free
+        4: dict(plan="scholar", plan_expires_at=at(3, 11)),  # lapsed yesterday
+        5: dict(plan="pro", plan_expires_at=at(3, 15), trial_ends_at=at(3, 15)),  # a trial, never paid
+    }
+    for user_id in accounts:
+        await add_user(session_factory, user_id)
+    async with session_factory() as session:
+        order = PaymentOrder(
+            user_id=1, product="plan_scholar", provider="stars", currency="XTR", amount=600, payload="o"
+        )
+        session.add(order)
+        await session.flush()
+        for user_id, values in accounts.items():
+            session.add(CreditAccount(user_id=user_id, **values))
+            if user_id == 5:
+                continue
+            for n, moment in enumerate((at(2, 20), at(3, 10))):
+                session.add(
+                    Payment(order_id=order.id, user_id=user_id, provider="stars", charge_id=f"s{user_id}-{n}",
+                            currency="XTR", amount=600, plan="scholar", created_at=moment, status="paid")
+                )  # fmt: skip
+        await session.commit()
+
+    recurring = await Metrics(session_factory).recurring(NOW)
+    assert (recurring.mrr_stars, recurring.mrr_rub, recurring.subscribers) == (600, 0.0, 1)
 
 
 async def test_buffered_events_are_written_on_flush(

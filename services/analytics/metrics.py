@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import and_, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Book, ChatTurn, Event, LLMUsageRecord, Payment, User
+from db.models import Book, ChatTurn, CreditAccount, Event, LLMUsageRecord, Payment, User
+from services.billing.plans import PAID_PLANS
 
 STARS = "XTR"
 RUB = "RUB"
@@ -76,8 +77,9 @@ class Revenue:
 
 @dataclass(frozen=True, slots=True)
 class Recurring:
-    """MRR: plan payments of the last 30 days (a plan is paid monthly); churn: the share of last period's
-    paying users who did not pay for a plan this period."""
+    """MRR: each paid plan that is on now and not canceled (no trial), once, at the price of its latest
+    payment (a renewal is not a second subscription); subscribers: those plans. Churn: the share of the
+    previous 30 days' plan payers who did not pay for a plan in the last 30."""
 
     mrr_stars: int
     mrr_rub: float
@@ -275,34 +277,41 @@ class Metrics:
     async def recurring(self, now: datetime) -> Recurring:
         period = timedelta(days=30)
         plan_paid = and_(Payment.plan.is_not(None), Payment.status == "paid")
+        subscribed = and_(
+            CreditAccount.user_id == Payment.user_id,
+            CreditAccount.plan == Payment.plan,
+            CreditAccount.plan.in_(PAID_PLANS),
+            CreditAccount.plan_expires_at > now,
+            CreditAccount.trial_ends_at.is_(None),
+            CreditAccount.subscription_canceled.is_(False),
+        )
         async with self.session_factory() as session:
-            current = (
+            prices = (
                 await session.execute(
-                    select(Payment.user_id, Payment.currency, Payment.amount).where(
-                        plan_paid, Payment.created_at >= now - period, Payment.created_at < now
-                    )
+                    select(Payment.user_id, Payment.currency, Payment.amount)
+                    .join(CreditAccount, subscribed)
+                    .where(plan_paid, Payment.created_at < now)
+                    .order_by(Payment.created_at, Payment.id)
                 )
             ).all()
-            previous = set(
-                (
-                    await session.scalars(
-                        select(Payment.user_id)
-                        .where(
-                            plan_paid,
-                            Payment.created_at >= now - 2 * period,
-                            Payment.created_at < now - period,
-                        )
-                        .distinct()
-                    )
-                ).all()
-            )
-        subscribers = {int(uid) for uid, _, _ in current}
+
+            async def payers(since: datetime, until: datetime) -> set[int]:
+                rows = await session.scalars(
+                    select(Payment.user_id)
+                    .where(plan_paid, Payment.created_at >= since, Payment.created_at < until)
+                    .distinct()
+                )
+                return {int(uid) for uid in rows.all()}
+
+            current = await payers(now - period, now)
+            previous = await payers(now - 2 * period, now - period)
+        latest = {int(uid): (currency, int(amount)) for uid, currency, amount in prices}  # the last one wins
         return Recurring(
-            mrr_stars=sum(int(a) for _, c, a in current if c == STARS),
-            mrr_rub=sum(int(a) for _, c, a in current if c == RUB) / 100,
-            subscribers=len(subscribers),
+            mrr_stars=sum(a for c, a in latest.values() if c == STARS),
+            mrr_rub=sum(a for c, a in latest.values() if c == RUB) / 100,
+            subscribers=len(latest),
             previous_subscribers=len(previous),
-            churned=len({int(u) for u in previous} - subscribers),
+            churned=len(previous - current),
         )
 
     async def daily_series(self, now: datetime, days: int = 30) -> list[DayPoint]:
