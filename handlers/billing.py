@@ -30,6 +30,7 @@ from bot.render import escape
 from bot.settings import Settings
 from db.models import User
 from handlers.admin.common import show
+from handlers.admin.support import reply_keyboard
 from handlers.chat_ui import SummaryCb
 from handlers.library_ui import SOUND_OR_VIDEO, MiB, upload_refusal
 from services.admin.roles import staff_role
@@ -568,7 +569,8 @@ async def cmd_refund(
 @router.message(Command("paysupport"))
 async def cmd_paysupport(message: Message, command: CommandObject, user: User, billing: BillingService,
                          i18n: Translator, bot: Bot, ctx: Any) -> None:  # fmt: skip
-    """Without text: how to get help. With text: forwarded to the admins (the admin chat, else each owner)."""
+    """Without text: how to get help. With text: forwarded to the admins (the admin chat, else each owner)
+    with a button to answer it."""
     settings = billing.settings
     contact = settings.billing_support_contact.strip() or "none"
     text = (command.args or "").strip()
@@ -585,7 +587,7 @@ async def cmd_paysupport(message: Message, command: CommandObject, user: User, b
     )
     for admin in admins:
         try:
-            await bot.send_message(admin, forwarded)
+            await bot.send_message(admin, forwarded, reply_markup=reply_keyboard(admin_i18n, user.id))
         except Exception:
             logger.warning("could not forward a payment support request to %s", admin)
     await message.answer(i18n("billing-paysupport-sent"))

@@ -105,7 +105,21 @@ class ExportCb(CallbackData, prefix="adme"):
     kind: ExportKind
 
 
-FACTORIES: tuple[type[CallbackData], ...] = (MenuCb, UserCb, BookCb, PaymentCb, BroadcastCb, ExportCb)
+class SupportAction(StrEnum):
+    REPLY = "reply"
+    CANCEL = "cancel"
+
+
+class SupportCb(CallbackData, prefix="adms"):
+    """Under a forwarded /paysupport request: answer the user who wrote it."""
+
+    action: SupportAction
+    user_id: int = 0
+
+
+FACTORIES: tuple[type[CallbackData], ...] = (
+    MenuCb, UserCb, BookCb, PaymentCb, BroadcastCb, ExportCb, SupportCb,
+)  # fmt: skip
 ADMIN_PREFIXES: tuple[str, ...] = tuple(f"{f.__prefix__}:" for f in FACTORIES)  # type: ignore[attr-defined]
 
 

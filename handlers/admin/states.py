@@ -20,4 +20,8 @@ class BroadcastInput(StatesGroup):
     audience = State()
 
 
-ADMIN_STATES = (UserSearchInput, CreditsInput, BroadcastInput)
+class SupportReplyInput(StatesGroup):
+    text = State()
+
+
+ADMIN_STATES = (UserSearchInput, CreditsInput, BroadcastInput, SupportReplyInput)

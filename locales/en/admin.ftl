@@ -271,3 +271,9 @@ admin-export-done-payments = 💳 Payments: { $rows } { $rows ->
         [one] row
        *[other] rows
     }.
+
+admin-support-button-reply = ↩️ Reply
+admin-support-reply-prompt = ✍️ Type your answer to user { $id }: it goes to them as you write it. In a group, reply to this message.
+admin-support-reply-sent = ✅ Your answer went to user { $id }.
+admin-support-reply-failed = ⚠️ Couldn't send your answer to user { $id }: they may have blocked the bot.
+admin-support-reply-canceled = Answer not sent.

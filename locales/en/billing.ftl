@@ -102,6 +102,10 @@ billing-paysupport =
 billing-paysupport-sent = ✉️ Thanks, your message went to our support team. We'll answer here.
 billing-paysupport-admin = 💬 Payment support from { $user } (id { $user_id }):
     { $text }
+billing-paysupport-answer = 💬 <b>Support answered</b>
+    { $text }
+
+    To write again, send <code>/paysupport</code> and your message.
 billing-terms =
     <b>Terms of use</b>
     • Librarity sells digital credits and monthly plans. Credits pay for answers, reading books and summaries; prices are shown before anything costly.

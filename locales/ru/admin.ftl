@@ -292,3 +292,9 @@ admin-export-done-payments = 💳 Платежи: { $rows } { $rows ->
         [few] строки
        *[other] строк
     }.
+
+admin-support-button-reply = ↩️ Ответить
+admin-support-reply-prompt = ✍️ Напишите ответ пользователю { $id }: он получит его в том виде, как вы напишете. В группе ответьте на это сообщение.
+admin-support-reply-sent = ✅ Ответ отправлен пользователю { $id }.
+admin-support-reply-failed = ⚠️ Не удалось отправить ответ пользователю { $id }: возможно, он заблокировал бота.
+admin-support-reply-canceled = Ответ не отправлен.

@@ -131,6 +131,10 @@ billing-paysupport =
 billing-paysupport-sent = ✉️ Спасибо, сообщение передано в поддержку. Мы ответим здесь.
 billing-paysupport-admin = 💬 Вопрос об оплате от { $user } (id { $user_id }):
     { $text }
+billing-paysupport-answer = 💬 <b>Ответ поддержки</b>
+    { $text }
+
+    Чтобы написать ещё, отправьте <code>/paysupport</code> и ваше сообщение.
 billing-terms =
     <b>Условия использования</b>
     • Librarity продаёт цифровые кредиты и месячные тарифы. Кредиты тратятся на ответы, чтение книг и пересказы; цена дорогих действий показывается заранее.

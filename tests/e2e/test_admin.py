@@ -26,6 +26,8 @@ from handlers.admin.callbacks import (
     PaymentAction,
     PaymentCb,
     Section,
+    SupportAction,
+    SupportCb,
     UserAction,
     UserCb,
 )
@@ -476,7 +478,50 @@ def every_admin_callback(target: int, book: int, payment: int, broadcast: int) -
         *(PaymentCb(action=a, payment_id=payment).pack() for a in PaymentAction),
         *(BroadcastCb(action=a, broadcast_id=broadcast, value="all").pack() for a in BroadcastAction),
         *(ExportCb(kind=k).pack() for k in ExportKind),
+        *(SupportCb(action=a, user_id=target).pack() for a in SupportAction),
     ]
+
+
+async def test_a_payment_support_request_is_answered_by_an_admin(sandbox_bot: SandboxHarness) -> None:
+    owner = sandbox_bot.user(OWNER)
+    await started(owner)
+    customer = sandbox_bot.user(first_name="Customer", language_code="ru")
+    await started(customer)
+    before = await last_id(owner)
+
+    sent = await customer.ask("/paysupport I paid 50 stars & got <nothing>", contains="поддержку")
+    request = await owner.wait_reply(before, contains="Payment support from Customer")
+    assert "I paid 50 stars & got <nothing>" in text_of(request)
+    prompt = await press_reply(
+        owner, request, SupportCb(action=SupportAction.REPLY, user_id=customer.user_id)
+    )
+    assert str(customer.user_id) in text_of(prompt)
+
+    await owner.send("Sorry! <b>Refunded</b> & credited")
+    await owner.wait_reply(int(prompt["message_id"]), contains=f"went to user {customer.user_id}")
+    answer = await customer.wait_reply(int(sent["message_id"]), contains="Ответ поддержки")
+    assert "Sorry! <b>Refunded</b> & credited" in text_of(answer), "sent as typed, not as HTML"
+
+    # The next message is not an answer any more; a second Reply can be left with Cancel.
+    chatter = await owner.send("and this is just for me")
+    await asyncio.sleep(QUIET)
+    assert not [m for m in await customer.messages(int(answer["message_id"])) if "just for me" in text_of(m)]
+    prompt = await press_reply(
+        owner, request, SupportCb(action=SupportAction.REPLY, user_id=customer.user_id)
+    )
+    await press(owner, prompt, SupportCb(action=SupportAction.CANCEL).pack(), "not sent")
+    await owner.send("not an answer either")
+    await asyncio.sleep(QUIET)
+    assert not [m for m in await customer.messages(int(answer["message_id"])) if "either" in text_of(m)]
+    assert chatter
+
+
+async def press_reply(client: UserClient, message: Message, data: SupportCb) -> Message:
+    """Tap Reply under a forwarded request; the prompt comes as a new message."""
+    before = await last_id(client)
+    assert data.pack() in {b.get("callback_data") for b in buttons_of(message)}
+    await client.tap(int(message["message_id"]), data.pack())
+    return await client.wait_reply(before, contains="answer to user")
 
 
 async def test_an_owner_removed_from_admin_ids_is_refused(sandbox_bot: SandboxHarness) -> None:
@@ -525,7 +570,7 @@ async def test_a_normal_user_is_refused_everything(sandbox_bot: SandboxHarness) 
     forged = every_admin_callback(victim.user_id, book, payment, draft)
     assert len(forged) == len(Section) + len(UserAction) + len(BookAction) + len(PaymentAction) + len(
         BroadcastAction
-    ) + len(ExportKind)
+    ) + len(ExportKind) + len(SupportAction)
     for data in forged:
         assert len(data.encode()) <= 64
         answer = await mallory.tap(start, data, force=True)
