@@ -60,6 +60,16 @@ class AppContext:
         await self.engine.dispose()
 
 
+def connect_redis(url: str) -> Redis:
+    """A Redis client that fails fast while Redis is down (one reconnect, short timeouts): the update gets
+    "try again in a minute" and rate limits count in memory, instead of every update waiting seconds."""
+    from redis.asyncio import Redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, retry=Retry(NoBackoff(), 1))
+
+
 async def build_context(settings: Settings, *, migrate: bool = True) -> AppContext:
     """Open the database (migrated to head), the FSM storage and every service."""
     url = settings.effective_database_url
@@ -75,9 +85,8 @@ async def build_context(settings: Settings, *, migrate: bool = True) -> AppConte
     storage: BaseStorage
     if settings.redis_url:
         from aiogram.fsm.storage.redis import RedisStorage
-        from redis.asyncio import Redis
 
-        redis = Redis.from_url(settings.redis_url)
+        redis = connect_redis(settings.redis_url)
         storage = RedisStorage(redis)
     else:
         storage = MemoryStorage()

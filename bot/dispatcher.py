@@ -9,11 +9,18 @@ from bot.commands import set_commands
 from bot.middlewares import DbSessionMiddleware, I18nMiddleware, UserMiddleware
 from bot.middlewares.analytics import AnalyticsMiddleware
 from bot.middlewares.ban import BanMiddleware
+from bot.middlewares.ratelimit import RateLimitMiddleware
 from handlers import get_routers
+from services.ratelimit import RateLimiter
 
 
 def build_dispatcher(ctx: AppContext) -> Dispatcher:
-    dp = Dispatcher(storage=ctx.storage, **ctx.workflow_data())
+    # FSM storage is wired by hand below, after the rate limit, so a flood costs no storage work either.
+    dp = Dispatcher(storage=ctx.storage, disable_fsm=True, **ctx.workflow_data())
+    dp.update.outer_middleware(
+        RateLimitMiddleware(ctx.settings, ctx.i18n, ctx.session_factory, RateLimiter(ctx.redis))
+    )
+    dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(DbSessionMiddleware(ctx.session_factory))
     dp.update.outer_middleware(UserMiddleware(ctx.settings))
     dp.update.outer_middleware(BanMiddleware(ctx.i18n, ctx.settings.admin_ids))

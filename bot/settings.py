@@ -160,6 +160,13 @@ class Settings(BaseSettings):
     billing_support_contact: str = ""  # @username or a link shown by /paysupport
     billing_terms_url: str | None = None
 
+    # rate limits: updates one user may send per window, by kind (0 = no limit); admins are exempt
+    rate_window_seconds: int = Field(default=60, ge=1)
+    rate_questions: int = Field(default=20, ge=0)
+    rate_uploads: int = Field(default=10, ge=0)
+    rate_callbacks: int = Field(default=60, ge=0)
+    rate_updates: int = Field(default=60, ge=0)  # commands and everything else
+
     # scheduled jobs
     scheduler_enabled: bool = True
     # notifications, alerts and analytics

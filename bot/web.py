@@ -1,16 +1,23 @@
-"""The bot's HTTP side: Telegram's webhook (secret checked), /healthz, and routes features add."""
+"""The bot's HTTP side: Telegram's webhook (secret checked), /healthz (the process is up), /readyz (the
+database and Redis answer), and routes features add."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
+from sqlalchemy import text
 
 from bot.app import AppContext
 
+logger = logging.getLogger(__name__)
+
 WEBHOOK_PATH = "/telegram/webhook"
+READY_TIMEOUT_SECONDS = 3.0  # each check; a store that answers slower than this counts as down
 
 # Features that receive HTTP (payment notifications) add `install(app, ctx)` here.
 ROUTE_INSTALLERS: list[Callable[[web.Application, AppContext], None]] = []
@@ -29,8 +36,40 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def _answers(name: str, check: Callable[[], Awaitable[object]]) -> bool:
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            await check()
+    except Exception as error:
+        logger.warning("readiness: %s does not answer: %r", name, error)
+        return False
+    return True
+
+
+async def _ping_database(ctx: AppContext) -> None:
+    async with ctx.engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+def readyz(ctx: AppContext) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """200 {"ok": true} when the database and Redis (when configured) answer; else 503 naming what is down."""
+
+    async def handler(request: web.Request) -> web.Response:
+        checks: dict[str, Callable[[], Awaitable[object]]] = {"database": lambda: _ping_database(ctx)}
+        if ctx.redis is not None:
+            checks["redis"] = ctx.redis.ping
+        results = await asyncio.gather(*(_answers(name, check) for name, check in checks.items()))
+        down = [name for name, ok in zip(checks, results, strict=True) if not ok]
+        if down:
+            return web.json_response({"ok": False, "down": down}, status=503)
+        return web.json_response({"ok": True})
+
+    return handler
+
+
 def install_routes(app: web.Application, ctx: AppContext) -> None:
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz(ctx))
     for install in ROUTE_INSTALLERS:
         install(app, ctx)
 

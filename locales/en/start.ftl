@@ -48,3 +48,9 @@ fallback-unknown-command = I don't know that command. /help lists what I can do.
 fallback-stale-button = This button is no longer active.
 
 error-unexpected = 😔 Sorry, something went wrong on my side. It has been logged; please try again in a moment.
+# A user over their rate limit: said once, then silence until { $seconds } have passed.
+rate-limited = { $seconds ->
+        [one] ⏳ You're sending messages too fast — I'll answer again in { $seconds } second.
+       *[other] ⏳ You're sending messages too fast — I'll answer again in { $seconds } seconds.
+    }
+error-storage-unavailable = ⏳ I can't reach part of my storage right now. Please try again in a minute.

@@ -48,3 +48,10 @@ fallback-unknown-command = Такой команды я не знаю. /help п�
 fallback-stale-button = Эта кнопка больше не работает.
 
 error-unexpected = 😔 Извините, у меня что-то сломалось. Я это записал; попробуйте ещё раз чуть позже.
+# A user over their rate limit: said once, then silence until { $seconds } have passed.
+rate-limited = { $seconds ->
+        [one] ⏳ Вы пишете слишком быстро — я снова отвечу через { $seconds } секунду.
+        [few] ⏳ Вы пишете слишком быстро — я снова отвечу через { $seconds } секунды.
+       *[many] ⏳ Вы пишете слишком быстро — я снова отвечу через { $seconds } секунд.
+    }
+error-storage-unavailable = ⏳ Часть моего хранилища сейчас не отвечает. Попробуйте ещё раз через минуту.
