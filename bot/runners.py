@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 
 from aiogram import Bot
 from aiohttp import web
@@ -35,13 +36,24 @@ async def run_polling(settings: Settings) -> None:
         await _close(ctx, bot)
 
 
+def webhook_secret(settings: Settings) -> str:
+    """WEBHOOK_SECRET, or a random one for this run: an update without it is never handled."""
+    if settings.webhook_secret and settings.webhook_secret.get_secret_value():
+        return settings.webhook_secret.get_secret_value()
+    logger.warning(
+        "WEBHOOK_SECRET is not set: generated a random one for this run and registered it with setWebhook "
+        "(set WEBHOOK_SECRET when several replicas share the webhook)"
+    )
+    return secrets.token_urlsafe(32)
+
+
 async def run_webhook(settings: Settings) -> None:
     assert settings.webhook_url
     ctx = await build_context(settings)
     bot = create_bot(settings)
     dp = build_dispatcher(ctx)
-    app = build_webhook_app(ctx, dp, bot)
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    secret = webhook_secret(settings)
+    app = build_webhook_app(ctx, dp, bot, secret)
     url = settings.webhook_url.rstrip("/") + WEBHOOK_PATH
     runner = web.AppRunner(app)
     await runner.setup()

@@ -74,9 +74,9 @@ def install_routes(app: web.Application, ctx: AppContext) -> None:
         install(app, ctx)
 
 
-def build_webhook_app(ctx: AppContext, dp: Dispatcher, bot: Bot) -> web.Application:
+def build_webhook_app(ctx: AppContext, dp: Dispatcher, bot: Bot, secret: str) -> web.Application:
+    """Telegram's updates at WEBHOOK_PATH, each checked against `secret` (the one given to setWebhook)."""
     app = web.Application()
-    secret = ctx.settings.webhook_secret.get_secret_value() if ctx.settings.webhook_secret else None
     # SimpleRequestHandler answers 401 when X-Telegram-Bot-Api-Secret-Token does not match.
     SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app, path=WEBHOOK_PATH)
     install_routes(app, ctx)

@@ -105,6 +105,10 @@ class UpdateQueue:
         except TimeoutError:
             pass
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         """Let every waiting poller return now (the server is stopping)."""
         self._closed = True

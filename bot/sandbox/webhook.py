@@ -52,7 +52,8 @@ class WebhookPusher:
 
     async def _run(self) -> None:
         async with aiohttp.ClientSession() as session:
-            while self.world.webhook is not None:
+            # Stops when the server does: a webhook the bot left set must not keep this loop spinning.
+            while self.world.webhook is not None and not self.world.updates.closed:
                 updates = self.world.updates.take(self._offset, 1)
                 if not updates:
                     await self.world.updates.wait_for_push(30)
