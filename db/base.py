@@ -18,8 +18,23 @@ NAMING_CONVENTION = {
 }
 
 
+# The largest values PostgreSQL's INTEGER and BIGINT columns hold (SQLite's INTEGER is 64-bit too). Numbers
+# that come from users (callback data, /start ref_<id>, a typed id) are checked against them before they
+# reach a query, which would otherwise fail with OverflowError or "value out of int64 range".
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def parse_number(text: str, maximum: int = INT64_MAX) -> int | None:
+    """The whole number `text` spells in ASCII digits, if it is at most `maximum`; else None."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(maximum)):
+        return None
+    number = int(text)
+    return number if number <= maximum else None
 
 
 class UTCDateTime(TypeDecorator[datetime]):

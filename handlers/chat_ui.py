@@ -12,6 +12,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Translator
 from bot.render import escape, markdown_to_html, split_html
+from handlers.callbacks import BookId, RowId
 from services.chat import EXTRACTIVE, MODES, AnswerResult, Citation
 from services.chat.study import StudyCheck, StudyQuestion
 from services.chat.summaries import Chapter, Summary, SummaryEstimate
@@ -25,7 +26,7 @@ BUTTON_TITLE = 40
 
 class ChatCb(CallbackData, prefix="chat"):
     action: str  # src | more | new | book (leave the search of all books)
-    turn: int = 0
+    turn: RowId = 0
 
 
 class ModeCb(CallbackData, prefix="mode"):
@@ -34,13 +35,13 @@ class ModeCb(CallbackData, prefix="mode"):
 
 class SummaryCb(CallbackData, prefix="sum"):
     action: str  # go | chapters | chapter | cancel
-    book_id: int
+    book_id: BookId
     key: str = ""  # chapter key
 
 
 class StudyCb(CallbackData, prefix="study"):
     action: str  # ask | stop
-    book_id: int = 0
+    book_id: BookId = 0
     key: str = ""  # chapter key; "" for any chapter
 
 

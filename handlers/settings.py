@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
 from bot.render import escape
+from db.base import parse_number
 from db.models import User
 from db.repositories import users
 from services.notifications import preferences
@@ -177,10 +178,11 @@ async def on_hours(query: CallbackQuery, i18n: Translator) -> None:
 async def on_hour(
     query: CallbackQuery, callback_data: SettingsCb, user: User, session: AsyncSession, i18n: Translator
 ) -> None:
-    if not callback_data.value.isdigit() or not 0 <= int(callback_data.value) <= 23:
+    hour = parse_number(callback_data.value, 23)
+    if hour is None:
         await query.answer()
         return
-    preferences.set_hour(user, int(callback_data.value))
+    preferences.set_hour(user, hour)
     await session.commit()
     await query.answer(i18n("settings-saved"))
     await _show(query, settings_text(user, i18n), settings_keyboard(user, i18n))
@@ -206,10 +208,11 @@ async def on_zone(
     i18n: Translator,
     state: FSMContext,
 ) -> None:
-    if not callback_data.value.isdigit() or int(callback_data.value) >= len(COMMON_TIMEZONES):
+    index = parse_number(callback_data.value, len(COMMON_TIMEZONES) - 1)
+    if index is None:
         await query.answer()
         return
-    preferences.set_timezone(user, COMMON_TIMEZONES[int(callback_data.value)])
+    preferences.set_timezone(user, COMMON_TIMEZONES[index])
     await session.commit()
     await _leave_zone_input(state)
     await query.answer(i18n("settings-saved"))

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app import AppContext
 from bot.i18n import SUPPORTED, Translator
 from bot.render import escape
+from db.base import parse_number
 from db.models import User
 from db.repositories import users
 from services.billing.service import BillingService
@@ -62,10 +63,8 @@ def referrer_from(args: str | None, user_id: int) -> int | None:
     """`/start ref_123` carries the inviting user's id."""
     if not args or not args.startswith("ref_"):
         return None
-    code = args.removeprefix("ref_")
-    if not code.isdigit() or int(code) == user_id:
-        return None
-    return int(code)
+    referrer = parse_number(args.removeprefix("ref_"))
+    return None if referrer == user_id else referrer
 
 
 @router.message(CommandStart())

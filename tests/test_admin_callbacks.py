@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
 
+from db.base import INT32_MAX, INT64_MAX
 from handlers.admin.callbacks import (
     ADMIN_PREFIXES,
     BookAction,
@@ -21,7 +22,7 @@ from handlers.admin.callbacks import (
     is_admin_callback,
 )
 
-BIG = 2**53  # larger than any Telegram or database id
+BIG = INT64_MAX  # the largest id a BIGINT column holds (books' ids are INTEGER)
 LONGEST_VALUE = "scholar.0123abcd"  # a plan with its nonce; audiences are shorter ("language.ru")
 
 
@@ -29,7 +30,7 @@ def every_callback() -> list[CallbackData]:
     return [
         *(MenuCb(section=s) for s in Section),
         *(UserCb(action=a, user_id=BIG, page=9999, value=LONGEST_VALUE) for a in UserAction),
-        *(BookCb(action=a, book_id=BIG, page=9999) for a in BookAction),
+        *(BookCb(action=a, book_id=INT32_MAX, page=9999) for a in BookAction),
         *(PaymentCb(action=a, payment_id=BIG, page=9999) for a in PaymentAction),
         *(BroadcastCb(action=a, broadcast_id=BIG, value="language.ru") for a in BroadcastAction),
         *(ExportCb(kind=k) for k in ExportKind),

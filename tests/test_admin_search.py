@@ -31,6 +31,7 @@ async def test_by_id_and_username(session_factory: async_sessionmaker[AsyncSessi
     assert (await _ids(session_factory, "@IVAN_READS"))[0] == 101
     assert (await _ids(session_factory, "petrov"))[0] == 102  # a bare word is tried as a username first
     assert await _ids(session_factory, "999") == []
+    assert await _ids(session_factory, "#9999999999999999999") == []  # over BIGINT: no id, no error
 
 
 async def test_substring_ignores_case_in_any_alphabet(

@@ -10,6 +10,8 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from handlers.callbacks import BookId, Page, RowId
+
 
 class Section(StrEnum):
     MENU = "menu"
@@ -46,8 +48,8 @@ class UserAction(StrEnum):
 
 class UserCb(CallbackData, prefix="admu"):
     action: UserAction
-    user_id: int = 0
-    page: int = 0
+    user_id: RowId = 0
+    page: Page = 0
     value: str = ""
 
 
@@ -63,8 +65,8 @@ class BookAction(StrEnum):
 
 class BookCb(CallbackData, prefix="admb"):
     action: BookAction
-    book_id: int = 0
-    page: int = 0
+    book_id: BookId = 0
+    page: Page = 0
 
 
 class PaymentAction(StrEnum):
@@ -76,8 +78,8 @@ class PaymentAction(StrEnum):
 
 class PaymentCb(CallbackData, prefix="admp"):
     action: PaymentAction
-    payment_id: int = 0
-    page: int = 0
+    payment_id: RowId = 0
+    page: Page = 0
 
 
 class BroadcastAction(StrEnum):
@@ -92,7 +94,7 @@ class BroadcastAction(StrEnum):
 
 class BroadcastCb(CallbackData, prefix="admc"):
     action: BroadcastAction
-    broadcast_id: int = 0
+    broadcast_id: RowId = 0
     value: str = ""
 
 

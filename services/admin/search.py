@@ -19,11 +19,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.base import parse_number
 from db.models import User
 
 SCAN_LIMIT = 5000
 MIN_RATIO = 0.6
-_ID = re.compile(r"#?(\d{1,19})")
+_ID = re.compile(r"#?([0-9]{1,19})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +101,7 @@ class UserSearch:
                 found[row[0]] = UserMatch(row[0], row[1], row[2], row[3], score)
 
         columns = (User.id, User.username, User.first_name, User.last_name)
-        if match := _ID.fullmatch(text):
-            user_id = int(match.group(1))
+        if (match := _ID.fullmatch(text)) and (user_id := parse_number(match.group(1))) is not None:
             exact = (await session.execute(select(*columns).where(User.id == user_id))).first()
             if exact is not None:
                 keep(_row(exact), 4.0)

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from urllib3 import Retry
 
 from bot.settings import Settings
-from db.base import utcnow
+from db.base import parse_number, utcnow
 from db.models.billing import PaymentOrder
 from services.billing.orders import Fulfilment, OrderBook
 from services.billing.plans import RUB
@@ -441,10 +441,10 @@ class YooKassaPayments:
     ) -> PaymentOrder | None:
         """The order of a payment whose id we never stored (the create call timed out after YooKassa
         made it): found by the metadata we sent, and only if it names no other payment."""
-        order_id = str(metadata.get("order_id") or "")
-        if not order_id.isdigit():
+        order_id = parse_number(str(metadata.get("order_id") or ""))
+        if order_id is None:
             return None
-        order = await session.get(PaymentOrder, int(order_id))
+        order = await session.get(PaymentOrder, order_id)
         if order is None or order.provider != "yookassa" or order.payload != metadata.get("payload"):
             return None
         if order.provider_payment_id not in (None, payment_id):
