@@ -10,6 +10,7 @@ from bot.middlewares import DbSessionMiddleware, I18nMiddleware, UserMiddleware
 from bot.middlewares.analytics import AnalyticsMiddleware
 from bot.middlewares.ban import BanMiddleware
 from bot.middlewares.ratelimit import RateLimitMiddleware
+from bot.middlewares.text import StripNulMiddleware
 from handlers import get_routers
 from services.ratelimit import RateLimiter
 
@@ -21,6 +22,7 @@ def build_dispatcher(ctx: AppContext) -> Dispatcher:
         RateLimitMiddleware(ctx.settings, ctx.i18n, ctx.session_factory, RateLimiter(ctx.redis))
     )
     dp.update.outer_middleware(dp.fsm)
+    dp.update.outer_middleware(StripNulMiddleware())
     dp.update.outer_middleware(DbSessionMiddleware(ctx.session_factory))
     dp.update.outer_middleware(UserMiddleware(ctx.settings))
     dp.update.outer_middleware(BanMiddleware(ctx.i18n, ctx.settings.admin_ids))
