@@ -1,6 +1,7 @@
 """/summary (and the book card's "summary" button): stored summaries, the cost estimate and confirmation
 before a whole-book LLM run, chapter summaries (the chapters picked from pages); and study mode's
-questions and checks."""
+questions and checks. An LLM chapter summary or study question is charged like an answer, and asks first
+when it may cost more than BILLING_CONFIRM_ABOVE_CREDITS."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
 from bot.render import escape
 from db.models import Book, BookStatus, User
 from db.repositories import books as books_repo
+from handlers.billing import refusal_reply
 from handlers.callbacks import BookCb
 from handlers.chat_ui import (
     ChaptersCb,
@@ -35,6 +37,7 @@ from handlers.chat_ui import (
     summary_html,
     summary_keyboard,
 )
+from services.chat.charging import ChargeRefused
 from services.chat.study import StudyQuestion, StudyService
 from services.chat.summaries import SummaryService
 
@@ -153,30 +156,85 @@ async def on_chapters_page(
         await query.message.edit_reply_markup(reply_markup=markup)
 
 
-@router.callback_query(SummaryCb.filter(F.action == "chapter"))
+@router.callback_query(SummaryCb.filter(F.action.in_({"chapter", "chapter_go"})))
 async def on_summary_chapter(
     query: CallbackQuery, callback_data: SummaryCb, bot: Bot, user: User, session: AsyncSession, i18n: Translator,
-    summaries: SummaryService,
+    summaries: SummaryService, billing: Any = None,
 ) -> None:  # fmt: skip
+    """A chapter's summary: stored, or made now (after a confirmation when the model may cost more than
+    the threshold)."""
     book = await _ready_book(session, user, callback_data.book_id)
     await query.answer()
     if book is None or not isinstance(query.message, Message):
         return
-    stored = await summaries.stored(session, book.id, callback_data.key)
+    key = callback_data.key
+    stored = await summaries.stored(session, book.id, key)
     if stored is not None:
         await _send(query.message, summary_html(i18n, book.display_title, stored))
         return
-    await _summarise(query.message, bot, book, user, session, i18n, summaries, chapter=callback_data.key)
+    if callback_data.action == "chapter_go":
+        with contextlib.suppress(TelegramAPIError):
+            await query.message.edit_reply_markup(reply_markup=None)  # one confirmation, one run
+    elif summaries.has_llm:
+        estimate = await summaries.estimate(session, book.id, key)
+        credits = await _price_to_confirm(
+            billing, session, user, estimate.input_tokens, estimate.output_tokens
+        )
+        if credits is not None:
+            label = next((c.label for c in await summaries.chapters(session, book.id) if c.key == key), "")
+            go = SummaryCb(action="chapter_go", book_id=book.id, key=key)
+            cancel = SummaryCb(action="cancel", book_id=book.id)
+            await query.message.answer(
+                i18n("summary-chapter-confirm", title=escape(label or book.display_title), credits=credits),
+                reply_markup=_confirm_keyboard(
+                    i18n("summary-button-confirm"), go.pack(), cancel.pack(), i18n
+                ),
+            )
+            return
+    await _summarise(query.message, bot, book, user, session, i18n, summaries, chapter=key, billing=billing)
+
+
+async def _price_to_confirm(
+    billing: Any, session: AsyncSession, user: User, input_tokens: int, output_tokens: int
+) -> int | None:
+    """The most this model work may cost, when that is above BILLING_CONFIRM_ABOVE_CREDITS (None: go ahead)."""
+    if billing is None:
+        return None
+    credits: int = await billing.quote_model_work(
+        session, user.id, input_tokens=input_tokens, output_tokens=output_tokens
+    )
+    await session.commit()
+    return credits if billing.needs_confirmation(credits) else None
+
+
+def _confirm_keyboard(label: str, go: str, cancel: str, i18n: Translator) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=label, callback_data=go),
+                InlineKeyboardButton(text=i18n("summary-button-cancel"), callback_data=cancel),
+            ]
+        ]
+    )
+
+
+async def _refused(message: Message, i18n: Translator, billing: Any, refused: ChargeRefused) -> None:
+    text, markup = refusal_reply(i18n, billing, refused.refusal)
+    await message.answer(text, reply_markup=markup)
 
 
 async def _summarise(
     message: Message, bot: Bot, book: Book, user: User, session: AsyncSession, i18n: Translator,
-    summaries: SummaryService, *, chapter: str | None,
+    summaries: SummaryService, *, chapter: str | None, billing: Any = None,
 ) -> None:  # fmt: skip
     await message.answer(i18n("summary-working", title=escape(book.display_title)))
     with contextlib.suppress(TelegramAPIError):
         await bot.send_chat_action(message.chat.id, ChatAction.TYPING)
-    summary = await summaries.summarise(session, user_id=user.id, book_id=book.id, chapter=chapter)
+    try:
+        summary = await summaries.summarise(session, user_id=user.id, book_id=book.id, chapter=chapter)
+    except ChargeRefused as refused:
+        await _refused(message, i18n, billing, refused)
+        return
     if summary is None:
         await message.answer(i18n("summary-empty"))
         return
@@ -210,20 +268,39 @@ async def offer_study(
     )
 
 
-@router.callback_query(StudyCb.filter(F.action == "ask"))
+@router.callback_query(StudyCb.filter(F.action.in_({"ask", "go"})))
 async def on_study_ask(
     query: CallbackQuery, callback_data: StudyCb, bot: Bot, user: User, session: AsyncSession, i18n: Translator,
-    study: StudyService, state: FSMContext,
+    study: StudyService, state: FSMContext, billing: Any = None,
 ) -> None:  # fmt: skip
+    """A question on the chapter (after a confirmation when the model may cost more than the threshold)."""
     book = await _ready_book(session, user, callback_data.book_id)
     await query.answer()
     if book is None or not isinstance(query.message, Message):
         return
+    if callback_data.action == "go":
+        with contextlib.suppress(TelegramAPIError):
+            await query.message.edit_reply_markup(reply_markup=None)  # one confirmation, one question
+    elif study.has_llm:
+        credits = await _price_to_confirm(billing, session, user, *await study.most_tokens(session, book.id))
+        if credits is not None:
+            go = StudyCb(action="go", book_id=book.id, key=callback_data.key)
+            await query.message.answer(
+                i18n("study-confirm", credits=credits),
+                reply_markup=_confirm_keyboard(
+                    i18n("study-button-confirm"), go.pack(), StudyCb(action="stop").pack(), i18n
+                ),
+            )
+            return
     with contextlib.suppress(TelegramAPIError):
         await bot.send_chat_action(query.message.chat.id, ChatAction.TYPING)
-    question = await study.question(
-        session, user_id=user.id, book_id=book.id, chapter=callback_data.key or None
-    )
+    try:
+        question = await study.question(
+            session, user_id=user.id, book_id=book.id, chapter=callback_data.key or None
+        )
+    except ChargeRefused as refused:
+        await _refused(query.message, i18n, billing, refused)
+        return
     if question is None:
         await query.message.answer(i18n("study-none"))
         return
@@ -234,14 +311,20 @@ async def on_study_ask(
 
 @router.message(ChatStates.study, F.text, ~F.text.startswith("/"))
 async def on_study_reply(
-    message: Message, user: User, i18n: Translator, study: StudyService, state: FSMContext
-) -> None:
+    message: Message, user: User, session: AsyncSession, i18n: Translator, study: StudyService,
+    state: FSMContext, billing: Any = None,
+) -> None:  # fmt: skip
     data = await state.get_data()
     await state.set_state(None)
     if "question" not in data:
         return
     question = StudyQuestion.from_dict(data["question"])
-    check = await study.check(question, message.text or "", user_id=user.id)
+    try:
+        check = await study.check(question, message.text or "", user_id=user.id, session=session)
+    except ChargeRefused as refused:
+        await state.set_state(ChatStates.study)  # the same question can be answered after a top-up
+        await _refused(message, i18n, billing, refused)
+        return
     await message.answer(
         study_check_html(i18n, check),
         reply_markup=study_keyboard(i18n, question.book_id, data.get("key", "")),

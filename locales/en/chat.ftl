@@ -62,6 +62,10 @@ summary-chapters = 📑 Which chapter?
 summary-no-chapters = I could not tell this book's chapters apart.
 summary-empty = There is no text in this book to summarise.
 summary-cancelled = OK, no summary.
+summary-chapter-confirm = 📝 A summary of <b>{ $title }</b> by the AI model costs up to { $credits } { $credits ->
+        [one] credit
+       *[other] credits
+    }. Go ahead?
 summary-method-extractive = <i>Made of the book's own sentences (no AI model).</i>
 
 study-choose = 🎓 Study mode for <b>{ $title }</b>: I ask a question about a chapter, you answer, I check. Which chapter?
@@ -79,3 +83,8 @@ study-next = ➡️ Next question
 study-stop = ⏹ Stop studying
 study-stopped = Study mode is off. Ask me anything about the book.
 study-none = I could not make a question from this chapter.
+study-confirm = 🎓 A question by the AI model and the check of your answer cost up to { $credits } { $credits ->
+        [one] credit
+       *[other] credits
+    }. Go ahead?
+study-button-confirm = ✅ Ask me

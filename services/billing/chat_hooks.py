@@ -5,7 +5,8 @@ committed before the LLM is called, so concurrent questions cannot pass the limi
 settled inside the transaction that records it: by its recorded token usage, nothing when cached, the
 extractive price when the LLM failed and the answer fell back to quoting the book, everything given back
 when no answer was made. A whole-book LLM summary is charged BILLING_SUMMARY_CREDITS in the transaction
-that stores it (SummaryService.before_store); chapter summaries and the extractive fallback are free.
+that stores it (SummaryService.before_store); LLM chapter summaries, study questions and study checks are
+held and settled like answers (services.chat.charging); extractive summaries and gap questions are free.
 When a charge crosses this period's warning threshold, the one low-credits warning goes out once the
 transaction has committed.
 """

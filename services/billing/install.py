@@ -108,7 +108,8 @@ def hook_ingestion(ctx: AppContext, billing: BillingService, notices: Any = None
 
 
 def hook_answers(ctx: AppContext, billing: BillingService, notices: Any = None) -> None:
-    """Hold and charge every answer, and charge every whole-book summary in the transaction that stores it."""
+    """Hold and charge every answer, chapter summary and study question, and charge every whole-book
+    summary in the transaction that stores it."""
     answers: Any = ctx.services.get("answers")
     if answers is None or getattr(answers, "charges", None) is not None:
         return
@@ -119,3 +120,8 @@ def hook_answers(ctx: AppContext, billing: BillingService, notices: Any = None) 
     summaries: Any = ctx.services.get("summaries")
     if isinstance(getattr(summaries, "before_store", None), list):
         summaries.before_store.append(charges.before_store)
+    # Chapter summaries and study questions are held and settled like answers.
+    for name in ("summaries", "study"):
+        service = ctx.services.get(name)
+        if service is not None and hasattr(service, "charges"):
+            service.charges = charges

@@ -347,6 +347,19 @@ class BillingService:
     def needs_confirmation(self, credits: int) -> bool:
         return self.pricing.needs_confirmation(credits)
 
+    async def quote_model_work(
+        self, session: AsyncSession, user_id: int, *, input_tokens: int, output_tokens: int
+    ) -> int:
+        """The most this much model work (a chapter summary, a study question) can cost on the user's
+        plan: what `hold_answer` would hold for it, shown for confirmation above the threshold."""
+        account = await self.ensure_account(session, user_id)
+        limits = self.catalog.plan_limits(account.plan)
+        return max(self.quote_question(), self._ceiling(limits, input_tokens, output_tokens))
+
+    def _ceiling(self, limits: PlanLimits, input_tokens: int, output_tokens: int) -> int:
+        models = [(p, limits.model_for(p, self._default_model(p)) or "") for p in self.settings.llm_order]
+        return self.pricing.answer_ceiling(models, input_tokens, output_tokens)
+
     async def check_can_afford(
         self,
         session: AsyncSession,
@@ -413,8 +426,7 @@ class BillingService:
             return AnswerHold(ref, refusal=self._refusal(balance, least, limits, "daily_limit"))
         if least <= 0:
             return AnswerHold(ref, counted=question)
-        models = [(p, limits.model_for(p, self._default_model(p)) or "") for p in self.settings.llm_order]
-        most = max(least, self.pricing.answer_ceiling(models, input_tokens, output_tokens))
+        most = max(least, self._ceiling(limits, input_tokens, output_tokens))
         held = await self.ledger.hold(session, user_id, least, most, "answer", ref, f"answer:{ref}", now=now)
         if not held.ok:
             if question:

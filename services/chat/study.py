@@ -4,6 +4,8 @@ With an LLM the model writes the question and the expected answer from one passa
 reply against both. Offline (or when the providers fail) the question is a gap to fill: a sentence of
 the chapter (or a piece of one, cut between words), laid out for reading, with its most telling word
 taken out; the reply is right when it has that word's stem.
+With an LLM, the question and the check are each charged like an answer (services.chat.charging); the
+gap question and its check are free.
 The question travels as a plain dict (`as_dict`/`from_dict`) so the handler can keep it in FSM state.
 """
 
@@ -16,12 +18,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Chunk
-from services.chat import prompting
+from services.chat import charging, prompting
 from services.chat.summaries import Chapter, book_chapters
+from services.chat.types import AnswerCharges
 from services.llm import AllProvidersFailed, LLMRequest, LLMRouter, LLMUsage, ProviderError
 from services.search import lexical
 from services.search.sentences import reflow, split_long, text_sentence_spans
@@ -32,6 +35,10 @@ Verdict = Literal["correct", "partly", "wrong"]
 GAP = "_____"
 GAP_WORDS = (6, 40)  # a sentence this long (in words) makes a fair question
 GAP_CHARS = 300  # a longer one is cut to a piece of about this many characters
+STUDY_TOKENS = 300  # what the model may write for a question, and for a check
+# For the hold: the prompt beyond its passage, and a cautious count of characters per token.
+PROMPT_EXTRA_CHARS = 1500
+CHARS_PER_TOKEN = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +72,21 @@ class StudyService:
     def __init__(self, router: LLMRouter | None, *, rng: random.Random | None = None) -> None:
         self.router = router
         self.rng = rng or random.Random()
+        # Billing's holds and charges, as for answers (installed by billing; None: free).
+        self.charges: AnswerCharges | None = None
+
+    @property
+    def has_llm(self) -> bool:
+        return self.router is not None
+
+    async def most_tokens(self, session: AsyncSession, book_id: int) -> tuple[int, int]:
+        """The most a question and its check can take on this book, (input, output) tokens: what the
+        reader is asked to confirm when that costs more than BILLING_CONFIRM_ABOVE_CREDITS."""
+        longest = int(
+            await session.scalar(select(func.max(func.length(Chunk.text))).where(Chunk.book_id == book_id))
+            or 0
+        )
+        return 2 * _input_tokens(longest), 2 * STUDY_TOKENS
 
     async def question(
         self, session: AsyncSession, *, user_id: int, book_id: int, chapter: str | None = None
@@ -83,11 +105,17 @@ class StudyService:
         chunk = self.rng.choice(chunks)
         place = _chapter_label(chapters, chunk)
         if self.router is not None:
+            held = await charging.hold(
+                self.charges, session, user_id, input_tokens=_input_tokens(len(chunk.text)),
+                output_tokens=STUDY_TOKENS,
+            )  # fmt: skip
+            made: StudyQuestion | None = None
+            work: charging.ModelWork | None = None
             try:
                 result = await self.router.generate(
                     LLMRequest(
                         prompting.study_question_messages(chunk.text),
-                        max_tokens=300,
+                        max_tokens=STUDY_TOKENS,
                         temperature=0.5,
                         tags={"user_id": user_id, "book_id": book_id, "purpose": "study"},
                     )
@@ -95,22 +123,40 @@ class StudyService:
                 question = prompting.labelled(result.text, "QUESTION")
                 expected = prompting.labelled(result.text, "ANSWER")
                 if question and expected:
-                    return StudyQuestion(
+                    made = StudyQuestion(
                         book_id, chunk.seq, place, chunk.page, question, expected, chunk.text, "llm"
                     )
+                    work = charging.ModelWork([result.usage])
             except (AllProvidersFailed, ProviderError) as error:
                 logger.info("study question fell back to a gap: %s", error)
+            except BaseException:
+                await charging.release(self.charges, session, user_id, held)
+                raise
+            await charging.settle(self.charges, session, user_id, held, work)
+            await session.commit()
+            if made is not None:
+                return made
         return self._gap_question(chunk, place, [c.text for c in chunks])
 
-    async def check(self, question: StudyQuestion, reply: str, *, user_id: int) -> StudyCheck:
+    async def check(
+        self, question: StudyQuestion, reply: str, *, user_id: int, session: AsyncSession | None = None
+    ) -> StudyCheck:
+        """Grade the reply; an LLM check is charged like an answer when `session` is given (ChargeRefused
+        when it can't be paid)."""
         if question.method == "llm" and self.router is not None:
+            held = None
+            if session is not None:
+                held = await charging.hold(
+                    self.charges, session, user_id,
+                    input_tokens=_input_tokens(len(question.passage) + len(reply)), output_tokens=STUDY_TOKENS,
+                )  # fmt: skip
             try:
                 result = await self.router.generate(
                     LLMRequest(
                         prompting.study_check_messages(
                             question.passage, question.question, question.expected, reply
                         ),
-                        max_tokens=300,
+                        max_tokens=STUDY_TOKENS,
                         temperature=0.0,
                         tags={"user_id": user_id, "book_id": question.book_id, "purpose": "study"},
                     )
@@ -124,9 +170,22 @@ class StudyService:
                     else "wrong"
                 )
                 feedback = result.text.split("\n", 1)[1].strip() if "\n" in result.text else None
-                return StudyCheck(verdict, question.expected, feedback or None, result.usage)
             except (AllProvidersFailed, ProviderError) as error:
                 logger.info("study check fell back to word overlap: %s", error)
+            except BaseException:
+                if session is not None:
+                    await charging.release(self.charges, session, user_id, held)
+                raise
+            else:
+                if session is not None:
+                    await charging.settle(
+                        self.charges, session, user_id, held, charging.ModelWork([result.usage])
+                    )
+                    await session.commit()
+                return StudyCheck(verdict, question.expected, feedback or None, result.usage)
+            if session is not None:
+                await charging.settle(self.charges, session, user_id, held, None)
+                await session.commit()
         return StudyCheck(_overlap_verdict(question.expected, reply), question.expected)
 
     def _gap_question(
@@ -152,6 +211,10 @@ class StudyService:
         target = min(words, key=lambda w: (frequency.get(lexical.stems(w)[0], 0), -len(w)))
         gapped = re.sub(rf"\b{re.escape(target)}\b", GAP, sentence, count=1)
         return StudyQuestion(chunk.book_id, chunk.seq, place, chunk.page, gapped, target, chunk.text, "gap")
+
+
+def _input_tokens(passage_chars: int) -> int:
+    return (passage_chars + PROMPT_EXTRA_CHARS) // CHARS_PER_TOKEN
 
 
 def _chapter_label(chapters: Sequence[Chapter], chunk: Chunk) -> str | None:

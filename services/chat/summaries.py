@@ -32,8 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.models import Book, BookSummary, Chunk
-from services.chat import prompting
+from services.chat import charging, prompting
 from services.chat.quotes import is_verbatim
+from services.chat.types import AnswerCharges, Hold
 from services.llm import (
     AllProvidersFailed,
     ChatMessage,
@@ -226,6 +227,8 @@ class SummaryService:
         self.fan_in = max(2, fan_in)
         self.concurrency = concurrency
         self.before_store: list[SummaryHook] = []
+        # Billing's holds and charges for chapter summaries, as for answers (installed by billing; None: free).
+        self.charges: AnswerCharges | None = None
 
     @property
     def has_llm(self) -> bool:
@@ -271,6 +274,9 @@ class SummaryService:
         self, session: AsyncSession, book_id: int, chapter: str | None = None
     ) -> SummaryEstimate:
         chunks, _ = await self._chunks(session, book_id, chapter)
+        return self._estimate(chunks)
+
+    def _estimate(self, chunks: Sequence[Chunk]) -> SummaryEstimate:
         sizes = [len(c.text) for c in chunks]
         windows = len(self._windows(sizes))
         calls, input_chars, output_tokens = windows, sum(sizes), windows * MAP_OUTPUT_TOKENS
@@ -302,21 +308,38 @@ class SummaryService:
     ) -> Summary | None:
         """Compute, store and return the summary (LLM when there is one, unless `method` says otherwise).
 
-        Falls back to the extractive summary when every provider fails. None when there is no text."""
+        Falls back to the extractive summary when every provider fails. None when there is no text.
+        An LLM chapter summary is charged like an answer: what it may cost is held first (ChargeRefused
+        when the balance or plan says no) and settled to its usage as it is stored; the extractive one is
+        free. (A whole-book summary is charged its set price by billing's `before_store` hook.)"""
         chunks, found = await self._chunks(session, book_id, chapter)
+        use_llm = (method or ("llm" if self.router else "extractive")) == "llm" and self.router is not None
+        held = None
+        if use_llm and chapter is not None and chunks:
+            estimate = self._estimate(chunks)
+            held = await charging.hold(
+                self.charges, session, user_id, input_tokens=estimate.input_tokens,
+                output_tokens=estimate.output_tokens,
+            )  # fmt: skip
         await session.commit()  # no connection is held while the model writes
         if not chunks:
             return None
         title = found.label if found is not None else None
         summary: Summary | None = None
-        if (method or ("llm" if self.router else "extractive")) == "llm" and self.router is not None:
-            try:
-                summary = await self._llm_summary(chunks, user_id, book_id, chapter, title)
-            except (AllProvidersFailed, ProviderError) as error:
-                logger.warning("LLM summary of book %s failed, summarising extractively: %s", book_id, error)
-        if summary is None:
-            summary = extractive_summary(chunks, book_id=book_id, scope=scope_of(chapter), chapter=title)
-        await self._store(session, summary, user_id)
+        try:
+            if use_llm:
+                try:
+                    summary = await self._llm_summary(chunks, user_id, book_id, chapter, title)
+                except (AllProvidersFailed, ProviderError) as error:
+                    logger.warning(
+                        "LLM summary of book %s failed, summarising extractively: %s", book_id, error
+                    )
+            if summary is None:
+                summary = extractive_summary(chunks, book_id=book_id, scope=scope_of(chapter), chapter=title)
+            await self._store(session, summary, user_id, held)
+        except BaseException:
+            await charging.release(self.charges, session, user_id, held)
+            raise
         return summary
 
     async def _llm_summary(
@@ -416,7 +439,7 @@ class SummaryService:
             )
         return list((await session.scalars(query.order_by(Chunk.seq))).all()), found
 
-    async def _store(self, session: AsyncSession, summary: Summary, user_id: int) -> None:
+    async def _store(self, session: AsyncSession, summary: Summary, user_id: int, held: Hold | None) -> None:
         existing = await session.scalar(
             select(BookSummary).where(
                 BookSummary.book_id == summary.book_id,
@@ -456,6 +479,9 @@ class SummaryService:
                 pass  # computed twice at once; either copy will do
         for hook in self.before_store:
             await hook(session, user_id, summary)
+        await charging.settle(
+            self.charges, session, user_id, held, summary if summary.method == "llm" else None
+        )
         await session.commit()
 
 
