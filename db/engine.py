@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
@@ -19,7 +21,10 @@ def create_engine(
     """An engine with a bounded pool (DATABASE_POOL_SIZE, DATABASE_MAX_OVERFLOW, DATABASE_POOL_TIMEOUT).
 
     Defaults: 5 + 10 connections for SQLite (one writer at a time anyway), 10 + 20 for PostgreSQL. An update
-    holds a connection only for its short transactions, never while the LLM writes or Telegram answers."""
+    holds a connection only for its short transactions, never while the LLM writes or Telegram answers.
+
+    Errors never carry the statement's values (users' questions, book quotes) into logs or admin alerts:
+    SQLAlchemy leaves its parameters out, and `_hide_values` drops the values the drivers quote."""
     sqlite = url.startswith("sqlite")
     pool = {
         "pool_size": pool_size if pool_size is not None else (5 if sqlite else 10),
@@ -27,10 +32,34 @@ def create_engine(
         "pool_timeout": pool_timeout,
     }
     if sqlite:
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **pool, **kwargs)
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, hide_parameters=True, **pool, **kwargs
+        )
         _tune_sqlite(engine)
-        return engine
-    return create_async_engine(url, pool_pre_ping=True, **pool, **kwargs)
+    else:
+        engine = create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **pool, **kwargs)
+    event.listen(engine.sync_engine, "handle_error", _hide_values)
+    return engine
+
+
+# asyncpg quotes the value it could not send: "invalid input for query argument $1: 'text…' (reason)".
+_ARGUMENT_VALUE = re.compile(r"(invalid input for query argument \$\d+[^:]*): .* \(")
+
+
+def _hide_values(context: ExceptionContext) -> None:
+    """Drop values from a failed statement's errors, the driver's ones chained below included:
+    PostgreSQL's DETAIL ("Key (title)=(...) already exists", "Failing row contains (...)") and asyncpg's
+    quoted argument. The message itself and the SQL stay."""
+    error: BaseException | None = context.original_exception
+    chain: list[BaseException] = [context.sqlalchemy_exception] if context.sqlalchemy_exception else []
+    while error is not None and error not in chain:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    for error in chain:
+        if getattr(error, "detail", None):
+            error.detail = None  # type: ignore[attr-defined]
+        if error.args and isinstance(error.args[0], str):
+            error.args = (_ARGUMENT_VALUE.sub(r"\1: (value hidden) (", error.args[0]), *error.args[1:])
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
