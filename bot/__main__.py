@@ -9,10 +9,13 @@ import logging
 import os
 import sys
 
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, StartupError, load_settings
+from db.engine import connection_problem
 
 # Each name is a module bot/cli/<name>.py with `add_parser(subparsers)` and `async run(args, settings)`.
 COMMANDS = ["run", "sandbox", "migrate", "scheduler", "worker", "ingest", "ask", "bench"]
+# These open DATABASE_URL: it is tried first, so a database that cannot be reached is one clear line.
+OPENS_DATABASE = {"run", "sandbox", "migrate", "scheduler", "worker", "ingest", "ask"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,16 +36,30 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
+    except StartupError as error:
+        print(error, file=sys.stderr)
+        return 1
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    module = importlib.import_module(f"bot.cli.{args.command}")
     try:
-        return asyncio.run(module.run(args, settings)) or 0
+        return asyncio.run(_run(args, settings)) or 0
+    except StartupError as error:
+        print(error, file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command in OPENS_DATABASE:
+        problem = await connection_problem(settings.effective_database_url)
+        if problem is not None:
+            raise StartupError(f"DATABASE_URL: cannot connect to the database ({problem})")
+    module = importlib.import_module(f"bot.cli.{args.command}")
+    return int(await module.run(args, settings) or 0)
 
 
 if __name__ == "__main__":

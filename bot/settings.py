@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -12,6 +13,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message names it in one line."""
+
+
+class StartupError(Exception):
+    """A well-formed setting points at something unusable (a folder that cannot be written, a database that
+    cannot be reached); the message names the setting in one line."""
 
 
 class Settings(BaseSettings):
@@ -257,7 +263,8 @@ def _first_error_line(error: ValidationError) -> str:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build the settings once; raise SettingsError with a single line naming the bad variable."""
+    """Build the settings once; raise SettingsError with a single line naming the bad variable, or
+    StartupError when DATA_DIR cannot be written."""
     try:
         settings = Settings(**overrides)
     except ValidationError as error:
@@ -265,5 +272,11 @@ def load_settings(**overrides: Any) -> Settings:
     except (ValueError, json.JSONDecodeError) as error:
         # pydantic-settings fails on malformed JSON in a complex field before validation runs
         raise SettingsError(f"A setting is malformed: {error}") from None
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=settings.data_dir):
+            pass
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise StartupError(f"DATA_DIR: {settings.data_dir} is not writable ({reason})") from None
     return settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -72,6 +72,28 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+
+
+async def connection_problem(url: str) -> str | None:
+    """Why the database at `url` cannot be used, in one line (the driver's words); None when it answers."""
+    try:
+        engine = create_engine(url, pool_size=1, max_overflow=0)
+    except Exception as error:  # a URL SQLAlchemy cannot read, a driver that is not installed
+        return _one_line(error)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as error:
+        return _one_line(error)
+    finally:
+        await engine.dispose()
+    return None
+
+
+def _one_line(error: BaseException) -> str:
+    driver_error = getattr(error, "orig", None) or error  # SQLAlchemy's wrapper adds SQL and a link
+    lines = str(driver_error).strip().splitlines()
+    return lines[0] if lines else type(driver_error).__name__
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
