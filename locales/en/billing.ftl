@@ -75,7 +75,10 @@ billing-paid-plan = ✅ Thank you! You're on <b>{ $plan }</b> until { $until }, 
 billing-paid-renewal = ⭐ Your { $plan } subscription renewed until { $until }: { $credits } credits added. Balance: { $balance } credits.
 billing-paid-problem = We received your payment, but something about it doesn't match our records. Don't worry: write /paysupport and we'll sort it out.
 billing-card-canceled = ❌ The card payment of { $rubles } ₽ was canceled and nothing was charged. You can try again any time.
-billing-refunded = ↩️ Your payment of { $amount } { $currency } was refunded; { $taken } credits were taken back.{ $plan_ended ->
+billing-refunded = ↩️ Your payment of { $amount } { $currency } was refunded; { $taken } { $taken ->
+        [one] credit was
+       *[other] credits were
+    } taken back.{ $plan_ended ->
     [yes] {" "}Your plan is Free again.
    *[other] {""}
 }
