@@ -13,7 +13,7 @@ from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, Update
 
 from bot.i18n import Translator
 from bot.render import escape
@@ -39,7 +39,8 @@ from handlers.library_ui import (
     upload_refusal,
 )
 from services.ingestion.errors import IngestionError
-from services.ingestion.service import IngestionService
+from services.ingestion.service import IngestionService, UploadNotStored
+from services.notifications.alerts import AdminAlerts
 
 logger = logging.getLogger(__name__)
 router = Router(name=__name__)
@@ -59,6 +60,8 @@ async def on_document(
     settings: Settings,
     ingestion: IngestionService,
     library_progress: LibraryProgress,
+    event_update: Update,
+    alerts: AdminAlerts | None = None,
 ) -> None:
     document = message.document
     assert document is not None
@@ -90,6 +93,10 @@ async def on_document(
         )
     except IngestionError as error:
         await library_progress.show_final(chat_id, progress_id, error_text(i18n, error.code, error.details))
+    except UploadNotStored as error:
+        if alerts is not None:
+            alerts.error(event_update.update_id, error)
+        await library_progress.show_final(chat_id, progress_id, i18n("library-upload-not-stored"))
     except (TelegramAPIError, aiohttp.ClientError, DownloadFailed, OSError):
         logger.warning("download of %s failed", document.file_id, exc_info=True)
         await library_progress.show_final(chat_id, progress_id, i18n("library-download-failed"))

@@ -63,6 +63,7 @@ library-password-checking = 🔑 Trying the password…
 library-password-not-waiting = This book is no longer waiting for a password.
 library-too-big-for-telegram = 📦 This file is { $size } MB, and Telegram lets bots download files of up to 20 MB. Please send a smaller file: an EPUB or FB2 of the same book is usually far smaller than a PDF.
 library-download-failed = 😔 I couldn't download the file from Telegram. Please send it again.
+library-upload-not-stored = 💾 I couldn't save your book: the server is out of space or can't store files right now, so the book was not added. Please send it again later.
 library-not-a-book-photo = This is a photo. Send the book as a <b>file</b> (📎 → File): PDF, EPUB, FB2, TXT, DOCX, Markdown or HTML.
 library-voice-unsupported = 🎙 I can't listen to voice messages yet. Please type your question, or send a book as a file.
 library-not-a-book-media = 🎵 This is sound or video, not a book. Send the book as a <b>file</b> (📎 → File): PDF, EPUB, FB2, TXT, DOCX, Markdown or HTML.

@@ -67,6 +67,7 @@ library-password-checking = 🔑 Пробую пароль…
 library-password-not-waiting = Эта книга больше не ждёт пароль.
 library-too-big-for-telegram = 📦 Этот файл весит { $size } МБ, а Telegram даёт ботам скачивать файлы только до 20 МБ. Пришлите файл поменьше: EPUB или FB2 той же книги обычно намного меньше PDF.
 library-download-failed = 😔 Не получилось скачать файл из Telegram. Пришлите его ещё раз.
+library-upload-not-stored = 💾 Не удалось сохранить книгу: на сервере закончилось место или он сейчас не может хранить файлы, поэтому книга не добавлена. Пришлите её ещё раз позже.
 library-not-a-book-photo = Это фотография. Пришлите книгу <b>файлом</b> (📎 → Файл): PDF, EPUB, FB2, TXT, DOCX, Markdown или HTML.
 library-voice-unsupported = 🎙 Голосовые сообщения я пока не понимаю. Напишите вопрос текстом или пришлите книгу файлом.
 library-not-a-book-media = 🎵 Это звук или видео, а не книга. Пришлите книгу <b>файлом</b> (📎 → Файл): PDF, EPUB, FB2, TXT, DOCX, Markdown или HTML.

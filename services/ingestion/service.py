@@ -23,7 +23,7 @@ import re
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -116,6 +116,11 @@ class IngestionRejected(Exception):
         super().__init__(code, details)
 
 
+class UploadNotStored(Exception):
+    """The upload could not be saved under DATA_DIR/files (the disk is full, or the folder cannot be
+    written): no book was made, nothing is left behind."""
+
+
 @dataclass(frozen=True, slots=True)
 class Submission:
     """What `submit` did: `new` (will be read), `reuse` (another user's identical file: copied),
@@ -185,6 +190,16 @@ def _clip(text: str | None, limit: int) -> str | None:
         return None
     text = re.sub(r"\s+", " ", text).strip()
     return text[:limit] or None
+
+
+@contextlib.contextmanager
+def _removed_on_failure(path: Path) -> Iterator[None]:
+    """Delete a half-written file when writing it fails: a full disk must not stay full of parts."""
+    try:
+        yield
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
 
 
 class IngestionService:
@@ -289,8 +304,13 @@ class IngestionService:
         chat_id: int | None = None,
         message_id: int | None = None,
     ) -> Submission:
-        """Store the file and queue the book; raises IngestionError(empty_file | too_large) at once."""
-        sha256, size = await asyncio.to_thread(self._store_upload, source)
+        """Store the file and queue the book; raises IngestionError(empty_file | too_large) at once, and
+        UploadNotStored when the disk refuses the file."""
+        try:
+            sha256, size = await asyncio.to_thread(self._store_upload, source)
+        except OSError as error:
+            logger.error("an upload of user %s could not be saved: %s", user_id, error)
+            raise UploadNotStored(str(error)) from error
         file_name = _clip(Path(file_name or "book").name, 255) or "book"
         async with self._sessions() as session:
             outcome: Literal["new", "reuse", "retry", "duplicate"]
@@ -1033,7 +1053,7 @@ class IngestionService:
             target = self._file_path(sha256)
             if not target.exists():
                 tmp = files_dir / f".{sha256}.{secrets.token_hex(4)}.part"
-                with open(tmp, "wb") as handle:
+                with _removed_on_failure(tmp), open(tmp, "wb") as handle:
                     handle.write(data)
                     handle.flush()
                     os.fsync(handle.fileno())
@@ -1046,7 +1066,7 @@ class IngestionService:
             raise IngestionError(ErrorCode.TOO_LARGE, size=size, limit=limit)
         tmp = files_dir / f".upload.{secrets.token_hex(6)}.part"
         digest = hashlib.sha256()
-        with open(source, "rb") as reader, open(tmp, "wb") as writer:
+        with _removed_on_failure(tmp), open(source, "rb") as reader, open(tmp, "wb") as writer:
             while block := reader.read(1024 * 1024):
                 digest.update(block)
                 writer.write(block)
