@@ -14,6 +14,7 @@ BENCHMARKS = {
     "ingest": "services.bench.ingest",
     "updates": "services.bench.updates",
     "load": "services.bench.load",
+    "search": "services.bench.search",
 }
 
 
