@@ -156,8 +156,16 @@ class SearchIndex:
     # --- plumbing ---------------------------------------------------------------------------------------
 
     async def _call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run an engine call in the index's threads. A cancelled caller still waits for the call to
+        end (a thread cannot be stopped): a write of a cancelled indexing then never lands after a
+        delete that follows it, whichever thread each runs in."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._threads, lambda: function(*args, **kwargs))
+        call = loop.run_in_executor(self._threads, lambda: function(*args, **kwargs))
+        try:
+            return await asyncio.shield(call)
+        except asyncio.CancelledError:
+            await asyncio.wait([call])
+            raise
 
     async def ensure_collection(self) -> None:
         if self._ready:
@@ -277,8 +285,8 @@ class SearchIndex:
                 await writing
                 writing = None
         finally:
-            if writing is not None:
-                writing.cancel()
+            if writing is not None:  # cancelled: the write in progress ends first (see _call)
+                await asyncio.wait([writing])
         return total
 
     async def _embed_windows(self, texts: Sequence[str]) -> list[np.ndarray]:
