@@ -11,6 +11,8 @@ from bot.middlewares.analytics import AnalyticsMiddleware
 from bot.middlewares.ban import BanMiddleware
 from bot.middlewares.ratelimit import RateLimitMiddleware
 from bot.middlewares.text import StripNulMiddleware
+from bot.runtime import tune_for_updates
+from db.user_cache import UserCache
 from handlers import get_routers
 from services.ratelimit import RateLimiter
 
@@ -24,7 +26,9 @@ def build_dispatcher(ctx: AppContext) -> Dispatcher:
     dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(StripNulMiddleware())
     dp.update.outer_middleware(DbSessionMiddleware(ctx.session_factory))
-    dp.update.outer_middleware(UserMiddleware(ctx.settings))
+    dp.update.outer_middleware(
+        UserMiddleware(ctx.settings, UserCache(ctx.engine.url, ctx.settings.user_cache_seconds))
+    )
     dp.update.outer_middleware(BanMiddleware(ctx.i18n, ctx.settings.admin_ids))
     dp.update.outer_middleware(I18nMiddleware(ctx.i18n))
     if "analytics" in ctx.services:
@@ -34,6 +38,7 @@ def build_dispatcher(ctx: AppContext) -> Dispatcher:
     async def on_startup(bot: Bot) -> None:
         await set_commands(bot, ctx.i18n)
         await ctx.start(bot)
+        tune_for_updates(bot)
 
     dp.startup.register(on_startup)
     return dp

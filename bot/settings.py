@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     database_pool_size: int | None = Field(default=None, ge=1)  # default: SQLite 5, PostgreSQL 10
     database_max_overflow: int | None = Field(default=None, ge=0)  # default: SQLite 10, PostgreSQL 20
     database_pool_timeout: float = Field(default=30.0, gt=0)
+    # Users' rows kept in memory this long, so most updates skip the database (0: off): db/user_cache.py
+    user_cache_seconds: float = Field(default=10.0, ge=0)
     redis_url: str | None = None  # default: in memory
     qdrant_url: str | None = None  # default: Qdrant Edge in-process under DATA_DIR
     qdrant_api_key: SecretStr | None = None

@@ -58,26 +58,49 @@ async def upsert_seen(
             user = await session.get(User, user_id, populate_existing=True)
             assert user is not None
     if not created:
-        changes: dict[str, object] = {
-            "username": username,
-            "first_name": first_name,
-            "last_name": last_name,
-            "blocked_bot": False,
-        }
-        if not user.language_chosen:
-            changes["language"] = language
-        # Owners are whoever is in ADMIN_IDS now: a stored "owner" no longer there becomes "user" (and
-        # never counted anyway: admin checks go by services/admin/roles.py staff_role).
-        if (role == "owner") != (user.role == "owner"):
-            changes["role"] = role
-        # Set only what differs, and last seen to the minute: most updates leave the row clean and write
-        # nothing (even an equal value assigned makes the commit run a flush).
-        changes = {name: value for name, value in changes.items() if getattr(user, name) != value}
-        if changes or now - user.last_seen_at >= SEEN_PRECISION:
-            changes["last_seen_at"] = now
-        for name, value in changes.items():
-            setattr(user, name, value)
+        refresh_seen(
+            user,
+            username=username,
+            first_name=first_name,
+            last_name=last_name,
+            language=language,
+            role=role,
+            now=now,
+        )
     return user, created
+
+
+def refresh_seen(
+    user: User,
+    *,
+    username: str | None,
+    first_name: str | None,
+    last_name: str | None,
+    language: str,
+    role: str = "user",
+    now: datetime,
+) -> bool:
+    """Bring a known user's names, language, role and last-seen time up to date; False when the row needs
+    no write (only what differs is set: even an equal value assigned makes the commit run a flush)."""
+    changes: dict[str, object] = {
+        "username": username,
+        "first_name": first_name,
+        "last_name": last_name,
+        "blocked_bot": False,
+    }
+    if not user.language_chosen:
+        changes["language"] = language
+    # Owners are whoever is in ADMIN_IDS now: a stored "owner" no longer there becomes "user" (and
+    # never counted anyway: admin checks go by services/admin/roles.py staff_role).
+    if (role == "owner") != (user.role == "owner"):
+        changes["role"] = role
+    changes = {name: value for name, value in changes.items() if getattr(user, name) != value}
+    # Last seen to the minute: most updates change nothing and write nothing.
+    if changes or now - user.last_seen_at >= SEEN_PRECISION:
+        changes["last_seen_at"] = now
+    for name, value in changes.items():
+        setattr(user, name, value)
+    return bool(changes)
 
 
 async def set_blocked(session: AsyncSession, user_id: int, blocked: bool) -> None:
