@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ logger = logging.getLogger(__name__)
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 SUPPORTED = ("en", "ru")
+FORMATTED_TEXTS = 4096  # texts remembered with their values
 
 
 def pick_locale(language_code: str | None, default: str = "en") -> str:
@@ -44,8 +46,19 @@ class I18n:
                 bundle.add_resource(resource)
             self.bundles[lang] = bundle
             self.keys[lang] = keys
+        self._formatted = functools.lru_cache(maxsize=FORMATTED_TEXTS)(self._format)
 
     def get(self, locale: str, key: str, **kwargs: Any) -> str:
+        # The same text with the same values is formatted once: Fluent's number and plural rules are slow.
+        args = tuple(sorted(kwargs.items()))
+        try:
+            hash(args)
+        except TypeError:  # a value that cannot be remembered by
+            return self._format(locale, key, args)
+        return self._formatted(locale, key, args)
+
+    def _format(self, locale: str, key: str, args: tuple[tuple[str, Any], ...]) -> str:
+        kwargs = dict(args)
         for lang in (locale, self.default):
             bundle = self.bundles.get(lang)
             if bundle is not None and bundle.has_message(key):

@@ -42,8 +42,8 @@ class Settings(BaseSettings):
     # storage
     data_dir: Path = Path("data")
     database_url: str | None = None  # default: SQLite under DATA_DIR
-    database_pool_size: int | None = Field(default=None, ge=1)  # default: SQLite 5, PostgreSQL 10
-    database_max_overflow: int | None = Field(default=None, ge=0)  # default: SQLite 10, PostgreSQL 20
+    database_pool_size: int | None = Field(default=None, ge=1)  # default: SQLite 5, PostgreSQL 30
+    database_max_overflow: int | None = Field(default=None, ge=0)  # default: SQLite 10, PostgreSQL 0
     database_pool_timeout: float = Field(default=30.0, gt=0)
     # Users' rows kept in memory this long, so most updates skip the database (0: off): db/user_cache.py
     user_cache_seconds: float = Field(default=10.0, ge=0)

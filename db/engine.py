@@ -20,15 +20,17 @@ def create_engine(
 ) -> AsyncEngine:
     """An engine with a bounded pool (DATABASE_POOL_SIZE, DATABASE_MAX_OVERFLOW, DATABASE_POOL_TIMEOUT).
 
-    Defaults: 5 + 10 connections for SQLite (one writer at a time anyway), 10 + 20 for PostgreSQL. An update
-    holds a connection only for its short transactions, never while the LLM writes or Telegram answers.
+    Defaults: 5 + 10 connections for SQLite (one writer at a time anyway), 30 + 0 for PostgreSQL: kept open
+    once opened, since opening and closing the overflow ones under load cost more than their queries. An
+    update holds a connection only for its short transactions, never while the LLM writes or Telegram
+    answers.
 
     Errors never carry the statement's values (users' questions, book quotes) into logs or admin alerts:
     SQLAlchemy leaves its parameters out, and `_hide_values` drops the values the drivers quote."""
     sqlite = url.startswith("sqlite")
     pool = {
-        "pool_size": pool_size if pool_size is not None else (5 if sqlite else 10),
-        "max_overflow": max_overflow if max_overflow is not None else (10 if sqlite else 20),
+        "pool_size": pool_size if pool_size is not None else (5 if sqlite else 30),
+        "max_overflow": max_overflow if max_overflow is not None else (10 if sqlite else 0),
         "pool_timeout": pool_timeout,
     }
     if sqlite:

@@ -69,7 +69,7 @@ class UserCache:
         if len(self._entries) >= self.size or len(self._generations) >= self.size:
             self.clear()
             return
-        values = {name: copy.deepcopy(getattr(user, name)) for name in _COLUMNS}
+        values = _copied({name: getattr(user, name) for name in _COLUMNS})
         self._entries[user.id] = _Entry(values, self.clock() + self.seconds)
 
     def attach(self, session: Session, user_id: int) -> User | None:
@@ -80,7 +80,7 @@ class UserCache:
         if entry.expires <= self.clock():
             del self._entries[user_id]
             return None
-        user = User(**copy.deepcopy(entry.values))
+        user = User(**_copied(entry.values))
         make_transient_to_detached(user)  # as if just loaded: no pending changes
         session.add(user)
         return user
@@ -94,6 +94,14 @@ class UserCache:
         self._entries.clear()
         self._generations.clear()
         self._epoch += 1
+
+
+def _copied(values: dict[str, Any]) -> dict[str, Any]:
+    # Only JSON columns (settings) can be changed in place; the rest are immutable values.
+    return {
+        name: copy.deepcopy(value) if isinstance(value, dict | list) else value
+        for name, value in values.items()
+    }
 
 
 _caches: weakref.WeakSet[UserCache] = weakref.WeakSet()
