@@ -170,8 +170,15 @@ class LibraryProgress:
             i18n = await self._translator(book.user_id)
             active = await self.ingestion.active_book_id(book.user_id) == book.id
             text = card_text(i18n, book, active=active, just_ready=True)
-            await self.editor(*where).finish(text, card_keyboard(i18n, book, full=False))
-            self._editors.pop(where, None)
+            if self.bot is not None:
+                chat_id, message_id = where
+                with contextlib.suppress(TelegramAPIError):  # gone or unchanged: nothing to bring up to date
+                    await self.bot.edit_message_text(
+                        text=text,
+                        chat_id=chat_id,
+                        message_id=message_id,
+                        reply_markup=card_keyboard(i18n, book, full=False),
+                    )
         except Exception:
             logger.exception("could not update the card of book %s", book.id)
 
