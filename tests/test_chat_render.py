@@ -121,3 +121,18 @@ def test_split_parts_are_valid_and_within_limit(chunks: list[str], limit: int) -
         assert part.strip()
         joined += "".join(telegram_accepts(part).split())
     assert joined == original  # only whitespace at the cuts may go
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.sampled_from(["`code`", "``x``", "**b**", "a < b", "word", "ё", "😀", "\n", "- item\n"]),
+        min_size=10,
+        max_size=40,
+    ).map(lambda parts: " ".join(parts * 120))  # a long answer, several times Telegram's limit
+)
+def test_a_streamed_preview_stays_within_one_message(text: str) -> None:
+    from handlers.chat_stream import preview_html
+
+    shown = telegram_accepts(preview_html(text))
+    assert len(shown.encode("utf-16-le")) // 2 <= 4096, "drafts keep Telegram's limit like messages"
