@@ -110,6 +110,10 @@ async def test_book_goes_pending_processing_ready(
     done = await service.wait_dense(book.id, max_seconds=60)
     assert done is not None and not done.dense_pending and done.lease_owner is None
     assert await index.search(ALICE, "little lamb who made thee", book_ids=[book.id], mode="dense")
+    for _ in range(200):  # the "dense" event follows the database's note of it
+        if recorder.stages(book.id)[-1] == "dense":
+            break
+        await asyncio.sleep(0.05)
     stages = recorder.stages(book.id)
     assert stages[0] == "reading" and "indexing" in stages and stages[-2:] == ["ready", "dense"], (
         "ready to ask, then searchable by meaning too once the dense vectors are in"
