@@ -41,7 +41,36 @@ _DISTANCES = {
 _NO_GRAPH = qe.HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000)
 
 
-class EdgeShards:
+class QueryPoints:
+    """qdrant-client's `query_points`, made of `query_batch_points` (the one query call the engine has)."""
+
+    def query_batch_points(
+        self, collection_name: str, requests: list[models.QueryRequest]
+    ) -> list[QueryResponse]:
+        raise NotImplementedError
+
+    def query_points(
+        self,
+        collection_name: str,
+        query: Any = None,
+        using: str | None = None,
+        prefetch: list[models.Prefetch] | None = None,
+        query_filter: models.Filter | None = None,
+        limit: int = 10,
+        with_payload: bool = True,
+    ) -> QueryResponse:
+        request = models.QueryRequest(
+            query=query,
+            using=using,
+            prefetch=prefetch,
+            filter=query_filter,
+            limit=limit,
+            with_payload=with_payload,
+        )
+        return self.query_batch_points(collection_name, [request])[0]
+
+
+class EdgeShards(QueryPoints):
     """Edge shards under `root`, one per collection, opened by `open_collection` and kept open."""
 
     def __init__(self, root: Path, *, local_mode_path: Path | None = None) -> None:
@@ -162,26 +191,6 @@ class EdgeShards:
         batch = qe.QueryBatchRequest([_query_request_in(r) for r in requests])
         found = self._shard(collection_name).query_batch(batch)
         return [QueryResponse(points=[_scored_out(p) for p in points]) for points in found]
-
-    def query_points(
-        self,
-        collection_name: str,
-        query: Any = None,
-        using: str | None = None,
-        prefetch: list[models.Prefetch] | None = None,
-        query_filter: models.Filter | None = None,
-        limit: int = 10,
-        with_payload: bool = True,
-    ) -> QueryResponse:
-        request = models.QueryRequest(
-            query=query,
-            using=using,
-            prefetch=prefetch,
-            filter=query_filter,
-            limit=limit,
-            with_payload=with_payload,
-        )
-        return self.query_batch_points(collection_name, [request])[0]
 
     def close(self) -> None:
         with self._lock:

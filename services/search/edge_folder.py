@@ -31,7 +31,7 @@ from pydantic import TypeAdapter
 from qdrant_client import models
 from qdrant_client.http.models import QueryResponse  # models.QueryResponse is fastembed's
 
-from services.search.edge import EdgeShards
+from services.search.edge import EdgeShards, QueryPoints
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,6 @@ CALLS = frozenset(
         "scroll",
         "retrieve",
         "query_batch_points",
-        "query_points",
     }
 )
 
@@ -60,7 +59,7 @@ class HolderGone(Exception):
     """The process named in endpoint.json no longer answers."""
 
 
-class EdgeFolder:
+class EdgeFolder(QueryPoints):
     """The Edge folder as this process sees it: its own shards while it holds the folder, else the
     holder's, over HTTP. Offers the qdrant-client calls `SearchIndex` makes (synchronous)."""
 
@@ -151,26 +150,6 @@ class EdgeFolder:
             "query_batch_points", {"collection_name": collection_name, "requests": requests}
         )
         return result
-
-    def query_points(
-        self,
-        collection_name: str,
-        query: Any = None,
-        using: str | None = None,
-        prefetch: list[models.Prefetch] | None = None,
-        query_filter: models.Filter | None = None,
-        limit: int = 10,
-        with_payload: bool = True,
-    ) -> QueryResponse:
-        request = models.QueryRequest(
-            query=query,
-            using=using,
-            prefetch=prefetch,
-            filter=query_filter,
-            limit=limit,
-            with_payload=with_payload,
-        )
-        return self.query_batch_points(collection_name, [request])[0]
 
     def close(self) -> None:
         with self._guard:
