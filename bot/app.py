@@ -1,63 +1,26 @@
-"""The application context: every long-lived service, built once at start-up and closed at exit."""
+"""The composition root: `build_context` opens the database and the FSM storage and lets each feature's
+wiring (bot/wiring/) build its services into the AppContext (bot/context.py), once at start-up."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.context import AppContext, Hook
 from bot.i18n import I18n
 from bot.settings import Settings
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade_async
 
 if TYPE_CHECKING:
-    from aiogram import Bot
     from redis.asyncio import Redis
 
+__all__ = ["SERVICE_INSTALLERS", "AppContext", "Hook", "build_context", "connect_redis"]
+
 logger = logging.getLogger(__name__)
-
-Hook = Callable[["AppContext"], Awaitable[None]]
-
-
-@dataclass
-class AppContext:
-    settings: Settings
-    engine: AsyncEngine
-    session_factory: async_sessionmaker[AsyncSession]
-    i18n: I18n
-    storage: BaseStorage
-    redis: Redis | None = None
-    bot: Bot | None = None
-    # Services register here under the name handlers receive them by (see workflow_data).
-    services: dict[str, Any] = field(default_factory=dict)
-    # Run once the Bot exists (start background work) and at shutdown (stop it), in order.
-    startup_hooks: list[Hook] = field(default_factory=list)
-    shutdown_hooks: list[Hook] = field(default_factory=list)
-
-    def workflow_data(self) -> dict[str, Any]:
-        return {"ctx": self, "settings": self.settings, **self.services}
-
-    async def start(self, bot: Bot) -> None:
-        self.bot = bot
-        for hook in self.startup_hooks:
-            await hook(self)
-
-    async def close(self) -> None:
-        for hook in reversed(self.shutdown_hooks):
-            try:
-                await hook(self)
-            except Exception:
-                logger.exception("shutdown hook failed")
-        await self.storage.close()
-        if self.redis is not None:
-            await self.redis.aclose()
-        await self.engine.dispose()
 
 
 def connect_redis(url: str) -> Redis:
@@ -109,21 +72,21 @@ SERVICE_INSTALLERS: list[Hook] = []
 
 
 def _register_installers() -> None:
-    from services.billing.install import install as install_billing
-    from services.ingestion.install import install as install_ingestion
-    from services.notifications.install import install as install_notifications
+    from bot.wiring.billing import install as install_billing
+    from bot.wiring.ingestion import install as install_ingestion
+    from bot.wiring.notifications import install as install_notifications
 
     SERVICE_INSTALLERS.append(install_ingestion)  # first: others subscribe to books' progress
     SERVICE_INSTALLERS.append(install_notifications)
 
     # Chat reuses the search index and LLM router when an earlier installer built them; keep it late.
-    from services.chat.install import install as install_chat
+    from bot.wiring.chat import install as install_chat
 
     SERVICE_INSTALLERS.append(install_chat)
     SERVICE_INSTALLERS.append(install_billing)
 
     # The admin looks the other features' services up when it uses them; last, so they are all there.
-    from services.admin.install import install as install_admin
+    from bot.wiring.admin import install as install_admin
 
     SERVICE_INSTALLERS.append(install_admin)
 

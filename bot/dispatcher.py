@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiogram import Bot, Dispatcher
 
-from bot.app import AppContext
 from bot.commands import set_commands
+from bot.context import AppContext
 from bot.middlewares import DbSessionMiddleware, I18nMiddleware, UserMiddleware
 from bot.middlewares.analytics import AnalyticsMiddleware
 from bot.middlewares.ban import BanMiddleware

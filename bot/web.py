@@ -12,7 +12,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 from sqlalchemy import text
 
-from bot.app import AppContext
+from bot.context import AppContext
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ ROUTE_INSTALLERS: list[Callable[[web.Application, AppContext], None]] = []
 
 
 def _register_route_installers() -> None:
-    from services.billing.install import install_routes as billing_routes
+    from bot.wiring.billing import install_routes as billing_routes
 
     ROUTE_INSTALLERS.append(billing_routes)  # YooKassa notifications (only when YooKassa is configured)
 

@@ -8,7 +8,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import AppContext
+from bot.context import AppContext
 from bot.i18n import SUPPORTED, Translator
 from bot.render import escape
 from db.base import parse_number

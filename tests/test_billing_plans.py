@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import User
 from db.models.billing import CreditAccount, LedgerEntry
-from services.billing.install import build_billing
+from services.billing.factory import build_billing
 from services.billing.plans import FREE, PRO, SCHOLAR
 from services.billing.service import BillingService, ChargeOutcome, add_month
 from services.llm import LLMUsage

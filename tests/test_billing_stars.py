@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import User
-from services.billing.install import build_billing
+from services.billing.factory import build_billing
 from services.billing.service import BillingService
 from services.billing.stars import PRE_CHECKOUT_HOLD, StarsCharge, StarsOrder, StarsPayments
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
 from db.models.billing import Payment, PaymentOrder
-from services.billing.install import build_billing
+from services.billing.factory import build_billing
 from services.billing.service import BillingService
 from services.billing.webhook import YooKassaWebhook, parse_networks, sender_address
 from services.billing.yookassa import PaymentEvent, YooKassaGateway, YooKassaUnavailable, kopecks_from

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from services.billing.chat_hooks import AnswerBilling
-from services.billing.install import build_billing
+from services.billing.factory import build_billing
 from services.billing.service import BillingService
 from services.chat.charging import ChargeRefused
 from services.chat.study import StudyService

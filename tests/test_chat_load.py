@@ -15,7 +15,7 @@ from bot.settings import Settings
 from db.engine import create_engine, create_session_factory
 from db.models.billing import LedgerEntry
 from services.billing.chat_hooks import AnswerBilling
-from services.billing.install import build_billing
+from services.billing.factory import build_billing
 from services.billing.service import BillingService
 from services.chat import EXTRACTIVE, AnswerResult, AnswerService, UsageRecorder
 from services.llm import build_router

@@ -64,7 +64,7 @@ async def test_no_admins_no_alerts(session_factory: async_sessionmaker[AsyncSess
 
 
 async def test_llm_down_and_back_and_failed_book(session_factory: async_sessionmaker[AsyncSession]) -> None:
-    from services.notifications import install
+    from bot.wiring import notifications as install
 
     tg = RecordingSession()
     alerts = _alerts(session_factory, tg, admin_ids=[5])

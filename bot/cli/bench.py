@@ -1,4 +1,4 @@
-"""`librarity bench <name>|all`: the benchmarks, one module each under services/bench/."""
+"""`librarity bench <name>|all`: the benchmarks, one module each under bot/bench/."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from bot.settings import Settings
 
 # benchmark name -> module with `add_arguments(parser)` and `async run(args, settings) -> int`
 BENCHMARKS = {
-    "retrieval": "services.bench.retrieval",
-    "ingest": "services.bench.ingest",
-    "updates": "services.bench.updates",
-    "load": "services.bench.load",
-    "search": "services.bench.search",
+    "retrieval": "bot.bench.retrieval",
+    "ingest": "bot.bench.ingest",
+    "updates": "bot.bench.updates",
+    "load": "bot.bench.load",
+    "search": "bot.bench.search",
 }
 
 

@@ -27,7 +27,7 @@ def add_parser(sub: Any) -> None:
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     from db.repositories import users
     from services.ingestion.errors import IngestionError
-    from services.ingestion.install import standalone
+    from bot.wiring.ingestion import standalone
 
     path: Path = args.path
     if not await asyncio.to_thread(path.is_file):

@@ -9,9 +9,9 @@ from aiogram.filters import Filter
 from aiogram.types import TelegramObject
 
 from bot.settings import Settings
+from bot.wiring.admin import build_admin
 from db.models import User
 from services.admin.actor import Actor
-from services.admin.install import build_admin
 from services.admin.roles import staff_role
 from services.admin.service import AdminService
 

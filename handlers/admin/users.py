@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import AppContext
+from bot.context import AppContext
 from bot.i18n import Translator
 from bot.render import escape
 from db.models import User

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.settings import Settings
 from db.models import Book
 from db.repositories import books as books_repo
 from services.admin.actor import AdminError
+from services.config import ServiceSettings
 
 if TYPE_CHECKING:
     from services.billing.orders import RefundOutcome
@@ -85,7 +85,7 @@ class Dependencies:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: ServiceSettings,
         session_factory: async_sessionmaker[AsyncSession],
         services: Mapping[str, Any] | None = None,
         **overrides: Any,
@@ -106,7 +106,7 @@ class Dependencies:
         if found is not None:
             return found  # type: ignore[no-any-return]
         if self._own_billing is None:
-            from services.billing.install import build_billing
+            from services.billing.factory import build_billing
 
             self._own_billing = build_billing(self.settings, self.session_factory)
         return self._own_billing

@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.settings import Settings
 from services.admin.actor import Actor
 from services.admin.audit import AuditAction, AuditLog
 from services.admin.bans import BanRegistry
@@ -25,6 +24,7 @@ from services.admin.payments import PaymentAdmin
 from services.admin.progress import ProgressWatcher
 from services.admin.search import UserSearch
 from services.admin.users import UserAdmin
+from services.config import ServiceSettings
 from services.notifications.broadcast import Audience, BroadcastProgress
 
 ExportName = Literal["users", "payments"]
@@ -49,7 +49,7 @@ def _temporary_csv(directory: Path, kind: str) -> Path:
 class AdminService:
     def __init__(
         self,
-        settings: Settings,
+        settings: ServiceSettings,
         session_factory: async_sessionmaker[AsyncSession],
         *,
         services: Mapping[str, Any] | None = None,

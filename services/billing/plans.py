@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.settings import Settings
+from services.config import ServiceSettings
 
 FREE = "free"
 PRO = "pro"
@@ -76,7 +76,7 @@ class Product:
 class Catalog:
     """Plans and products as the settings define them."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: ServiceSettings) -> None:
         cap = settings.max_file_mb
         self.limits: dict[str, PlanLimits] = {
             FREE: PlanLimits(

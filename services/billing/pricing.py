@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from bot.settings import Settings
+from services.config import ServiceSettings
 
 PER_MILLION = 1_000_000
 
@@ -36,7 +36,7 @@ def _ceil_div(numerator: int, denominator: int) -> int:
 
 
 class Pricing:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self._prices = {
             name.removeprefix("models/"): (int(p[0]), int(p[1]))

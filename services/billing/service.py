@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Literal
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.settings import Settings
 from db.base import utcnow
 from db.models.billing import CreditAccount, LedgerEntry, Payment
 from db.models.users import User
@@ -35,6 +34,7 @@ from services.billing.ledger import CreditLedger, LedgerResult
 from services.billing.plans import FREE, PAID_PLANS, PRO, Catalog, PlanLimits
 from services.billing.pricing import Pricing, TokenUsage
 from services.billing.sql import insert_ignoring_conflicts
+from services.config import ServiceSettings
 
 if TYPE_CHECKING:
     from services.billing.orders import OrderBook, RefundOutcome
@@ -160,7 +160,7 @@ class BillingService:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: ServiceSettings,
         *,
         ledger: CreditLedger | None = None,
         session_factory: async_sessionmaker[AsyncSession] | None = None,
@@ -173,7 +173,7 @@ class BillingService:
         self.llm_available = bool(
             settings.gemini_api_key or settings.openai_api_key or settings.openai_base_url
         )
-        # Wired by services.billing.install (see build_billing): the payment providers, and who tells
+        # Wired by services.billing.factory.build_billing: the payment providers, and who tells
         # users about payments settled outside a chat (YooKassa notifications, re-checks).
         self.orders: OrderBook | None = None
         self.stars: StarsPayments | None = None

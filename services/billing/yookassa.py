@@ -29,12 +29,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from urllib3 import Retry
 
-from bot.settings import Settings
 from db.base import parse_number, utcnow
 from db.models.billing import PaymentOrder
 from services.billing.orders import Fulfilment, OrderBook
 from services.billing.plans import RUB
 from services.billing.service import BillingService
+from services.config import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ class PaymentEvent:
 
 class YooKassaPayments:
     def __init__(
-        self, billing: BillingService, orders: OrderBook, gateway: YooKassaGateway, settings: Settings
+        self, billing: BillingService, orders: OrderBook, gateway: YooKassaGateway, settings: ServiceSettings
     ) -> None:
         self.billing = billing
         self.orders = orders

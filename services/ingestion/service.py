@@ -42,7 +42,7 @@ from services.ingestion.errors import ErrorCode, IngestionError
 from services.ingestion.pipeline import ReadOptions, ReadResult, check_copy, read_book, warm_up
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from services.config import ServiceSettings
     from services.search.chunking import Chunk
 
 logger = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ class IngestionConfig:
     failed_file_days: int = 7
 
     @classmethod
-    def from_settings(cls, settings: Settings, **overrides: Any) -> IngestionConfig:
+    def from_settings(cls, settings: ServiceSettings, **overrides: Any) -> IngestionConfig:
         values: dict[str, Any] = {
             "files_dir": settings.files_dir,
             "max_file_bytes": settings.max_file_mb * MiB,

@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.i18n import I18n
-from bot.settings import Settings
 from db.models import AnswerCacheEntry, Book, User
 from db.repositories import notifications as repo
+from locales.i18n import I18n
 from services.analytics.events import delete_events_before
 from services.analytics.metrics import Metrics
+from services.config import ServiceSettings
 from services.jobs.clock import Clock
 from services.jobs.runner import Cadence, JobSpec, RetryLater
 from services.notifications import preferences
@@ -56,7 +56,7 @@ class BillingHooks:
 
 @dataclass
 class JobContext:
-    settings: Settings
+    settings: ServiceSettings
     session_factory: async_sessionmaker[AsyncSession]
     clock: Clock
     i18n: I18n
@@ -277,7 +277,7 @@ def _count(result: Any) -> int:
         return 1
 
 
-def job_specs(settings: Settings) -> list[JobSpec]:
+def job_specs(settings: ServiceSettings) -> list[JobSpec]:
     """Every scheduled job and its cadence (UTC)."""
     return [
         JobSpec("user_messages", user_messages, Cadence(minutes=60, offset=0)),

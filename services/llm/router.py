@@ -38,7 +38,7 @@ from services.llm.base import (
 )
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from services.config import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -304,7 +304,7 @@ class LLMRouter:
                 logger.exception("LLM health listener failed on %s", event)
 
 
-def build_router(settings: Settings, *, usage_sink: UsageSink | None = None) -> LLMRouter | None:
+def build_router(settings: ServiceSettings, *, usage_sink: UsageSink | None = None) -> LLMRouter | None:
     """The router for the providers LLM_ORDER names and the settings configure; None when none is."""
     prices = PriceTable({**DEFAULT_PRICES, **settings.llm_prices})
     timeout = settings.llm_timeout_seconds

@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.i18n import I18n
 from db.models import User
+from locales.i18n import I18n
 from services.notifications.sender import OutgoingMessage, Sender
 
 logger = logging.getLogger(__name__)

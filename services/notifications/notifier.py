@@ -17,10 +17,10 @@ from typing import Any
 from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.i18n import I18n
 from db.models import User
 from db.repositories import notifications as repo
 from db.repositories.books import PASSWORD_CODES
+from locales.i18n import I18n
 from services.jobs.clock import Clock
 from services.notifications import preferences
 from services.notifications.alerts import AdminAlerts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from datetime import date
 
-from bot.i18n import I18n
+from locales.i18n import I18n
 from services.analytics.metrics import FeatureUse, LLMCost, Overview
 
 

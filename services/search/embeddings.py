@@ -26,7 +26,7 @@ import numpy as np
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-    from bot.settings import Settings
+    from services.config import ServiceSettings
 
 LOCAL_MODEL = "all-MiniLM-L6-v2"
 OPENAI_DEFAULT_MODEL = "text-embedding-3-small"
@@ -332,7 +332,7 @@ def _checked(vectors: np.ndarray, count: int, dim: int) -> np.ndarray:
     return vectors
 
 
-def build_embedder(settings: Settings) -> Embedder:
+def build_embedder(settings: ServiceSettings) -> Embedder:
     """The embedder EMBEDDINGS_PROVIDER names (local | openai | gemini)."""
     provider = settings.embeddings_provider.lower()
     model = settings.embeddings_model

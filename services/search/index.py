@@ -45,7 +45,7 @@ from services.search.embeddings import Embedder, build_embedder
 from services.search.sentences import text_sentence_spans, window_spans
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from services.config import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -836,7 +836,7 @@ def _hit(point: models.ScoredPoint) -> Hit:
     )
 
 
-def build_search_index(settings: Settings, *, embedder: Embedder | None = None) -> SearchIndex:
+def build_search_index(settings: ServiceSettings, *, embedder: Embedder | None = None) -> SearchIndex:
     """The index the settings describe: a Qdrant server at QDRANT_URL, else Qdrant Edge under DATA_DIR
     (a collection that local mode kept in DATA_DIR/qdrant is copied in when first opened)."""
     embedder = embedder or build_embedder(settings)

@@ -1,4 +1,4 @@
-"""Builds billing into the AppContext: `ctx.services["billing"]` (handlers receive `billing`), the YooKassa
+"""Wires billing into the AppContext: `ctx.services["billing"]` (handlers receive `billing`), the YooKassa
 notification route (bot/web.py ROUTE_INSTALLERS, so polling, webhook and sandbox modes all serve it), and,
 at start-up, the hooks into ingestion (limits and the charge before indexing, a refund for a failed book,
 the referral bonus on a ready one) and into answering (each answer charged as it is recorded).
@@ -9,39 +9,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from bot.settings import Settings
-from services.billing.orders import OrderBook
+from services.billing.factory import build_billing
 from services.billing.service import BillingService
-from services.billing.stars import StarsPayments
-from services.billing.yookassa import YooKassaGateway, YooKassaPayments
 
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from bot.app import AppContext
+    from bot.context import AppContext
 
 logger = logging.getLogger(__name__)
-
-
-def build_billing(
-    settings: Settings, session_factory: async_sessionmaker[AsyncSession] | None = None
-) -> BillingService:
-    """The billing service with its order book, Stars, and YooKassa when YOOKASSA_SHOP_ID and
-    YOOKASSA_SECRET_KEY are both set."""
-    billing = BillingService(settings, session_factory=session_factory)
-    billing.orders = OrderBook(billing)
-    billing.stars = StarsPayments(billing, billing.orders)
-    if settings.yookassa_shop_id and settings.yookassa_secret_key:
-        gateway = YooKassaGateway(
-            settings.yookassa_shop_id,
-            settings.yookassa_secret_key.get_secret_value(),
-            api_url=settings.yookassa_api_url,
-            timeout=settings.yookassa_timeout_seconds,
-        )
-        billing.yookassa = YooKassaPayments(billing, billing.orders, gateway, settings)
-    return billing
 
 
 async def install(ctx: AppContext) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from services.bench.retrieval import CachedEmbedder
+from bot.bench.retrieval import CachedEmbedder
 from services.search.embeddings import LocalEmbedder
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from services.admin.service import AdminService
 
 if TYPE_CHECKING:
-    from bot.app import AppContext
+    from bot.context import AppContext
 
 logger = logging.getLogger(__name__)
 

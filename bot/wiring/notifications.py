@@ -26,7 +26,7 @@ from services.notifications.sender import Sender
 if TYPE_CHECKING:
     from aiogram import Bot
 
-    from bot.app import AppContext
+    from bot.context import AppContext
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from services.llm.router import DEFAULT_PRICES
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from bot.app import AppContext
+    from bot.context import AppContext
     from bot.settings import Settings
     from services.chat.types import Retriever
 

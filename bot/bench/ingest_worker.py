@@ -1,6 +1,6 @@
 """One side of `librarity bench ingest`, in its own process so that its memory is its own.
 
-`python -m services.bench.ingest_worker ours|langchain WORKDIR` loads its models once, prints
+`python -m bot.bench.ingest_worker ours|langchain WORKDIR` loads its models once, prints
 {"ready": ..., "setup_seconds": ...}, then reads one JSON case a line from stdin ({"index", "path",
 "name", "format"}) and answers one JSON result a line: seconds, chunks, pages (PDF), chars, peak RSS of
 this process and its children while the book was processed; ours adds ready_seconds, the time until the
@@ -133,7 +133,7 @@ class OurSide:
 
     async def _start(self) -> None:
         from bot.settings import load_settings
-        from services.ingestion.install import standalone
+        from bot.wiring.ingestion import standalone
 
         settings = load_settings(_env_file=None, data_dir=self.workdir, database_url=None, qdrant_url=None)
         self._context = standalone(settings)

@@ -99,7 +99,7 @@ class Side:
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "services.bench.ingest_worker", self.name, str(self.workdir),
+            sys.executable, "-m", "bot.bench.ingest_worker", self.name, str(self.workdir),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=None,
         )  # fmt: skip
         ready = await self._read()

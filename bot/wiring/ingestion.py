@@ -15,7 +15,7 @@ from db.migrate import upgrade_async
 from services.ingestion.service import IngestionConfig, IngestionService
 
 if TYPE_CHECKING:
-    from bot.app import AppContext
+    from bot.context import AppContext
     from bot.settings import Settings
 
 
