@@ -187,6 +187,14 @@ class Settings(BaseSettings):
     job_runs_retention_days: int = 90
     cache_retention_days: int = 30
     log_level: str = "INFO"
+    # observability: console lines for people, JSON lines (one object a line) for a log collector
+    log_format: Literal["console", "json"] = "console"
+    # Prometheus metrics at /metrics on this port (worker and scheduler processes, which serve no webhook;
+    # the bot also serves them beside /readyz on WEBHOOK_PORT, or on the sandbox's port); unset: none
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "0.0.0.0"
+    sentry_dsn: SecretStr | None = None  # error reports to Sentry, users' text scrubbed; unset: off
+    sentry_environment: str = "production"
 
     @field_validator(
         "admin_ids",
