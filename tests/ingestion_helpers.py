@@ -66,7 +66,6 @@ def make_service(
         "files_dir": files_dir,
         "executor": "thread",
         "retry_delays": (0.05,),
-        "lease_seconds": 30.0,
         "progress_write_seconds": 0.0,
     }
     values.update(overrides)

@@ -348,7 +348,7 @@ async def test_book_that_keeps_killing_the_process_fails(
     assert (book_id, "failed") in [(bid, stage) for bid, stage, _ in recorder.events]
 
 
-async def test_live_lease_is_left_alone(
+async def test_a_book_another_live_process_works_on_is_left_to_it(
     session_factory: async_sessionmaker[AsyncSession], index: SearchIndex, blake: bytes, tmp_path: Path
 ) -> None:
     await ensure_users(session_factory, ALICE)
@@ -438,22 +438,6 @@ async def test_worker_processes_read_off_the_event_loop(
     finally:
         await service.stop()
     assert book.status == BookStatus.READY and book.chunks > 0
-
-
-async def test_books_queued_by_another_process_are_picked_up(
-    session_factory: async_sessionmaker[AsyncSession], index: SearchIndex, blake: bytes, tmp_path: Path
-) -> None:
-    await ensure_users(session_factory, ALICE)
-    bot_side = make_service(session_factory, index, tmp_path / "files", sweep_seconds=0)
-    worker = make_service(session_factory, index, tmp_path / "files", sweep_seconds=0.2)
-    await worker.start()
-    try:
-        # The bot process stores the upload and records the book, but runs no workers itself.
-        submission = await bot_side.submit(ALICE, blake, "blake.txt")
-        book = await worker.wait(submission.book.id, max_seconds=60)
-    finally:
-        await worker.stop()
-    assert book is not None and book.status == BookStatus.READY and book.attempts == 1
 
 
 class GatedEmbedder(CountingEmbedder):

@@ -105,7 +105,7 @@ async def claim_dense(
     book_id: int,
     *,
     owner: str,
-    lease_until: datetime,
+    lease_until: datetime | None,
     now: datetime,
     stale_owner: str | None = None,
 ) -> bool:
@@ -146,23 +146,23 @@ async def renew_dense(session: AsyncSession, book_id: int, owner: str, lease_unt
 
 
 async def claim(
-    session: AsyncSession, book_id: int, *, owner: str, lease_until: datetime, now: datetime
+    session: AsyncSession, book_id: int, *, owner: str, now: datetime, holder: str | None = None
 ) -> bool:
-    """Take a pending book (or one whose lease ran out) for processing; atomic across processes."""
+    """Take a pending book for processing, or one still processing by `holder` (a worker that died:
+    its task was delivered again); atomic across processes."""
+    taken_over = (
+        and_(Book.status == BookStatus.PROCESSING, Book.lease_owner == holder)
+        if holder is not None
+        else and_(Book.status == BookStatus.PROCESSING, Book.lease_owner.is_(None))
+    )
     result = await session.execute(
         update(Book)
-        .where(
-            Book.id == book_id,
-            or_(
-                Book.status == BookStatus.PENDING,
-                and_(Book.status == BookStatus.PROCESSING, Book.lease_expires_at < now),
-            ),
-        )
+        .where(Book.id == book_id, or_(Book.status == BookStatus.PENDING, taken_over))
         .values(
             status=BookStatus.PROCESSING,
             attempts=Book.attempts + 1,
             lease_owner=owner,
-            lease_expires_at=lease_until,
+            lease_expires_at=None,
             next_attempt_at=None,
             error_code=None,
             error_details=None,

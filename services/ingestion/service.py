@@ -1,12 +1,15 @@
 """Books in: store the upload, then read -> chunk -> index in the background, durably.
 
-`IngestionService.submit` saves the file under DATA_DIR/files/<sha256> and records a pending book;
-background workers (asyncio tasks, a bounded number) claim pending books, run extraction and chunking
-in a process pool (never on the event loop), index the chunks' words (lexical vectors: no model, a
-second or two) and mark the book ready, so the user can talk to it within seconds. A background task
-then adds the dense vectors (the embedding model, most of the work) book by book under a lease; the
-book's `dense_pending` says whether they are all in. Status, stage, progress and attempts live in the
-database, so a restart resumes what a crash interrupted; listeners get progress events for the chat.
+`IngestionService.submit` saves the file under DATA_DIR/files/<sha256>, records a pending book and
+enqueues the `read_book` task (services/tasks). Whichever process runs that task (a `librarity worker`,
+or the bot itself without REDIS_URL) claims the book, runs extraction and chunking in a process pool
+(never on the event loop), indexes the chunks' words (lexical vectors: no model, a second or two) and
+marks the book ready, so the user can talk to it within seconds; then the `add_dense` task adds the dense
+vectors (the embedding model, most of the work); the book's `dense_pending` says whether they are all in.
+Status, stage, progress and attempts live in the database: a task delivered again after its worker died
+takes the book over from there (and a book that keeps killing its workers fails as "interrupted").
+`lease_owner` names the process working on a book, so one that was taken over drops its results.
+Listeners in the process doing the work get progress events for the chat.
 
 Nothing here talks to Telegram or produces user text: outcomes are statuses and error codes.
 """
@@ -44,6 +47,7 @@ from services.ingestion.pipeline import ReadOptions, ReadResult, check_copy, rea
 if TYPE_CHECKING:
     from services.config import ServiceSettings
     from services.search.chunking import Chunk
+    from services.tasks.work import TaskQueue
 
 logger = logging.getLogger(__name__)
 
@@ -141,12 +145,8 @@ class IngestionConfig:
     max_attempts: int = 3
     executor: Literal["process", "thread"] = "process"
     timeout_seconds: float = 1800.0
-    lease_seconds: float = 120.0
     retry_delays: tuple[float, ...] = (5.0, 30.0, 120.0)
     progress_write_seconds: float = 1.0  # at most one progress write to the database per this
-    # How often to look for books queued by another process (a bot beside `librarity worker`) or
-    # left behind by a dead one; 0 turns it off.
-    sweep_seconds: float = 15.0
     # A book that failed for good keeps its file this long, so an admin can reprocess it.
     failed_file_days: int = 7
 
@@ -192,6 +192,21 @@ def _clip(text: str | None, limit: int) -> str | None:
     return text[:limit] or None
 
 
+async def _stopped_or_done(task: asyncio.Task[_T], *, stopping: Callable[[], bool]) -> _T | None:
+    """Wait for a book's work. Cancelled by a delete: None, the delivery is done. Cancelled because the
+    process stops (or the caller is): raised, so the delivery is not acknowledged and runs again."""
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if not task.done():  # the caller itself was cancelled
+            task.cancel()
+            await asyncio.wait([task])
+            raise
+        if stopping():
+            raise
+        return None
+
+
 @contextlib.contextmanager
 def _removed_on_failure(path: Path) -> Iterator[None]:
     """Delete a half-written file when writing it fails: a full disk must not stay full of parts."""
@@ -210,17 +225,17 @@ class IngestionService:
         session_factory: async_sessionmaker[AsyncSession],
         index: BookIndex,
         config: IngestionConfig,
+        tasks: TaskQueue | None = None,
     ) -> None:
         self._sessions = session_factory
         self._index = index
         self.config = config
+        # Where books are queued; None: a broker of its own in this process, made at start.
+        self.tasks = tasks
+        self._own_tasks = False
         self.owner = _owner_id()
         self._listeners: list[ProgressListener] = []
         self.before_index: list[BeforeIndexHook] = []
-        self._queue: asyncio.Queue[int] = asyncio.Queue()
-        self._queued: set[int] = set()
-        self._timers: dict[int, asyncio.TimerHandle] = {}
-        self._workers: list[asyncio.Task[None]] = []
         self._running: dict[int, _Running] = {}
         self._deleting: set[int] = set()
         self._finished: dict[int, asyncio.Event] = {}
@@ -228,10 +243,10 @@ class IngestionService:
         self._passwords: dict[int, str] = {}
         self._executor: Executor | None = None
         self._started = False
-        # Dense vectors behind ready books: one book at a time, after the reading work.
-        self._dense_queue: asyncio.Queue[int] = asyncio.Queue()
-        self._dense_queued: set[int] = set()
-        self._dense_running: dict[int, asyncio.Task[None]] = {}
+        self._reading = asyncio.Semaphore(max(1, config.workers))  # books read at once in this process
+        # Dense vectors behind ready books: one book at a time in this process, after the reading work.
+        self._dense = asyncio.Semaphore(1)
+        self._dense_running: dict[int, asyncio.Task[Any]] = {}
         self._dense_done: dict[int, asyncio.Event] = {}
 
     # ---------------------------------------------------------------- life cycle
@@ -244,47 +259,46 @@ class IngestionService:
     def sessions(self) -> async_sessionmaker[AsyncSession]:
         return self._sessions
 
-    async def start(self, *, resume: bool = True) -> None:
-        """Start the workers and pick up what an earlier run left unfinished."""
+    async def start(self, *, resume: bool | None = None) -> None:
+        """Make the tasks reach this service here. With the in-process broker (`resume` None) queue again
+        what an earlier run left unfinished; with Redis the stream still holds it."""
         if self._started:
             return
         self._started = True
         self._executor = self._new_executor()
-        self._workers = [
-            asyncio.create_task(self._work(), name=f"ingestion-worker-{n}")
-            for n in range(self.config.workers)
-        ]
-        self._workers.append(asyncio.create_task(self._dense_work(), name="ingestion-dense"))
+        if self.tasks is None:
+            from services.tasks.broker import build_broker
+            from services.tasks.work import TaskQueue
+
+            self.tasks = TaskQueue(build_broker(None))
+            self._own_tasks = True
+            await self.tasks.broker.startup()
+        self.tasks.provide(ingestion=self)
+        if resume is None:
+            from services.tasks.broker import in_process
+
+            resume = in_process(self.tasks.broker)
         if resume:
             await self.resume()
-        if self.config.sweep_seconds > 0:
-            self._workers.append(asyncio.create_task(self._sweep(), name="ingestion-sweep"))
-
-    async def _sweep(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.sweep_seconds)
-            try:
-                await self.resume(quiet=True)
-            except Exception:
-                logger.warning("ingestion sweep failed", exc_info=True)
 
     async def stop(self) -> None:
-        """Stop the workers; a book in progress goes back to pending (not counted as an attempt)."""
+        """Stop the books worked on here; each goes back to pending (not counted as an attempt)."""
         if not self._started:
             return
         self._started = False
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
         tasks = [
-            *self._workers,
             *(running.task for running in self._running.values()),
             *self._dense_running.values(),
         ]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._workers.clear()
+        if self._own_tasks and self.tasks is not None:
+            from services.tasks.broker import stop_in_process_tasks
+
+            await stop_in_process_tasks(self.tasks.broker)
+            await self.tasks.broker.shutdown()
+            self.tasks, self._own_tasks = None, False
         self._shutdown_executor(kill=True)
 
     def subscribe(self, listener: ProgressListener) -> Callable[[], None]:
@@ -351,7 +365,7 @@ class IngestionService:
         else:
             if password:
                 self._passwords[book.id] = password
-            self._enqueue(book.id)
+            await self._enqueue(book.id)
         logger.info("book %s for user %s: %s (%s, %d bytes)", book.id, user_id, outcome, sha256[:12], size)
         return Submission(book=book, outcome=outcome)
 
@@ -381,7 +395,7 @@ class IngestionService:
             await session.commit()
         if password:
             self._passwords[book.id] = password
-        self._enqueue(book.id)
+        await self._enqueue(book.id)
         return book
 
     async def attach_message(self, book_id: int, chat_id: int, message_id: int) -> None:
@@ -437,7 +451,7 @@ class IngestionService:
         self._deleting.add(book_id)
         try:
             for task in (getattr(self._running.get(book_id), "task", None), self._dense_running.get(book_id)):
-                if task is not None:
+                if task is not None and task is not asyncio.current_task():
                     task.cancel()
                     await asyncio.wait([task])
             await self._index.delete_book(user_id, book_id)
@@ -509,135 +523,98 @@ class IngestionService:
     # ---------------------------------------------------------------- resume and queue
 
     async def resume(self, *, quiet: bool = False) -> int:
-        """Queue every unfinished book; reclaim those whose process died. Returns how many were queued."""
-        now = utcnow()
+        """Queue every unfinished book and every ready one still owed dense vectors (the in-process broker
+        at start: its queue died with the last run). A book held by another live process on this machine
+        (`librarity ingest` beside the bot) is left to it. Returns how many books were queued."""
         queued = 0
         async with self._sessions() as session:
             books = await repo.unfinished(session)
+            dense = await repo.dense_pending(session)
         for book in books:
-            if book.id in self._running or book.id in self._queued:
+            if book.id in self._running or self._holder_alive(book):
                 continue
-            if book.status == BookStatus.PROCESSING:
-                if not self._lease_is_stale(book, now):
-                    # Someone alive holds it; look again when its lease would run out.
-                    wait = (book.lease_expires_at - now).total_seconds() if book.lease_expires_at else 0.0
-                    self._enqueue(book.id, delay=max(1.0, wait + 1.0))
-                    continue
-                if not await self._reclaim(book):
-                    continue
-                if book.status == BookStatus.FAILED:
-                    continue
             delay = 0.0
             if book.next_attempt_at is not None:
-                delay = max(0.0, (book.next_attempt_at - now).total_seconds())
-            self._enqueue(book.id, delay=delay)
+                delay = max(0.0, (book.next_attempt_at - utcnow()).total_seconds())
+            await self._enqueue(book.id, delay=delay)
             queued += 1
         if queued and not quiet:
             logger.info("ingestion: resuming %d unfinished book(s)", queued)
-        dense = await self._resume_dense(now)
-        if dense and not quiet:
-            logger.info("ingestion: adding dense vectors to %d ready book(s)", dense)
+        added = 0
+        for book in dense:
+            if book.id in self._dense_running or self._holder_alive(book):
+                continue
+            await self._enqueue_dense(book.id)
+            added += 1
+        if added and not quiet:
+            logger.info("ingestion: adding dense vectors to %d ready book(s)", added)
         return queued
 
-    async def _resume_dense(self, now: datetime) -> int:
-        """Queue the ready books still waiting for dense vectors that nobody alive is working on."""
-        queued = 0
-        async with self._sessions() as session:
-            books = await repo.dense_pending(session)
-        for book in books:
-            if book.id in self._dense_running or book.id in self._dense_queued:
-                continue
-            if book.lease_owner is not None and not self._lease_is_stale(book, now):
-                continue
-            self._enqueue_dense(book.id)
-            queued += 1
-        return queued
-
-    def _lease_is_stale(self, book: Book, now: datetime) -> bool:
-        if book.lease_owner is None or book.lease_expires_at is None or book.lease_expires_at < now:
-            return True
+    def _holder_alive(self, book: Book) -> bool:
+        """Whether another process on this machine that is still alive works on the book."""
+        if book.lease_owner is None or book.lease_owner == self.owner:
+            return False
         host, _, rest = book.lease_owner.partition(":")
         pid_text = rest.partition(":")[0]
         if host != socket.gethostname()[:60] or not pid_text.isdigit():
-            return False
+            return False  # another machine: with the in-process broker there is none
         pid = int(pid_text)
         if pid == os.getpid():
-            # This process, but not this service instance (a previous one that stopped badly).
-            return book.lease_owner != self.owner
+            return False  # a previous service of this process that stopped badly
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            return True
+            return False
         except PermissionError:
-            return False
-        return False
-
-    async def _reclaim(self, book: Book) -> bool:
-        """Move a book from a dead worker back to pending, or to failed if it keeps dying on it."""
-        exhausted = book.attempts >= self.config.max_attempts
-        values: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
-        if exhausted:
-            values |= {
-                "status": BookStatus.FAILED,
-                "stage": Stage.FAILED,
-                "error_code": FailureCode.INTERRUPTED,
-            }
-        else:
-            values |= {"status": BookStatus.PENDING, "stage": Stage.QUEUED}
-        async with self._sessions() as session:
-            done = await repo.release_stale(session, book.id, book.lease_owner, **values)
-            await session.commit()
-            fresh = await repo.get(session, book.id, fresh=True) if done else None
-        if not done or fresh is None:
-            return False
-        logger.warning("book %s: its worker %s is gone; %s", book.id, book.lease_owner, fresh.status)
-        book.status = fresh.status
-        if exhausted:
-            await self._cleanup_failed(fresh, vectors=True)
-            await self._emit(fresh, Stage.FAILED, fresh.progress)
+            return True
         return True
 
-    def _enqueue(self, book_id: int, *, delay: float = 0.0) -> None:
-        timer = self._timers.pop(book_id, None)
-        if timer is not None:
-            timer.cancel()
-        if delay > 0:
-            loop = asyncio.get_running_loop()
-            self._timers[book_id] = loop.call_later(delay, self._enqueue, book_id)
-            return
-        if book_id in self._queued:
-            return
-        self._queued.add(book_id)
-        self._queue.put_nowait(book_id)
+    async def _enqueue(self, book_id: int, *, delay: float = 0.0) -> None:
+        if self.tasks is None:
+            raise RuntimeError("IngestionService.start() first")
+        await self.tasks.read_book(book_id, delay=delay)
 
-    async def _work(self) -> None:
-        while True:
-            book_id = await self._queue.get()
-            self._queued.discard(book_id)
-            if book_id in self._running:
-                continue
+    async def _enqueue_dense(self, book_id: int) -> None:
+        if self.tasks is None:
+            raise RuntimeError("IngestionService.start() first")
+        await self.tasks.add_dense(book_id)
+
+    async def run_read(self, book_id: int) -> str:
+        """The `read_book` task: take the book (pending, or processing by a worker that died) and drive it
+        to ready, failed or a later attempt. Returns the book's status afterwards."""
+        if book_id in self._running:
+            return "duplicate"  # this process works on it already
+        async with self._reading:
+            # Its own asyncio task, so that deleting the book stops it and the delivery still ends well.
             task = asyncio.create_task(self._process(book_id), name=f"ingest-book-{book_id}")
             self._running[book_id] = _Running(task)
             try:
-                await asyncio.wait([task])
-                if not task.cancelled() and task.exception() is not None:
-                    logger.error("book %s: ingestion crashed", book_id, exc_info=task.exception())
+                await _stopped_or_done(task, stopping=lambda: not self._started)
             finally:
                 self._running.pop(book_id, None)
+        async with self._sessions() as session:
+            book = await repo.get(session, book_id, fresh=True)
+        return str(book.status) if book is not None else "deleted"
 
     # ---------------------------------------------------------------- one book
 
     async def _process(self, book_id: int) -> None:
         now = utcnow()
         async with self._sessions() as session:
-            claimed = await repo.claim(
-                session, book_id, owner=self.owner, lease_until=now + self._lease(), now=now
-            )
+            current = await repo.get(session, book_id, fresh=True)
+        if current is None or current.status not in (BookStatus.PENDING, BookStatus.PROCESSING):
+            return  # deleted, or done by an earlier delivery
+        if current.status == BookStatus.PROCESSING and current.attempts >= self.config.max_attempts:
+            await self._interrupted(current)  # its workers died on it every time
+            return
+        async with self._sessions() as session:
+            claimed = await repo.claim(session, book_id, owner=self.owner, now=now, holder=current.lease_owner)
             await session.commit()
             book = await repo.get(session, book_id, fresh=True) if claimed else None
         if book is None:
             return
-        heartbeat = asyncio.create_task(self._heartbeat(book_id))
+        if current.status == BookStatus.PROCESSING:
+            logger.warning("book %s: taken over from %s, which stopped", book_id, current.lease_owner)
         try:
             if book.source_book_id is not None and await self._copy_from_source(book):
                 return
@@ -652,8 +629,28 @@ class IngestionService:
             await self._fail(book, error.code, error.details)
         except Exception as error:
             await self._transient_failure(book, error)
-        finally:
-            heartbeat.cancel()
+
+    async def _interrupted(self, book: Book) -> None:
+        """A book whose worker died on each of its attempts: failed, so it stops taking workers down."""
+        async with self._sessions() as session:
+            done = await repo.release_stale(
+                session,
+                book.id,
+                book.lease_owner,
+                status=BookStatus.FAILED,
+                stage=Stage.FAILED,
+                error_code=FailureCode.INTERRUPTED,
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+            await session.commit()
+            fresh = await repo.get(session, book.id, fresh=True) if done else None
+        if fresh is None:
+            return
+        logger.warning("book %s: its worker stopped on every attempt; failed", book.id)
+        await self._cleanup_failed(fresh, vectors=True)
+        await self._emit(fresh, Stage.FAILED, fresh.progress)
+        self._notify_final(book.id)
 
     async def _read_and_index(self, book: Book) -> None:
         path = self._file_path(book.file_sha256)
@@ -806,7 +803,7 @@ class IngestionService:
             await self._emit(fresh, Stage.READY, 1.0)
         self._notify_final(book.id)
         if dense_pending:
-            self._enqueue_dense(book.id)
+            await self._enqueue_dense(book.id)
 
     async def _fail(self, book: Book, code: str, details: dict[str, Any]) -> None:
         async with self._sessions() as session:
@@ -861,7 +858,7 @@ class IngestionService:
             await session.commit()
         if done:
             await self._emit(book, Stage.QUEUED, book.progress or 0.0)
-            self._enqueue(book.id, delay=delay)
+            await self._enqueue(book.id, delay=delay)
 
     async def _give_back(self, book: Book) -> None:
         """On shutdown: back to pending, and this attempt does not count."""
@@ -900,22 +897,6 @@ class IngestionService:
             self._passwords.pop(book.id, None)
         await self._release_file(book.file_sha256)
 
-    async def _heartbeat(self, book_id: int, *, dense: bool = False) -> None:
-        """Renew the book's lease while it is worked on (read and indexed, or given dense vectors)."""
-        period = max(0.5, self.config.lease_seconds / 3)
-        while True:
-            await asyncio.sleep(period)
-            try:
-                async with self._sessions() as session:
-                    until = utcnow() + self._lease()
-                    if dense:
-                        await repo.renew_dense(session, book_id, self.owner, until)
-                    else:
-                        await repo.owned(session, book_id, self.owner, lease_expires_at=until)
-                    await session.commit()
-            except Exception:
-                logger.warning("book %s: lease renewal failed", book_id, exc_info=True)
-
     async def _set(self, book: Book, **values: Any) -> None:
         async with self._sessions() as session:
             await repo.owned(session, book.id, self.owner, **values)
@@ -933,61 +914,47 @@ class IngestionService:
 
     # ---------------------------------------------------------------- dense vectors behind ready books
 
-    def _enqueue_dense(self, book_id: int) -> None:
-        if book_id not in self._dense_queued and book_id not in self._dense_running:
-            self._dense_queued.add(book_id)
-            self._dense_queue.put_nowait(book_id)
-
-    async def _dense_work(self) -> None:
-        while True:
-            book_id = await self._dense_queue.get()
-            self._dense_queued.discard(book_id)
+    async def run_dense(self, book_id: int) -> bool:
+        """The `add_dense` task: add a ready book's dense vectors (taking them over from a worker that
+        died). True when they are all in; a failure is raised, so the task is retried with backoff."""
+        if book_id in self._dense_running:
+            return False
+        async with self._dense:
             task = asyncio.create_task(self._add_dense(book_id), name=f"dense-book-{book_id}")
             self._dense_running[book_id] = task
             try:
-                await asyncio.wait([task])
-                if not task.cancelled() and task.exception() is not None:
-                    # The lease runs out and the sweep brings the book back for another try.
-                    logger.warning("book %s: adding dense vectors failed", book_id, exc_info=task.exception())
+                return bool(await _stopped_or_done(task, stopping=lambda: not self._started))
             finally:
                 self._dense_running.pop(book_id, None)
                 self._notify_dense(book_id)
 
-    async def _add_dense(self, book_id: int) -> None:
+    async def _add_dense(self, book_id: int) -> bool:
         now = utcnow()
         async with self._sessions() as session:
             book = await repo.get(session, book_id, fresh=True)
             if book is None or book.status != BookStatus.READY or not book.dense_pending:
-                return
-            stale = book.lease_owner if book.lease_owner and self._lease_is_stale(book, now) else None
+                return book is not None and book.status == BookStatus.READY
             claimed = await repo.claim_dense(
-                session,
-                book_id,
-                owner=self.owner,
-                lease_until=now + self._lease(),
-                now=now,
-                stale_owner=stale,
+                session, book_id, owner=self.owner, lease_until=None, now=now, stale_owner=book.lease_owner
             )
             await session.commit()
             rows = await repo.chunks(session, book_id) if claimed else []
         if not claimed:
-            return
-        heartbeat = asyncio.create_task(self._heartbeat(book_id, dense=True))
+            return False
+        started = time.perf_counter()
         try:
-            started = time.perf_counter()
             await self._index.add_dense(book.user_id, book_id, rows)
-        except asyncio.CancelledError:  # stopping or deleting: let the next start take it
+        except BaseException:  # stopping, deleting or failing: the next delivery takes it from here
             await self._release_dense(book_id, done=False)
             raise
-        finally:
-            heartbeat.cancel()
-        # On a failure the lease is kept and runs out, so the sweep tries again a lease later.
         await self._release_dense(book_id, done=True)
         logger.info("book %s: dense vectors in, %.1fs", book_id, time.perf_counter() - started)
         async with self._sessions() as session:
             done = await repo.get(session, book_id, fresh=True)
         if done is not None and not done.dense_pending:
             await self._emit(done, Stage.DENSE, 1.0)
+            return True
+        return False
 
     async def _release_dense(self, book_id: int, *, done: bool) -> None:
         try:
@@ -1029,9 +996,6 @@ class IngestionService:
         book.lease_expires_at = None
         book.chat_id = chat_id
         book.progress_message_id = message_id
-
-    def _lease(self) -> timedelta:
-        return timedelta(seconds=self.config.lease_seconds)
 
     # ---------------------------------------------------------------- files and CPU work
 

@@ -1,0 +1,87 @@
+"""The background tasks: small, idempotent, keyed by a database id.
+
+Each task looks its service up in the broker's state (set where the services are built, in every process
+that runs tasks: the worker at its start, or the bot itself with the in-memory broker) and asks it to
+do one unit of work. The durable truth is in the database (a book's status, a broadcast's deliveries),
+so a task delivered twice, or again after its worker died, carries on from there and repeats nothing:
+a ready book is left alone, a delivery already claimed is never sent again.
+
+`TaskQueue` is how the services enqueue: `read_book`, `add_dense`, `send_broadcast`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from taskiq import AsyncBroker, TaskiqDepends, TaskiqState
+
+logger = logging.getLogger(__name__)
+
+READ_BOOK = "books.read"
+ADD_DENSE = "books.add_dense"
+SEND_BROADCAST = "broadcasts.send"
+
+
+class ServiceMissing(Exception):
+    """The process running the task has not built the service it needs."""
+
+
+def _service(state: TaskiqState, name: str) -> Any:
+    service = getattr(state, name, None)
+    if service is None:
+        raise ServiceMissing(name)
+    return service
+
+
+async def read_book(book_id: int, state: TaskiqState = TaskiqDepends()) -> str:
+    """Read, chunk and index one book (or copy another user's identical one); returns its status."""
+    return str(await _service(state, "ingestion").run_read(book_id))
+
+
+async def add_dense(book_id: int, state: TaskiqState = TaskiqDepends()) -> bool:
+    """Add a ready book's dense vectors; True when they are all in."""
+    return bool(await _service(state, "ingestion").run_dense(book_id))
+
+
+async def send_broadcast(broadcast_id: int, state: TaskiqState = TaskiqDepends()) -> str:
+    """Send a running broadcast to everyone still pending; returns its status."""
+    return str(await _service(state, "broadcasts").run(broadcast_id))
+
+
+class TaskQueue:
+    """The tasks registered on one broker, and the way services enqueue them."""
+
+    def __init__(self, broker: AsyncBroker) -> None:
+        self.broker = broker
+        self._tasks = {
+            READ_BOOK: broker.register_task(read_book, task_name=READ_BOOK, retry_on_error=True),
+            ADD_DENSE: broker.register_task(add_dense, task_name=ADD_DENSE, retry_on_error=True),
+            SEND_BROADCAST: broker.register_task(
+                send_broadcast, task_name=SEND_BROADCAST, retry_on_error=True
+            ),
+        }
+
+    @property
+    def state(self) -> TaskiqState:
+        return self.broker.state
+
+    def provide(self, **services: Any) -> None:
+        """Make services reachable to the tasks run in this process."""
+        for name, service in services.items():
+            setattr(self.broker.state, name, service)
+
+    async def _kick(self, name: str, key: int, delay: float = 0.0) -> Any:
+        kicker = self._tasks[name].kicker()
+        if delay > 0:
+            kicker = kicker.with_labels(delay=round(delay, 3))
+        return await kicker.kiq(key)
+
+    async def read_book(self, book_id: int, *, delay: float = 0.0) -> Any:
+        return await self._kick(READ_BOOK, book_id, delay)
+
+    async def add_dense(self, book_id: int) -> Any:
+        return await self._kick(ADD_DENSE, book_id)
+
+    async def send_broadcast(self, broadcast_id: int) -> Any:
+        return await self._kick(SEND_BROADCAST, broadcast_id)
