@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import logging
 import os
 import sys
 
@@ -39,11 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     except StartupError as error:
         print(error, file=sys.stderr)
         return 1
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from bot.observability import setup_logging, setup_sentry
+
+    setup_logging(settings.log_level, settings.log_format)
+    setup_sentry(settings)
     try:
         return asyncio.run(_run(args, settings)) or 0
     except StartupError as error:

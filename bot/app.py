@@ -90,5 +90,10 @@ def _register_installers() -> None:
 
     SERVICE_INSTALLERS.append(install_admin)
 
+    # Metrics of books' progress and the metrics port: after the features it watches.
+    from bot.wiring.observability import install as install_observability
+
+    SERVICE_INSTALLERS.append(install_observability)
+
 
 _register_installers()

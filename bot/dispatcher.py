@@ -9,6 +9,7 @@ from bot.context import AppContext
 from bot.middlewares import DbSessionMiddleware, I18nMiddleware, UserMiddleware
 from bot.middlewares.analytics import AnalyticsMiddleware
 from bot.middlewares.ban import BanMiddleware
+from bot.middlewares.observability import install as install_observability
 from bot.middlewares.ratelimit import RateLimitMiddleware
 from bot.middlewares.text import StripNulMiddleware
 from bot.runtime import tune_for_updates
@@ -20,6 +21,7 @@ from services.ratelimit import RateLimiter
 def build_dispatcher(ctx: AppContext) -> Dispatcher:
     # FSM storage is wired by hand below, after the rate limit, so a flood costs no storage work either.
     dp = Dispatcher(storage=ctx.storage, disable_fsm=True, **ctx.workflow_data())
+    install_observability(dp)  # first: update and user ids on every line, each update counted and timed
     dp.update.outer_middleware(
         RateLimitMiddleware(ctx.settings, ctx.i18n, ctx.session_factory, RateLimiter(ctx.redis))
     )

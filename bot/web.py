@@ -1,5 +1,5 @@
 """The bot's HTTP side: Telegram's webhook (secret checked), /healthz (the process is up), /readyz (the
-database and Redis answer), and routes features add."""
+database and Redis answer), /metrics (Prometheus), and routes features add."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.context import AppContext
+from bot.observability import install_metrics_route
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ def readyz(ctx: AppContext) -> Callable[[web.Request], Awaitable[web.Response]]:
 def install_routes(app: web.Application, ctx: AppContext) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz(ctx))
+    install_metrics_route(app)
     for install in ROUTE_INSTALLERS:
         install(app, ctx)
 

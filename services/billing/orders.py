@@ -19,6 +19,7 @@ from db.models.billing import Payment, PaymentOrder
 from services.billing.plans import PLAN_DAYS, RUB, STARS, Product
 from services.billing.service import BillingService
 from services.billing.sql import insert_ignoring_conflicts
+from services.observability import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ class OrderBook:
                 "payment %s for order %s does not match it: %s %s, expected %s %s",
                 charge_id, order.id, amount, currency, order.amount, order.currency,
             )  # fmt: skip
+            metrics.observe_payment(order.provider, "rejected")
             return Fulfilment("rejected", order, reason="amount_mismatch")
         inserted = await session.execute(
             insert_ignoring_conflicts(
@@ -141,6 +143,7 @@ class OrderBook:
             ).returning(Payment.id)
         )
         if inserted.first() is None:
+            metrics.observe_payment(order.provider, "duplicate")
             balance = await self.billing.ledger.balance(session, order.user_id)
             return Fulfilment("duplicate", order, order.credits, order.plan, None, balance)
         await session.execute(
@@ -171,6 +174,7 @@ class OrderBook:
             )
         await session.refresh(order)
         balance = await self.billing.ledger.balance(session, order.user_id)
+        metrics.observe_payment(order.provider, "credited", amount, currency)
         return Fulfilment("credited", order, order.credits, order.plan, expires, balance)
 
     async def record_refund(
@@ -232,6 +236,7 @@ class OrderBook:
                 taken,
                 payment.credits,
             )
+        metrics.observe_payment(provider, "refunded")
         return RefundOutcome(
             "refunded", payment.user_id, taken, payment.credits, plan_ended, payment.amount, payment.currency
         )

@@ -36,6 +36,7 @@ from services.llm.base import (
     ProviderError,
     StreamSource,
 )
+from services.observability import metrics
 
 if TYPE_CHECKING:
     from services.config import ServiceSettings
@@ -264,6 +265,7 @@ class LLMRouter:
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
 
     async def _record(self, usage: LLMUsage) -> None:
+        metrics.observe_llm_success(usage.provider, usage.input_tokens, usage.output_tokens, usage.cost_usd)
         if self.usage_sink is None:
             return
         try:
@@ -283,6 +285,7 @@ class LLMRouter:
         await self._notify(HealthEvent(name, up=True, down_for_seconds=down_for))
 
     async def _failed(self, name: str, error: ProviderError) -> None:
+        metrics.observe_llm_failure(name, error.kind)
         health = self._health[name]
         health.consecutive_failures += 1
         health.last_error = error
