@@ -1,7 +1,9 @@
 """Builds ingestion into the AppContext: the search index (unless another feature built it), the
 IngestionService (ctx.services["ingestion"]) and its chat progress adapter (["library_progress"]).
 
-The workers start, and resume unfinished books, once the Bot exists; they stop at shutdown.
+Books are read by the background tasks (bot/wiring/tasks.py, installed here first when no feature did
+it before): in this process without REDIS_URL (unfinished books are queued again at start), else by
+`librarity worker` processes.
 """
 
 from __future__ import annotations
@@ -20,13 +22,19 @@ if TYPE_CHECKING:
 
 
 async def install(ctx: AppContext) -> None:
+    if "tasks" not in ctx.services:
+        from bot.wiring.tasks import install as install_tasks
+
+        await install_tasks(ctx)
     owns_index = "search_index" not in ctx.services
     if owns_index:
         from services.search.index import build_search_index
 
         ctx.services["search_index"] = build_search_index(ctx.settings)
     index = ctx.services["search_index"]
-    ingestion = IngestionService(ctx.session_factory, index, IngestionConfig.from_settings(ctx.settings))
+    ingestion = IngestionService(
+        ctx.session_factory, index, IngestionConfig.from_settings(ctx.settings), tasks=ctx.services["tasks"]
+    )
     # The chat adapter renders progress; it lives with the handlers that share its texts.
     from handlers.library_progress import LibraryProgress
 

@@ -55,6 +55,7 @@ async def install(ctx: AppContext) -> None:
         book_slow_after=timedelta(seconds=settings.book_notify_after_seconds),
     )
     broadcasts = BroadcastService(ctx.session_factory, sender, clock)
+    broadcasts.tasks = ctx.services.get("tasks")  # sent by the `send_broadcast` task
     metrics = Metrics(ctx.session_factory)
     job_context = JobContext(
         settings=settings,

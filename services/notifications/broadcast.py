@@ -1,10 +1,13 @@
 """Broadcasts: one message (text or photo, optional link button) to an audience, at Telegram's pace.
 
 The admin UI drives it: `create` a draft, `audience_size` and `preview` (sent to the admin only), `start`,
-watch `progress`, `cancel`, read the `report`. Starting queues one `deliveries` row per recipient; each is
-claimed ("pending" -> "sending") right before its message goes out and marked with the outcome right after.
-So a broadcast interrupted midway (cancelled task, killed process) resumes with `resume_unfinished()` and
-sends to those still pending, never twice to anyone: a row left "sending" by a dead process may have
+watch `progress`, `cancel`, read the `report`. Starting queues one `deliveries` row per recipient and
+enqueues one `send_broadcast` task (services/tasks), so one sender works on a broadcast at a time, at
+Telegram's pace, in whichever process runs the task (a worker, or the bot without REDIS_URL). Each row is
+claimed ("pending" -> "sending") right before its message goes out and marked with the outcome right
+after. So a broadcast interrupted midway resumes when its task is delivered again (the stream hands a dead
+worker's task to another; the in-process broker's are queued again by `resume_unfinished()` at start) and
+sends to those still pending, never twice to anyone: a row left "sending" by a sender that died may have
 reached its user, so it is counted as "unknown" and not resent.
 """
 
@@ -16,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy import select
@@ -28,6 +31,9 @@ from services.jobs.clock import Clock
 from services.notifications import preferences
 from services.notifications.preferences import Kind
 from services.notifications.sender import OutgoingMessage, Sender, SendResult
+
+if TYPE_CHECKING:
+    from services.tasks.work import TaskQueue
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +111,9 @@ class BroadcastService:
         self.clock = clock
         self.workers = max(1, workers)
         self.plan_members: PlanMembers = plan_members or _role_plan_members
-        self._tasks: dict[int, asyncio.Task[None]] = {}
+        # Where sending is queued (set by the wiring); None: an asyncio task of this process.
+        self.tasks: TaskQueue | None = None
+        self._tasks: dict[int, asyncio.Task[object]] = {}
         self._cancelled: set[int] = set()
 
     # --- drafting ------------------------------------------------------------------------------------
@@ -206,36 +214,51 @@ class BroadcastService:
             row.status = "running"
             row.started_at = now
             await session.commit()
-        self._spawn(broadcast_id)
+        await self._spawn(broadcast_id)
         return await self.progress(broadcast_id)
 
     async def resume_unfinished(self) -> list[int]:
-        """At start-up: carry on with every broadcast that was running when the process stopped."""
+        """At start-up with the in-process broker: carry on with every broadcast that was running when the
+        process stopped. (With Redis the stream still holds their tasks.)"""
+        if self.tasks is not None and not self.tasks.in_process:
+            return []
         async with self.session_factory() as session:
             ids = list(
                 (await session.scalars(select(Broadcast.id).where(Broadcast.status == "running"))).all()
             )
-            for broadcast_id in ids:
-                await repo.mark_interrupted(session, campaign_of(broadcast_id), self.clock.now())
-            await session.commit()
         for broadcast_id in ids:
-            self._spawn(broadcast_id)
+            await self._spawn(broadcast_id)
         return ids
 
-    def _spawn(self, broadcast_id: int) -> None:
+    async def _spawn(self, broadcast_id: int) -> None:
         task = self._tasks.get(broadcast_id)
         if task is not None and not task.done():
             return
         self._cancelled.discard(broadcast_id)
+        if self.tasks is not None:
+            await self.tasks.send_broadcast(broadcast_id)
+            return
         self._tasks[broadcast_id] = asyncio.create_task(
             self.run(broadcast_id), name=f"broadcast-{broadcast_id}"
         )
 
-    async def run(self, broadcast_id: int) -> None:
-        """Send every pending delivery of a running broadcast, then mark it done."""
+    async def run(self, broadcast_id: int) -> str:
+        """The `send_broadcast` task: send every pending delivery of a running broadcast, then mark it
+        done; returns its status. Rows a sender before this one left "sending" become "unknown"."""
+        current = asyncio.current_task()
+        running = self._tasks.get(broadcast_id)
+        if running is not None and running is not current and not running.done():
+            return "running"  # this process sends it already
+        if current is not None:
+            self._tasks[broadcast_id] = current
         row = await self._get(broadcast_id)
+        if row.status != "running":
+            return row.status
         message = self.message_of(row)
         campaign = campaign_of(broadcast_id)
+        async with self.session_factory() as session:
+            await repo.mark_interrupted(session, campaign, self.clock.now())
+            await session.commit()
         while not await self._stopping(broadcast_id):
             async with self.session_factory() as session:
                 batch = await repo.pending_batch(session, campaign, BATCH)
@@ -251,7 +274,9 @@ class BroadcastService:
                 final.status = "done"
                 final.finished_at = self.clock.now()
                 await session.commit()
-        logger.info("broadcast %s finished: %s", broadcast_id, await self.progress(broadcast_id))
+        report = await self.progress(broadcast_id)
+        logger.info("broadcast %s finished: %s", broadcast_id, report)
+        return report.status
 
     async def _worker(
         self, broadcast_id: int, queue: asyncio.Queue[tuple[int, int]], message: OutgoingMessage
@@ -293,12 +318,17 @@ class BroadcastService:
                 await task
         return await self.progress(broadcast_id)
 
-    async def wait(self, broadcast_id: int) -> BroadcastProgress:
-        """Until the background send of this broadcast (in this process) is over."""
-        task = self._tasks.get(broadcast_id)
-        if task is not None:
-            await asyncio.shield(task)
-        return await self.progress(broadcast_id)
+    async def wait(self, broadcast_id: int, *, poll_seconds: float = 0.5) -> BroadcastProgress:
+        """Until the broadcast is over (sent here, or by a worker: then its status is polled)."""
+        while True:
+            task = self._tasks.get(broadcast_id)
+            if task is not None and not task.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(task)
+            report = await self.progress(broadcast_id)
+            if report.finished or report.status == "draft":
+                return report
+            await asyncio.sleep(poll_seconds)
 
     async def stop(self) -> None:
         """At shutdown: stop sending (running broadcasts resume at the next start)."""

@@ -66,6 +66,13 @@ class TaskQueue:
     def state(self) -> TaskiqState:
         return self.broker.state
 
+    @property
+    def in_process(self) -> bool:
+        """Whether tasks run in this process (no REDIS_URL): its queue ends with it."""
+        from services.tasks.broker import in_process
+
+        return in_process(self.broker)
+
     def provide(self, **services: Any) -> None:
         """Make services reachable to the tasks run in this process."""
         for name, service in services.items():
