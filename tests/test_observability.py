@@ -325,3 +325,84 @@ def test_settings_read_the_observability_variables(monkeypatch: pytest.MonkeyPat
     settings = load_settings(_env_file=None, data_dir=tmp_path)
     assert (settings.log_format, settings.metrics_port) == ("json", 9100)
     assert isinstance(settings.sentry_dsn, SecretStr)
+
+
+async def test_taskiq_tasks_carry_their_id_on_log_lines_and_are_counted() -> None:
+    from taskiq import InMemoryBroker
+
+    from services.observability.tasks import TaskMetricsMiddleware, queue_depth
+
+    broker = InMemoryBroker(await_inplace=False)
+    broker.add_middlewares(TaskMetricsMiddleware())
+
+    async def read_test_book(book_id: int) -> int:
+        logging.getLogger("services.tasks").info("reading book")
+        if book_id < 0:
+            raise ValueError("no such book")
+        await asyncio.sleep(0.01)
+        return book_id
+
+    task = broker.register_task(read_test_book, task_name="read_test_book")
+    ok = metrics.sample("librarity_tasks_total", {"task": "read_test_book", "outcome": "ok"})
+    failed = metrics.sample("librarity_tasks_total", {"task": "read_test_book", "outcome": "error"})
+    sent = metrics.sample("librarity_tasks_sent_total", {"task": "read_test_book"})
+
+    stream = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    handler = setup_logging("INFO", "json", stream=stream)
+    await broker.startup()
+    try:
+        good = await task.kiq(7)
+        assert await queue_depth(broker) == 1  # running in this process now
+        bad = await task.kiq(-1)
+        assert (await good.wait_result(timeout=10)).return_value == 7
+        assert (await bad.wait_result(timeout=10)).is_err
+        for _ in range(100):
+            if not broker._running_tasks:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await broker.shutdown()
+        root.removeHandler(handler)
+        root.setLevel(level)
+        structlog.reset_defaults()
+
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    reading = [line for line in lines if line["event"] == "reading book"]
+    assert {(line["task"], line["task_arg"]) for line in reading} == {
+        ("read_test_book", 7),
+        ("read_test_book", -1),
+    }
+    assert {line["task_id"] for line in reading} == {good.task_id, bad.task_id}
+    assert metrics.sample("librarity_tasks_total", {"task": "read_test_book", "outcome": "ok"}) == ok + 1
+    assert (
+        metrics.sample("librarity_tasks_total", {"task": "read_test_book", "outcome": "error"}) == failed + 1
+    )
+    assert metrics.sample("librarity_tasks_sent_total", {"task": "read_test_book"}) == sent + 2
+
+
+async def test_queue_depth_of_a_redis_stream(redis_url: str, redis_prefix: str) -> None:
+    """Three tasks sent to a Redis stream with no worker: the depth is 3 (the consumer group's lag)."""
+    from redis.asyncio import Redis
+    from taskiq_redis import RedisStreamBroker
+
+    from services.observability.tasks import queue_depth
+
+    queue = f"{redis_prefix}tasks"
+    broker = RedisStreamBroker(redis_url, queue_name=queue, consumer_group_name="workers")
+
+    async def noop(n: int) -> int:
+        return n
+
+    task = broker.register_task(noop, task_name="noop_for_depth")
+    await broker.startup()
+    try:
+        assert await queue_depth(broker) == 0
+        for n in range(3):
+            await task.kiq(n)
+        assert await queue_depth(broker) == 3
+    finally:
+        await broker.shutdown()
+        async with Redis.from_url(redis_url) as redis:
+            await redis.delete(queue)
