@@ -1,5 +1,10 @@
 """`librarity scheduler`: the scheduled jobs in their own process (production runs exactly one).
 
+Exactly one runs the jobs: it holds a lock (Redis with REDIS_URL, else a PostgreSQL advisory lock, else a
+file in DATA_DIR; services/jobs/leader.py) and renews it; a second one started by mistake says so and idles,
+and takes over when the first one's lock frees (it stopped, or died: SCHEDULER_LOCK_SECONDS later).
+The jobs enqueue the background work or do small things themselves; each runs once per period anyway.
+
 Without BOT_TOKEN, `--once JOB` runs the job against the sandbox running at SANDBOX_HOST:SANDBOX_PORT: its
 Bot API, its token and its clock (moved with POST /api/control/clock), so every scheduled message can be
 seen in the web chat. The sandbox itself runs the scheduler inside `librarity run`.
@@ -10,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 from datetime import timedelta
 from typing import Any
@@ -17,6 +23,8 @@ from typing import Any
 import aiohttp
 
 from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 def add_parser(sub: Any) -> None:
@@ -55,8 +63,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             )
             return 2
     # Every feature's start-up runs here too, so the jobs find billing's and ingestion's hooks wired
-    # (a re-checked payment is told to its user from this process).
-    settings.scheduler_enabled = not args.once
+    # (a re-checked payment is told to its user from this process). The jobs start below, under the lock.
+    settings.scheduler_enabled = False
     ctx = await build_context(settings)
     if sandbox_offset is None:
         bot = create_bot(settings)
@@ -70,7 +78,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             for name in jobs if args.once == "all" else [args.once]:
                 print(await runner.run(name))
             return 0
-        await _wait_for_signal()
+        await _lead_while_running(ctx)
         return 0
     finally:
         await ctx.close()
@@ -96,6 +104,49 @@ async def _sandbox_clock_offset(base: str) -> timedelta | None:
         return timedelta(seconds=float(clock["offset_seconds"]))
     except (aiohttp.ClientError, TimeoutError, ValueError, KeyError):
         return None
+
+
+def scheduler_lock(ctx: Any) -> Any:
+    """The lock that makes this the only scheduler: Redis, else PostgreSQL, else a file in DATA_DIR."""
+    from services.jobs.leader import FileLeaderLock, PostgresLeaderLock, RedisLeaderLock
+
+    ttl = ctx.settings.scheduler_lock_seconds
+    if ctx.redis is not None:
+        return RedisLeaderLock(ctx.redis, ttl=ttl)
+    if ctx.engine.dialect.name == "postgresql":
+        return PostgresLeaderLock(ctx.engine, ttl=ttl)
+    return FileLeaderLock(ctx.settings.data_dir / "scheduler.lock", ttl=ttl)
+
+
+async def _lead_while_running(ctx: Any) -> None:
+    """Run the jobs while this process holds the scheduler lock, until SIGTERM/SIGINT."""
+    from services.jobs.leader import hold_leadership
+    from services.jobs.scheduler import JobScheduler
+
+    stop = asyncio.Event()
+    scheduler: JobScheduler | None = None
+
+    async def lead() -> None:
+        nonlocal scheduler
+        scheduler = JobScheduler(ctx.services["jobs"])
+        scheduler.start()
+
+    async def lose() -> None:
+        nonlocal scheduler
+        if scheduler is not None:
+            await scheduler.stop()
+            scheduler = None
+
+    def say(line: str) -> None:
+        logger.info(line)
+        print(line, flush=True)
+
+    waiter = asyncio.create_task(_wait_for_signal())
+    waiter.add_done_callback(lambda _: stop.set())
+    try:
+        await hold_leadership(scheduler_lock(ctx), on_lead=lead, on_lose=lose, stop=stop, say=say)
+    finally:
+        waiter.cancel()
 
 
 async def _wait_for_signal() -> None:
