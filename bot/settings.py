@@ -182,6 +182,7 @@ class Settings(BaseSettings):
     task_redeliver_seconds: float = Field(default=60.0, gt=0)  # a silent worker's task goes to another
     task_max_retries: int = Field(default=3, ge=1)  # runs of a failing task, with backoff between
     scheduler_lock_seconds: float = Field(default=30.0, gt=0)  # a dead scheduler's lock frees after this
+    task_queue: str = "librarity:tasks"  # the Redis stream (and key prefix) of one deployment's tasks
     # notifications, alerts and analytics
     send_rate_per_second: float = 25.0  # bot-initiated messages, all chats together
     alerts_flush_seconds: float = 30.0  # admin alerts within this window become one message

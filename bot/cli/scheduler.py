@@ -112,7 +112,7 @@ def scheduler_lock(ctx: Any) -> Any:
 
     ttl = ctx.settings.scheduler_lock_seconds
     if ctx.redis is not None:
-        return RedisLeaderLock(ctx.redis, ttl=ttl)
+        return RedisLeaderLock(ctx.redis, ttl=ttl, key=f"{ctx.settings.task_queue}:scheduler")
     if ctx.engine.dialect.name == "postgresql":
         return PostgresLeaderLock(ctx.engine, ttl=ttl)
     return FileLeaderLock(ctx.settings.data_dir / "scheduler.lock", ttl=ttl)

@@ -29,6 +29,7 @@ async def install(ctx: AppContext) -> None:
         settings.redis_url,
         redeliver_after=settings.task_redeliver_seconds,
         max_retries=settings.task_max_retries,
+        queue_name=settings.task_queue,
     )
     tasks = TaskQueue(broker)
     ctx.services["tasks"] = tasks

@@ -53,11 +53,11 @@ def _stream_broker_class() -> type[Any]:
         """RedisStreamBroker whose worker keeps the deliveries it holds fresh and reclaims those of dead
         workers on every poll (the stock broker reclaims only after new messages arrived)."""
 
-        def __init__(self, url: str, *, redeliver_after: float, **kwargs: Any) -> None:
+        def __init__(self, url: str, *, redeliver_after: float, queue_name: str, **kwargs: Any) -> None:
             redeliver_ms = max(1000, int(redeliver_after * 1000))
             super().__init__(
                 url,
-                queue_name=QUEUE_NAME,
+                queue_name=queue_name,
                 consumer_group_name=CONSUMER_GROUP,
                 consumer_id="0",  # a new group reads what was queued before any worker started
                 idle_timeout=redeliver_ms,
@@ -157,14 +157,16 @@ def build_broker(
     redeliver_after: float = 60.0,
     max_retries: int = 3,
     retry_delay: float = 5.0,
+    queue_name: str = QUEUE_NAME,
 ) -> AsyncBroker:
     """The broker the settings describe: Redis streams with REDIS_URL, else in this process."""
     broker: AsyncBroker
     if redis_url:
         from taskiq_redis import RedisAsyncResultBackend
 
-        broker = _stream_broker_class()(redis_url, redeliver_after=redeliver_after).with_result_backend(
-            RedisAsyncResultBackend(redis_url, result_ex_time=RESULT_SECONDS)
+        stream = _stream_broker_class()(redis_url, redeliver_after=redeliver_after, queue_name=queue_name)
+        broker = stream.with_result_backend(
+            RedisAsyncResultBackend(redis_url, result_ex_time=RESULT_SECONDS, prefix_str=queue_name)
         )
     else:
         broker = InMemoryBroker(max_stored_results=1000, propagate_exceptions=False)

@@ -1,0 +1,129 @@
+"""Background tasks on a real Redis stream: a book queued by the bot's side is read by a worker's side,
+and a delivery taken by a worker that died is taken over by another after TASK_REDELIVER_SECONDS."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from taskiq.api import run_receiver_task
+
+from db.models import BookStatus
+from services.ingestion.service import IngestionService
+from services.search.index import SearchIndex
+from services.tasks.broker import build_broker
+from services.tasks.work import TaskQueue
+from tests.conftest import shared_data
+from tests.ingestion_helpers import ensure_users, make_index, make_service
+
+ALICE = 101
+
+
+@pytest.fixture
+def queue(redis_url: str) -> str:
+    return f"test:tasks:{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+async def cleanup(redis_url: str, queue: str) -> AsyncIterator[None]:
+    yield
+    client = Redis.from_url(redis_url)
+    keys = [key async for key in client.scan_iter(f"{queue}*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+@pytest.fixture
+async def index(tmp_path: Path) -> AsyncIterator[SearchIndex]:
+    index = make_index(tmp_path / "qdrant")
+    yield index
+    await index.close()
+
+
+def _queue(redis_url: str, queue: str, redeliver_after: float = 30.0) -> TaskQueue:
+    return TaskQueue(build_broker(redis_url, redeliver_after=redeliver_after, queue_name=queue))
+
+
+@contextlib.asynccontextmanager
+async def worker(service: IngestionService) -> AsyncIterator[TaskQueue]:
+    """A worker's side: the service started on a worker broker and taskiq's receiver running."""
+    assert service.tasks is not None
+    broker = service.tasks.broker
+    broker.is_worker_process = True
+    await broker.startup()
+    await service.start()
+    receiver = asyncio.create_task(run_receiver_task(broker, max_async_tasks=2))
+    try:
+        yield service.tasks
+    finally:
+        receiver.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await receiver
+        await service.stop()
+        await broker.shutdown()
+
+
+async def test_book_queued_by_the_bot_is_read_by_a_worker(
+    session_factory: async_sessionmaker[AsyncSession],
+    index: SearchIndex,
+    tmp_path: Path,
+    redis_url: str,
+    queue: str,
+    cleanup: None,
+) -> None:
+    await ensure_users(session_factory, ALICE)
+    bot_side = make_service(session_factory, index, tmp_path / "files")
+    bot_side.tasks = _queue(redis_url, queue)
+    await bot_side.tasks.broker.startup()
+    await bot_side.start()
+    worker_side = make_service(session_factory, index, tmp_path / "files")
+    worker_side.tasks = _queue(redis_url, queue)
+    try:
+        async with worker(worker_side):
+            submission = await bot_side.submit(ALICE, shared_data("books", "gutenberg", "blake-poems.txt"), "b.txt")
+            # The bot's side only queued it: the worker reads it and adds its dense vectors.
+            book = await bot_side.wait(submission.book.id, max_seconds=60)
+            assert book is not None and book.status == BookStatus.READY and book.attempts == 1
+            dense = await bot_side.wait_dense(book.id, max_seconds=60)
+            assert dense is not None and not dense.dense_pending
+    finally:
+        await bot_side.stop()
+        await bot_side.tasks.broker.shutdown()
+
+
+async def test_a_dead_workers_delivery_is_taken_over(
+    session_factory: async_sessionmaker[AsyncSession],
+    index: SearchIndex,
+    tmp_path: Path,
+    redis_url: str,
+    queue: str,
+    cleanup: None,
+) -> None:
+    await ensure_users(session_factory, ALICE)
+    bot_side = make_service(session_factory, index, tmp_path / "files")
+    bot_side.tasks = _queue(redis_url, queue)
+    await bot_side.tasks.broker.startup()
+    await bot_side.start()
+    # A worker that takes the delivery and dies before finishing: it never acknowledges it.
+    dead = _queue(redis_url, queue, redeliver_after=1.0).broker
+    await dead.startup()
+    submission = await bot_side.submit(ALICE, shared_data("books", "gutenberg", "blake-poems.txt"), "b.txt")
+    taken = await asyncio.wait_for(anext(dead.listen()), 10)
+    assert taken.data
+    survivor = make_service(session_factory, index, tmp_path / "files")
+    survivor.tasks = _queue(redis_url, queue, redeliver_after=1.0)
+    try:
+        async with worker(survivor):
+            book = await bot_side.wait(submission.book.id, max_seconds=60)
+            assert book is not None and book.status == BookStatus.READY
+    finally:
+        await dead.shutdown()
+        await bot_side.stop()
+        await bot_side.tasks.broker.shutdown()
