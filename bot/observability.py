@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -196,9 +196,11 @@ def install_metrics_route(app: web.Application) -> None:
     app.router.add_get("/metrics", metrics_view)
 
 
-async def serve_metrics(host: str, port: int) -> web.AppRunner:
-    """A small HTTP server with /metrics and /healthz, for processes that serve nothing else (worker,
-    scheduler). Stop it with `await runner.cleanup()`."""
+async def serve_metrics(
+    host: str, port: int, *, readyz: Callable[[web.Request], Awaitable[web.StreamResponse]] | None = None
+) -> web.AppRunner:
+    """A small HTTP server with /metrics, /healthz and (given) /readyz, for processes that serve nothing
+    else (worker, scheduler). Stop it with `await runner.cleanup()`."""
 
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
@@ -206,6 +208,8 @@ async def serve_metrics(host: str, port: int) -> web.AppRunner:
     app = web.Application()
     install_metrics_route(app)
     app.router.add_get("/healthz", healthz)
+    if readyz is not None:
+        app.router.add_get("/readyz", readyz)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

@@ -1,11 +1,13 @@
 """The bot's HTTP side: Telegram's webhook (secret checked), /healthz (the process is up), /readyz (the
-database and Redis answer), /metrics (Prometheus), and routes features add."""
+database, Redis, the vector store and the task broker answer), /metrics (Prometheus), and routes features
+add."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
@@ -52,13 +54,39 @@ async def _ping_database(ctx: AppContext) -> None:
         await connection.execute(text("SELECT 1"))
 
 
+async def _ping_vector_store(index: Any) -> None:
+    # A count of a user who never exists: one filtered, indexed lookup on the server or in Edge.
+    await index.count(0)
+
+
+async def _ping_broker(broker: Any) -> None:
+    from redis.asyncio import Redis
+
+    async with Redis(connection_pool=broker.connection_pool) as redis:
+        await redis.ping()
+
+
+def readiness_checks(ctx: AppContext) -> dict[str, Callable[[], Awaitable[object]]]:
+    """What must answer for this process to take work: the database; Redis, the vector store and the
+    task broker where they are configured (an in-process broker has nothing to ask)."""
+    checks: dict[str, Callable[[], Awaitable[object]]] = {"database": lambda: _ping_database(ctx)}
+    if ctx.redis is not None:
+        checks["redis"] = ctx.redis.ping
+    index = ctx.services.get("search_index")
+    if index is not None and callable(getattr(index, "count", None)):
+        checks["vector_store"] = lambda: _ping_vector_store(index)
+    broker = getattr(ctx.services.get("tasks"), "broker", None)
+    if broker is not None and getattr(broker, "connection_pool", None) is not None:
+        checks["broker"] = lambda: _ping_broker(broker)
+    return checks
+
+
 def readyz(ctx: AppContext) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """200 {"ok": true} when the database and Redis (when configured) answer; else 503 naming what is down."""
+    """200 {"ok": true} when the database, Redis, the vector store and the task broker (those configured)
+    answer; else 503 naming what is down."""
 
     async def handler(request: web.Request) -> web.Response:
-        checks: dict[str, Callable[[], Awaitable[object]]] = {"database": lambda: _ping_database(ctx)}
-        if ctx.redis is not None:
-            checks["redis"] = ctx.redis.ping
+        checks = readiness_checks(ctx)
         results = await asyncio.gather(*(_answers(name, check) for name, check in checks.items()))
         down = [name for name, ok in zip(checks, results, strict=True) if not ok]
         if down:

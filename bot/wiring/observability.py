@@ -1,6 +1,7 @@
 """Wires what a process tells its operators: books' progress and background tasks counted in the metrics
-(services/observability), the task queue's depth sampled, and, when METRICS_PORT is set, /metrics on that
-port (worker and scheduler processes; the bot also serves /metrics beside /readyz, bot/web.py)."""
+(services/observability), the task queue's depth sampled, and, when METRICS_PORT is set, /metrics,
+/healthz and /readyz on that port (worker and scheduler processes; the bot serves them on its own port,
+bot/web.py)."""
 
 from __future__ import annotations
 
@@ -35,8 +36,9 @@ async def install(ctx: AppContext) -> None:
         port = ctx.settings.metrics_port
         if port and not (ctx.settings.webhook_url and port == ctx.settings.webhook_port):
             from bot.observability import serve_metrics
+            from bot.web import readyz
 
-            state["server"] = await serve_metrics(ctx.settings.metrics_host, port)
+            state["server"] = await serve_metrics(ctx.settings.metrics_host, port, readyz=readyz(ctx))
 
     async def on_stop(ctx: AppContext) -> None:
         unsubscribe = state.pop("unsubscribe", None)

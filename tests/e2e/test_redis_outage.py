@@ -71,7 +71,8 @@ async def test_the_bot_answers_through_a_redis_outage_and_recovers(
 
     await redis_server.stop()
 
-    assert await readiness(sandbox_bot) == (503, {"ok": False, "down": ["redis"]})
+    # The task broker is on the same Redis: /readyz names both.
+    assert await readiness(sandbox_bot) == (503, {"ok": False, "down": ["redis", "broker"]})
     reply = await user.ask("/help")
     assert UNAVAILABLE in text_of(reply)
     tap = await user.tap(int(welcome["message_id"]), "gone:button", force=True)
