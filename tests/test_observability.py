@@ -406,3 +406,64 @@ async def test_queue_depth_of_a_redis_stream(redis_url: str, redis_prefix: str) 
         await broker.shutdown()
         async with Redis.from_url(redis_url) as redis:
             await redis.delete(queue)
+
+
+async def test_updates_by_outcome_and_the_errors_handler_logs_with_the_ids() -> None:
+    """A dispatcher with the observability middlewares: a handled message, one whose handler raises
+    (answered by the errors handler, which logs with the update's ids), and a button nobody handles."""
+    from datetime import UTC, datetime
+
+    from aiogram import Bot, Dispatcher, F
+    from aiogram.types import CallbackQuery, Chat, ErrorEvent, Message, Update, User
+
+    from bot.middlewares.observability import install
+
+    dp = Dispatcher()
+    install(dp)
+
+    @dp.message(F.text == "ok")
+    async def fine(message: Message) -> None:
+        return None
+
+    @dp.message(F.text == "boom")
+    async def boom(message: Message) -> None:
+        raise RuntimeError("the handler failed")
+
+    @dp.errors()
+    async def errors(event: ErrorEvent) -> bool:
+        logging.getLogger("handlers.errors").error("update failed: %s", event.exception)
+        return True
+
+    user = User(id=4242, is_bot=False, first_name="Reader")
+    chat = Chat(id=4242, type="private")
+
+    def message(update_id: int, text: str) -> Update:
+        sent = Message(message_id=update_id, date=datetime.now(UTC), chat=chat, from_user=user, text=text)
+        return Update(update_id=update_id, message=sent)
+
+    tap = Update(
+        update_id=3, callback_query=CallbackQuery(id="1", from_user=user, chat_instance="c", data="nobody")
+    )
+    counts = {
+        (kind, outcome): metrics.sample("librarity_updates_total", {"type": kind, "outcome": outcome})
+        for kind, outcome in [("message", "handled"), ("message", "error"), ("callback_query", "unhandled")]
+    }
+    stream = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    handler = setup_logging("INFO", "json", stream=stream)
+    bot = Bot("123456:TEST-TOKEN-NEVER-USED")
+    try:
+        await dp.feed_update(bot, message(1, "ok"))
+        await dp.feed_update(bot, message(2, "boom"))
+        await dp.feed_update(bot, tap)
+    finally:
+        await bot.session.close()
+        root.removeHandler(handler)
+        root.setLevel(level)
+        structlog.reset_defaults()
+
+    for (kind, outcome), before in counts.items():
+        assert metrics.sample("librarity_updates_total", {"type": kind, "outcome": outcome}) == before + 1
+    [failed] = [json.loads(line) for line in stream.getvalue().splitlines() if "update failed" in line]
+    assert (failed["update_id"], failed["user_id"], failed["level"]) == (2, 4242, "error")

@@ -80,3 +80,28 @@ async def test_json_log_lines_carry_update_and_user(sandbox_bot: SandboxHarness)
     assert isinstance(line["update_id"], int)
     assert line["event"].startswith("update message handled")
     assert {"timestamp", "level", "logger"} <= line.keys()
+
+
+async def test_a_stars_payment_and_its_redelivery_in_the_metrics(sandbox_bot: SandboxHarness) -> None:
+    labels = {"provider": "stars"}
+    before = await _metrics(sandbox_bot)
+    credited = _sample(before, "librarity_payments_total", outcome="credited", **labels)
+    duplicate = _sample(before, "librarity_payments_total", outcome="duplicate", **labels)
+    stars = _sample(before, "librarity_payment_amount_total", currency="XTR", **labels)
+
+    user = sandbox_bot.user()
+    await user.ask("/start")
+    menu = await user.ask("/buy", contains="Credit packs")
+    await user.tap_button(menu, "100 credits · 50")
+    invoice = await user.wait_for(
+        lambda messages: next((m for m in messages if m.get("invoice")), None), after=int(menu["message_id"])
+    )
+    assert (await user.pay(int(invoice["message_id"])))["status"] == "paid"
+    await user.wait_reply(int(invoice["message_id"]), contains="100 credits added")
+    await user.redeliver(last="successful_payment")
+    await user.ask("/balance", contains="credits")  # the redelivered update has been handled by now
+
+    after = await _metrics(sandbox_bot)
+    assert _sample(after, "librarity_payments_total", outcome="credited", **labels) == credited + 1
+    assert _sample(after, "librarity_payments_total", outcome="duplicate", **labels) == duplicate + 1
+    assert _sample(after, "librarity_payment_amount_total", currency="XTR", **labels) == stars + 50
