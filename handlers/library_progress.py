@@ -65,6 +65,9 @@ class LibraryProgress:
         self._tasks: set[asyncio.Task[None]] = set()
         # Cards shown while their book's dense vectors were still coming: book id -> (chat, message).
         self._words_only: dict[int, tuple[int, int]] = {}
+        # Cards the user has changed since (left as they are); the rest are found from the book itself,
+        # since with workers the process adding dense vectors may not be the one that showed the card.
+        self._left_alone: set[int] = set()
         self._unsubscribe = ingestion.subscribe(self.on_event)
 
     # ---------------------------------------------------------------- editors
@@ -164,6 +167,11 @@ class LibraryProgress:
         """The card shown when the book turned ready said search by meaning was still being prepared:
         now that its dense vectors are in, show it without that line (in place; never a new message)."""
         where = self._words_only.pop(book.id, None)
+        if book.id in self._left_alone:
+            self._left_alone.discard(book.id)
+            return
+        if where is None and book.chat_id is not None and book.progress_message_id is not None:
+            where = (book.chat_id, book.progress_message_id)
         if where is None:
             return
         try:
@@ -185,6 +193,7 @@ class LibraryProgress:
     def forget_card(self, book_id: int) -> None:
         """The user changed the card (e.g. asked to delete the book): leave it as they left it."""
         self._words_only.pop(book_id, None)
+        self._left_alone.add(book_id)
 
     async def _leave_password_state(self, state: FSMContext, book_id: int) -> None:
         if (

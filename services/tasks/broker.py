@@ -18,6 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
@@ -61,6 +64,8 @@ def _stream_broker_class() -> type[Any]:
                 consumer_group_name=CONSUMER_GROUP,
                 consumer_id="0",  # a new group reads what was queued before any worker started
                 idle_timeout=redeliver_ms,
+                # Names the process in XPENDING / XINFO CONSUMERS: which worker holds what.
+                consumer_name=f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(3)}",
                 xread_block=1000,
                 xread_count=1,  # take one delivery at a time: the rest stay for idle workers
                 **kwargs,

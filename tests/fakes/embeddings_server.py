@@ -8,6 +8,7 @@ so texts that share words are close and a search over them behaves like a (crude
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 import zlib
@@ -43,6 +44,7 @@ class FakeEmbeddingsServer:
     gemini_dim: int = 3072
     calls: list[EmbeddingsCall] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)  # HTTP statuses for the next requests
+    delay_seconds: float = 0.0  # each request answers this much later (a slow provider)
     port: int = 0
     _runner: web.AppRunner | None = None
 
@@ -72,6 +74,8 @@ class FakeEmbeddingsServer:
             await self._runner.cleanup()
 
     async def _openai(self, request: web.Request) -> web.Response:
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
         if request.headers.get("Authorization") != f"Bearer {OPENAI_KEY}":
             return _openai_error(401, "Incorrect API key provided.")
         if self.fail_next:
