@@ -11,7 +11,7 @@ way to move them, so label values stay few and known. Names (all prefixed `libra
 - llm_tokens_total{provider, direction} tokens sent (input) and received (output)
 - llm_cost_usd_total{provider}          what the calls cost, in US dollars
 - queue_depth{queue}                    background work waiting (set by whoever reads the queue)
-- tasks_total{task, outcome}            background tasks finished: ok, error
+- tasks_total{task, outcome}            background tasks finished: ok, error (task: books.read, ...)
 - task_seconds{task}                    how long a background task ran
 - books_total{outcome}                  books read: ready, failed
 - ingested_pages_total                  pages of books that became ready

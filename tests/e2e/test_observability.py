@@ -105,3 +105,28 @@ async def test_a_stars_payment_and_its_redelivery_in_the_metrics(sandbox_bot: Sa
     assert _sample(after, "librarity_payments_total", outcome="credited", **labels) == credited + 1
     assert _sample(after, "librarity_payments_total", outcome="duplicate", **labels) == duplicate + 1
     assert _sample(after, "librarity_payment_amount_total", currency="XTR", **labels) == stars + 50
+
+
+async def test_a_book_read_counts_its_pages(sandbox_bot: SandboxHarness) -> None:
+    from tests.extract_factories import make_pdf
+
+    before = await _metrics(sandbox_bot)
+    ready = _sample(before, "librarity_books_total", outcome="ready")
+    pages = _sample(before, "librarity_ingested_pages_total")
+    timed = _sample(before, "librarity_ingestion_pages_per_second_count")
+    sent_tasks = _sample(before, "librarity_tasks_sent_total", task="books.read")
+
+    text = "The lighthouse keeper counted the ships that passed in the night, and wrote the weather down."
+    pdf = make_pdf([f"Page {n}. {text}" for n in range(1, 5)], title="The Keeper")
+    user = sandbox_bot.user()
+    await user.ask("/start")
+    await user.send_document(pdf, filename="keeper.pdf")
+    for _ in range(600):  # the book is read in the background: wait until it is counted
+        after = await _metrics(sandbox_bot)
+        if _sample(after, "librarity_books_total", outcome="ready") > ready:
+            break
+        await asyncio.sleep(0.1)
+    assert _sample(after, "librarity_books_total", outcome="ready") == ready + 1
+    assert _sample(after, "librarity_ingested_pages_total") == pages + 4
+    assert _sample(after, "librarity_ingestion_pages_per_second_count") == timed + 1
+    assert _sample(after, "librarity_tasks_sent_total", task="books.read") >= sent_tasks + 1
