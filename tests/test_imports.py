@@ -106,11 +106,12 @@ def test_no_import_cycle_through_the_composition_root() -> None:
 
 
 def test_services_and_handlers_never_reach_the_composition_root() -> None:
-    """Nothing in services/ leads to bot/app.py, however indirectly."""
+    """Nothing in services/ or handlers/ leads to bot/app.py, however indirectly."""
     graph = _graph()
     leaks = {
         name: path
         for name in graph
-        if name.startswith("services") and (path := _reaches(graph, name, "bot.app")) is not None
+        if name.split(".")[0] in ("services", "handlers")
+        and (path := _reaches(graph, name, "bot.app")) is not None
     }
     assert leaks == {}
