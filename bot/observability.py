@@ -154,6 +154,19 @@ def scrub_event(event: dict[str, Any], hint: dict[str, Any] | None = None) -> di
     return event
 
 
+def before_send(event: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ids bound where the error happened (update_id, task, task_id as tags; user_id as the user),
+    then the event scrubbed."""
+    bound = structlog.contextvars.get_contextvars()
+    tags = event.setdefault("tags", {})
+    for key in ("update_id", "task", "task_id"):
+        if key in bound:
+            tags[key] = str(bound[key])
+    if "user_id" in bound:
+        event["user"] = {"id": str(bound["user_id"])}
+    return scrub_event(event, hint)
+
+
 def setup_sentry(settings: Settings, *, release: str | None = None) -> bool:
     """Start reporting errors to Sentry when SENTRY_DSN is set; True when it started."""
     dsn = settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else ""
@@ -169,7 +182,7 @@ def setup_sentry(settings: Settings, *, release: str | None = None) -> bool:
         send_default_pii=False,
         include_local_variables=False,
         max_request_body_size="never",
-        before_send=scrub_event,  # type: ignore[arg-type]
+        before_send=before_send,  # type: ignore[arg-type]
         before_send_transaction=scrub_event,  # type: ignore[arg-type]
         before_breadcrumb=lambda crumb, hint: _scrub(crumb),
         integrations=[LoggingIntegration(level=logging.INFO, event_level=logging.ERROR)],

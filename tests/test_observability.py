@@ -150,6 +150,7 @@ async def test_sentry_with_a_dsn_reports_errors_without_users_text(fake_sentry: 
         f"""
         import logging, sys
         import sentry_sdk
+        import structlog
         from pydantic import SecretStr
         from types import SimpleNamespace
         from bot.observability import sentry_active, setup_sentry
@@ -162,10 +163,11 @@ async def test_sentry_with_a_dsn_reports_errors_without_users_text(fake_sentry: 
             prompt = "Answer from the book: " + question
             raise ValueError("the model failed")
 
-        try:
-            answer({SECRET!r})
-        except ValueError:
-            sentry_sdk.capture_exception()
+        with structlog.contextvars.bound_contextvars(update_id=99, user_id=4242):
+            try:
+                answer({SECRET!r})
+            except ValueError:
+                sentry_sdk.capture_exception()
         logging.getLogger("services.chat").error("answering %s failed", {SECRET!r})
         sentry_sdk.flush(10)
         """
@@ -186,6 +188,8 @@ async def test_sentry_with_a_dsn_reports_errors_without_users_text(fake_sentry: 
     assert b"ValueError" in text and b"the model failed" in text
     assert b"answering %s failed" in text
     assert b"MY-SECRET" not in text
+    [error] = [event for event in events if "exception" in event]
+    assert error["tags"]["update_id"] == "99" and error["user"] == {"id": "4242"}
 
 
 async def test_llm_calls_tokens_cost_and_errors_by_provider(
