@@ -87,7 +87,9 @@ async def test_book_queued_by_the_bot_is_read_by_a_worker(
     worker_side.tasks = _queue(redis_url, queue)
     try:
         async with worker(worker_side):
-            submission = await bot_side.submit(ALICE, shared_data("books", "gutenberg", "blake-poems.txt"), "b.txt")
+            submission = await bot_side.submit(
+                ALICE, shared_data("books", "gutenberg", "blake-poems.txt"), "b.txt"
+            )
             # The bot's side only queued it: the worker reads it and adds its dense vectors.
             book = await bot_side.wait(submission.book.id, max_seconds=60)
             assert book is not None and book.status == BookStatus.READY and book.attempts == 1

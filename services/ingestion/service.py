@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
 import os
-import re
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -41,8 +39,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.base import utcnow
 from db.models import Book, BookStatus
 from db.repositories import books as repo
-from services.ingestion.errors import ErrorCode, IngestionError
+from services.ingestion.errors import IngestionError
 from services.ingestion.pipeline import ReadOptions, ReadResult, check_copy, read_book, warm_up
+from services.ingestion.shelf import BookFiles, Shelf
+from services.ingestion.shelf import clip as _clip
 
 if TYPE_CHECKING:
     from services.config import ServiceSettings
@@ -52,7 +52,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
-TITLE_LIMIT = 200
 _T = TypeVar("_T")
 
 
@@ -185,13 +184,6 @@ def _json_safe(details: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _clip(text: str | None, limit: int) -> str | None:
-    if text is None:
-        return None
-    text = re.sub(r"\s+", " ", text).strip()
-    return text[:limit] or None
-
-
 async def _stopped_or_done(task: asyncio.Task[_T], *, stopping: Callable[[], bool]) -> _T | None:
     """Wait for a book's work. Cancelled by a delete: None, the delivery is done. Cancelled because the
     process stops (or the caller is): raised, so the delivery is not acknowledged and runs again."""
@@ -207,16 +199,6 @@ async def _stopped_or_done(task: asyncio.Task[_T], *, stopping: Callable[[], boo
         return None
 
 
-@contextlib.contextmanager
-def _removed_on_failure(path: Path) -> Iterator[None]:
-    """Delete a half-written file when writing it fails: a full disk must not stay full of parts."""
-    try:
-        yield
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-
-
 class IngestionService:
     """Takes books in and drives them to ready or failed; see the module docstring."""
 
@@ -230,6 +212,12 @@ class IngestionService:
         self._sessions = session_factory
         self._index = index
         self.config = config
+        self.files = BookFiles(
+            session_factory, config.files_dir, config.max_file_bytes, config.failed_file_days
+        )
+        self.books = Shelf(
+            session_factory, index, self.files, before_delete=self._stop_work_on, after_delete=self._deleted
+        )
         # Where books are queued; None: a broker of its own in this process, made at start.
         self.tasks = tasks
         self._own_tasks = False
@@ -321,7 +309,7 @@ class IngestionService:
         """Store the file and queue the book; raises IngestionError(empty_file | too_large) at once, and
         UploadNotStored when the disk refuses the file."""
         try:
-            sha256, size = await asyncio.to_thread(self._store_upload, source)
+            sha256, size = await asyncio.to_thread(self.files.store, source)
         except OSError as error:
             logger.error("an upload of user %s could not be saved: %s", user_id, error)
             raise UploadNotStored(str(error)) from error
@@ -361,7 +349,7 @@ class IngestionService:
                     outcome = "duplicate"
             await session.commit()
         if outcome == "duplicate":
-            await self._release_file(sha256)
+            await self.files.release(sha256)
         else:
             if password:
                 self._passwords[book.id] = password
@@ -385,7 +373,7 @@ class IngestionService:
             book = await repo.get_for_user(session, user_id, book_id)
             if book is None or book.status != BookStatus.FAILED:
                 return None
-            if not self._file_path(book.file_sha256).exists():
+            if not self.files.path(book.file_sha256).exists():
                 return None
             if message_id is not None:
                 chat_id = chat_id if chat_id is not None else book.chat_id
@@ -398,76 +386,43 @@ class IngestionService:
         await self._enqueue(book.id)
         return book
 
+    # The shelf's side, kept here for the handlers: see Shelf (services/ingestion/shelf.py).
+
     async def attach_message(self, book_id: int, chat_id: int, message_id: int) -> None:
-        """Show this book's progress in another message from now on."""
-        async with self._sessions() as session:
-            book = await repo.get(session, book_id)
-            if book is not None:
-                book.chat_id, book.progress_message_id = chat_id, message_id
-                await session.commit()
+        await self.books.attach_message(book_id, chat_id, message_id)
 
     async def get(self, user_id: int, book_id: int) -> Book | None:
-        async with self._sessions() as session:
-            return await repo.get_for_user(session, user_id, book_id)
+        return await self.books.get(user_id, book_id)
 
     async def shelf(self, user_id: int, *, offset: int = 0, limit: int = 8) -> tuple[list[Book], int]:
-        """One page of the user's shelf, newest first, and how many books it has in all."""
-        async with self._sessions() as session:
-            return await repo.shelf_page(session, user_id, offset=offset, limit=limit)
+        return await self.books.page(user_id, offset=offset, limit=limit)
 
     async def active_book_id(self, user_id: int) -> int | None:
-        async with self._sessions() as session:
-            return await repo.active_book_id(session, user_id)
+        return await self.books.active_book_id(user_id)
 
     async def set_active(self, user_id: int, book_id: int) -> Book | None:
-        async with self._sessions() as session:
-            book = await repo.get_for_user(session, user_id, book_id)
-            if book is None or book.status != BookStatus.READY:
-                return None
-            await repo.set_active(session, user_id, book_id)
-            await session.commit()
-            return book
+        return await self.books.set_active(user_id, book_id)
 
     async def rename(self, user_id: int, book_id: int, title: str) -> Book | None:
-        """Give a book a new title; None when it is not the user's or the title is blank."""
-        clean = _clip(title, TITLE_LIMIT)
-        if not clean:
-            return None
-        async with self._sessions() as session:
-            book = await repo.get_for_user(session, user_id, book_id)
-            if book is None:
-                return None
-            book.title = clean
-            await session.commit()
-            return book
+        return await self.books.rename(user_id, book_id, title)
 
     async def delete(self, user_id: int, book_id: int) -> bool:
-        """Delete a book with its chunks and vectors (stopping its ingestion if it is running)."""
-        async with self._sessions() as session:
-            book = await repo.get_for_user(session, user_id, book_id)
-            if book is None:
-                return False
-            sha256 = book.file_sha256
+        return await self.books.delete(user_id, book_id)
+
+    async def _stop_work_on(self, book_id: int) -> None:
+        """Before a delete: stop what this process does on the book (another process drops its work
+        when it finds the book gone)."""
         self._deleting.add(book_id)
-        try:
-            for task in (getattr(self._running.get(book_id), "task", None), self._dense_running.get(book_id)):
-                if task is not None and task is not asyncio.current_task():
-                    task.cancel()
-                    await asyncio.wait([task])
-            await self._index.delete_book(user_id, book_id)
-            async with self._sessions() as session:
-                await repo.delete_book(session, book_id)
-                if await repo.active_book_id(session, user_id) == book_id:
-                    latest = await repo.latest_ready(session, user_id, exclude=book_id)
-                    await repo.set_active(session, user_id, latest.id if latest else None)
-                await session.commit()
-        finally:
-            self._deleting.discard(book_id)
-            self._passwords.pop(book_id, None)
-        await self._release_file(sha256)
+        for task in (getattr(self._running.get(book_id), "task", None), self._dense_running.get(book_id)):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+                await asyncio.wait([task])
+
+    def _deleted(self, book_id: int) -> None:
+        self._deleting.discard(book_id)
+        self._passwords.pop(book_id, None)
         self._notify_final(book_id)
         self._notify_dense(book_id)
-        return True
 
     async def wait(self, book_id: int, max_seconds: float | None = None) -> Book | None:
         """Wait until the book is ready or failed (or deleted: None)."""
@@ -571,12 +526,12 @@ class IngestionService:
 
     async def _enqueue(self, book_id: int, *, delay: float = 0.0) -> None:
         if self.tasks is None:
-            raise RuntimeError("IngestionService.start() first")
+            return  # not started: the book waits in the database, queued by resume() at start
         await self.tasks.read_book(book_id, delay=delay)
 
     async def _enqueue_dense(self, book_id: int) -> None:
         if self.tasks is None:
-            raise RuntimeError("IngestionService.start() first")
+            return  # not started: the book waits in the database, queued by resume() at start
         await self.tasks.add_dense(book_id)
 
     async def run_read(self, book_id: int) -> str:
@@ -608,7 +563,9 @@ class IngestionService:
             await self._interrupted(current)  # its workers died on it every time
             return
         async with self._sessions() as session:
-            claimed = await repo.claim(session, book_id, owner=self.owner, now=now, holder=current.lease_owner)
+            claimed = await repo.claim(
+                session, book_id, owner=self.owner, now=now, holder=current.lease_owner
+            )
             await session.commit()
             book = await repo.get(session, book_id, fresh=True) if claimed else None
         if book is None:
@@ -653,7 +610,7 @@ class IngestionService:
         self._notify_final(book.id)
 
     async def _read_and_index(self, book: Book) -> None:
-        path = self._file_path(book.file_sha256)
+        path = self.files.path(book.file_sha256)
         if not path.exists():
             await self._fail(book, FailureCode.FILE_MISSING, {})
             return
@@ -698,7 +655,7 @@ class IngestionService:
         if source is None or source.status != BookStatus.READY or source.file_sha256 != book.file_sha256:
             await self._set(book, source_book_id=None)
             return False
-        path = self._file_path(book.file_sha256)
+        path = self.files.path(book.file_sha256)
         if not path.exists():
             return False
         password = self._passwords.get(book.id)
@@ -797,7 +754,7 @@ class IngestionService:
             await session.commit()
             fresh = await repo.get(session, book.id, fresh=True)
         self._passwords.pop(book.id, None)
-        await self._release_file(book.file_sha256)
+        await self.files.release(book.file_sha256)
         if fresh is not None:
             logger.info("book %s ready: %s chunks, %s", book.id, fresh.chunks, timings)
             await self._emit(fresh, Stage.READY, 1.0)
@@ -895,7 +852,7 @@ class IngestionService:
                 logger.exception("book %s: could not remove its vectors", book.id)
         if book.error_code not in repo.PASSWORD_CODES:
             self._passwords.pop(book.id, None)
-        await self._release_file(book.file_sha256)
+        await self.files.release(book.file_sha256)
 
     async def _set(self, book: Book, **values: Any) -> None:
         async with self._sessions() as session:
@@ -999,79 +956,13 @@ class IngestionService:
 
     # ---------------------------------------------------------------- files and CPU work
 
-    def _file_path(self, sha256: str) -> Path:
-        return self.config.files_dir / sha256
-
-    def _store_upload(self, source: bytes | Path) -> tuple[str, int]:
-        """Save the upload as files/<sha256> (atomically) before anything else; returns (sha256, size)."""
-        files_dir = self.config.files_dir
-        files_dir.mkdir(parents=True, exist_ok=True)
-        limit = self.config.max_file_bytes
-        if isinstance(source, bytes | bytearray | memoryview):
-            data = bytes(source)
-            if not data:
-                raise IngestionError(ErrorCode.EMPTY_FILE)
-            if len(data) > limit:
-                raise IngestionError(ErrorCode.TOO_LARGE, size=len(data), limit=limit)
-            sha256 = hashlib.sha256(data).hexdigest()
-            target = self._file_path(sha256)
-            if not target.exists():
-                tmp = files_dir / f".{sha256}.{secrets.token_hex(4)}.part"
-                with _removed_on_failure(tmp), open(tmp, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, target)
-            return sha256, len(data)
-        size = source.stat().st_size
-        if size == 0:
-            raise IngestionError(ErrorCode.EMPTY_FILE)
-        if size > limit:
-            raise IngestionError(ErrorCode.TOO_LARGE, size=size, limit=limit)
-        tmp = files_dir / f".upload.{secrets.token_hex(6)}.part"
-        digest = hashlib.sha256()
-        with _removed_on_failure(tmp), open(source, "rb") as reader, open(tmp, "wb") as writer:
-            while block := reader.read(1024 * 1024):
-                digest.update(block)
-                writer.write(block)
-            writer.flush()
-            os.fsync(writer.fileno())
-        sha256 = digest.hexdigest()
-        target = self._file_path(sha256)
-        if target.exists():
-            tmp.unlink(missing_ok=True)
-        else:
-            os.replace(tmp, target)
-        return sha256, size
-
-    async def _release_file(self, sha256: str) -> None:
-        """Delete the stored upload once no book needs it any more: all ready, or failed for good longer
-        ago than FAILED_BOOK_FILE_DAYS (until then an admin can reprocess it)."""
-        async with self._sessions() as session:
-            needed = await repo.file_still_needed(session, sha256, failed_since=self._failed_files_cutoff())
-        if not needed:
-            with contextlib.suppress(FileNotFoundError):
-                self._file_path(sha256).unlink()
-
-    def _failed_files_cutoff(self, now: datetime | None = None) -> datetime:
-        return (now or utcnow()) - timedelta(days=self.config.failed_file_days)
-
     def has_file(self, book: Book) -> bool:
         """Whether the book's uploaded file is still stored (a failed book can then be reprocessed)."""
-        return self._file_path(book.file_sha256).exists()
+        return self.files.has(book)
 
     async def forget_failed_files(self, session: AsyncSession, now: datetime) -> int:
-        """The nightly clean-up: delete the files of books that failed longer ago than FAILED_BOOK_FILE_DAYS
-        and that no other book needs; how many were deleted."""
-        cutoff = self._failed_files_cutoff(now)
-        deleted = 0
-        for sha256 in await repo.failed_files_before(session, cutoff):
-            if await repo.file_still_needed(session, sha256, failed_since=cutoff):
-                continue
-            with contextlib.suppress(FileNotFoundError):
-                self._file_path(sha256).unlink()
-                deleted += 1
-        return deleted
+        """The nightly clean-up (see BookFiles.forget_failed)."""
+        return await self.files.forget_failed(session, now)
 
     def _new_executor(self) -> Executor:
         if self.config.executor == "thread":

@@ -127,7 +127,7 @@ class FileLeaderLock:
 
     async def acquire(self) -> bool:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")  # noqa: SIM115 - held for as long as we lead
+        handle = open(self.path, "a+")  # noqa: ASYNC230 - a local file, held while we lead
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

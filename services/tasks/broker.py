@@ -118,7 +118,7 @@ def _stream_broker_class() -> type[Any]:
         async def listen(self) -> AsyncGenerator[AckableMessage, None]:
             async with Redis(connection_pool=self.connection_pool) as redis:
                 while True:
-                    fetched = await redis.xreadgroup(
+                    fetched: Any = await redis.xreadgroup(
                         self.consumer_group_name,
                         self.consumer_name,
                         {self.queue_name: ">"},

@@ -27,6 +27,9 @@ class ServiceMissing(Exception):
     """The process running the task has not built the service it needs."""
 
 
+_STATE: TaskiqState = TaskiqDepends()  # the broker's state, handed to each task by taskiq
+
+
 def _service(state: TaskiqState, name: str) -> Any:
     service = getattr(state, name, None)
     if service is None:
@@ -34,17 +37,17 @@ def _service(state: TaskiqState, name: str) -> Any:
     return service
 
 
-async def read_book(book_id: int, state: TaskiqState = TaskiqDepends()) -> str:
+async def read_book(book_id: int, state: TaskiqState = _STATE) -> str:
     """Read, chunk and index one book (or copy another user's identical one); returns its status."""
     return str(await _service(state, "ingestion").run_read(book_id))
 
 
-async def add_dense(book_id: int, state: TaskiqState = TaskiqDepends()) -> bool:
+async def add_dense(book_id: int, state: TaskiqState = _STATE) -> bool:
     """Add a ready book's dense vectors; True when they are all in."""
     return bool(await _service(state, "ingestion").run_dense(book_id))
 
 
-async def send_broadcast(broadcast_id: int, state: TaskiqState = TaskiqDepends()) -> str:
+async def send_broadcast(broadcast_id: int, state: TaskiqState = _STATE) -> str:
     """Send a running broadcast to everyone still pending; returns its status."""
     return str(await _service(state, "broadcasts").run(broadcast_id))
 
@@ -54,7 +57,7 @@ class TaskQueue:
 
     def __init__(self, broker: AsyncBroker) -> None:
         self.broker = broker
-        self._tasks = {
+        self._tasks: dict[str, Any] = {
             READ_BOOK: broker.register_task(read_book, task_name=READ_BOOK, retry_on_error=True),
             ADD_DENSE: broker.register_task(add_dense, task_name=ADD_DENSE, retry_on_error=True),
             SEND_BROADCAST: broker.register_task(

@@ -50,15 +50,15 @@ AUDIENCE = 300
 _T = TypeVar("_T")
 
 
-async def until(check: Callable[[], Awaitable[_T | None]], what: str, timeout: float = WAIT) -> _T:
+async def until(check: Callable[[], Awaitable[_T | None]], what: str, within: float = WAIT) -> _T:
     """Poll `check` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         value = await check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout:.0f}s for {what}")
+            raise AssertionError(f"waited {within:.0f}s for {what}")
         await asyncio.sleep(0.1)
 
 
@@ -250,7 +250,9 @@ async def test_a_book_is_read_by_a_worker_and_finished_by_another_when_it_is_kil
     # Told once: one message about the book, made its card, brought up to date in place.
     card = await user.wait_edit(
         int(progress["message_id"]),
-        lambda m: "Thursday" in text_of(m) and not _is_progress(m) and "still being prepared" not in text_of(m),
+        lambda m: (
+            "Thursday" in text_of(m) and not _is_progress(m) and "still being prepared" not in text_of(m)
+        ),
         timeout=WAIT,
     )
     assert "Thursday" in text_of(card)
@@ -304,9 +306,7 @@ async def test_a_broadcast_goes_to_everyone_once_while_its_worker_is_killed(clus
 
     report = await until(done, "another worker to finish the broadcast")
     calls = await cluster.control.calls("sendMessage", since=since)
-    received = Counter(
-        int(call["params"]["chat_id"]) for call in calls if call["params"].get("text") == text
-    )
+    received = Counter(int(call["params"]["chat_id"]) for call in calls if call["params"].get("text") == text)
     assert report.status == "done" and report.total == AUDIENCE
     assert max(received.values()) == 1, "nobody got the broadcast twice"
     assert set(received) <= set(ids)
@@ -318,7 +318,8 @@ async def test_a_broadcast_goes_to_everyone_once_while_its_worker_is_killed(clus
 
 async def test_of_two_schedulers_one_runs_the_jobs_once(cluster: Cluster) -> None:
     first, second = await asyncio.gather(
-        cluster.spawn("scheduler", "scheduler runs the jobs"), cluster.spawn("scheduler", "scheduler runs the jobs")
+        cluster.spawn("scheduler", "scheduler runs the jobs"),
+        cluster.spawn("scheduler", "scheduler runs the jobs"),
     )
     pair = (first, second)
 
