@@ -109,7 +109,8 @@ async def claim_dense(
     now: datetime,
     stale_owner: str | None = None,
 ) -> bool:
-    """Take a ready book's dense vectors to add (free, lease run out, or `stale_owner`'s: a dead process)."""
+    """Take a ready book's dense vectors to add: free, or `stale_owner`'s (a worker that died: its task was
+    delivered again)."""
     free = or_(Book.lease_owner.is_(None), Book.lease_expires_at < now)
     if stale_owner is not None:
         free = or_(free, Book.lease_owner == stale_owner)
@@ -134,15 +135,6 @@ async def release_dense(session: AsyncSession, book_id: int, owner: str, *, done
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def renew_dense(session: AsyncSession, book_id: int, owner: str, lease_until: datetime) -> None:
-    await session.execute(
-        update(Book)
-        .where(Book.id == book_id, Book.status == BookStatus.READY, Book.lease_owner == owner)
-        .values(lease_expires_at=lease_until)
-        .execution_options(synchronize_session=False)
-    )
 
 
 async def claim(
