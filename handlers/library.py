@@ -84,7 +84,11 @@ async def on_document(
             max_bytes=max_bytes,
             on_progress=lambda fraction: editor.update(progress_text(i18n, "download", fraction, name)),
         )
-        submission = await ingestion.submit(user.id, source, name, chat_id=chat_id, message_id=progress_id)
+        # Queued below, once this process's last edit of the progress message is out: a worker may
+        # start editing it at once, and an edit of ours landing later would undo its progress.
+        submission = await ingestion.submit(
+            user.id, source, name, chat_id=chat_id, message_id=progress_id, queue=False
+        )
     except TooBigForTelegram:
         await library_progress.show_final(
             chat_id,
@@ -103,7 +107,10 @@ async def on_document(
     else:
         book = submission.book
         if submission.outcome != "duplicate":
-            editor.update(progress_text(i18n, "queued", 0.0, name))
+            try:
+                await editor.finish(progress_text(i18n, "queued", 0.0, name))
+            finally:
+                await ingestion.queue(book.id)
         elif book.status == BookStatus.READY:
             active = await ingestion.active_book_id(user.id) == book.id
             text = i18n("library-duplicate") + "\n\n" + card_text(i18n, book, active=active)

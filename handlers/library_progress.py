@@ -174,6 +174,9 @@ class LibraryProgress:
             where = (book.chat_id, book.progress_message_id)
         if where is None:
             return
+        pending = self._editors.get(where)
+        if pending is not None:  # the ready card still on its way (paced): after it, not before
+            await pending.flush()
         try:
             i18n = await self._translator(book.user_id)
             active = await self.ingestion.active_book_id(book.user_id) == book.id

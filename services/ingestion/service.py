@@ -305,9 +305,11 @@ class IngestionService:
         password: str | None = None,
         chat_id: int | None = None,
         message_id: int | None = None,
+        queue: bool = True,
     ) -> Submission:
         """Store the file and queue the book; raises IngestionError(empty_file | too_large) at once, and
-        UploadNotStored when the disk refuses the file."""
+        UploadNotStored when the disk refuses the file. With `queue=False` the caller queues it with
+        `queue(book_id)` once it is ready for others to show its progress (its own last edit is out)."""
         try:
             sha256, size = await asyncio.to_thread(self.files.store, source)
         except OSError as error:
@@ -353,9 +355,14 @@ class IngestionService:
         else:
             if password:
                 self._passwords[book.id] = password
-            await self._enqueue(book.id)
+            if queue:
+                await self._enqueue(book.id)
         logger.info("book %s for user %s: %s (%s, %d bytes)", book.id, user_id, outcome, sha256[:12], size)
         return Submission(book=book, outcome=outcome)
+
+    async def queue(self, book_id: int) -> None:
+        """Queue a book that `submit(queue=False)` recorded."""
+        await self._enqueue(book_id)
 
     async def retry(
         self,
