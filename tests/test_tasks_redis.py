@@ -129,3 +129,38 @@ async def test_a_dead_workers_delivery_is_taken_over(
         await dead.shutdown()
         await bot_side.stop()
         await bot_side.tasks.broker.shutdown()
+
+
+async def test_a_password_given_to_the_bot_reaches_the_worker_and_is_not_kept(
+    session_factory: async_sessionmaker[AsyncSession],
+    index: SearchIndex,
+    tmp_path: Path,
+    redis_url: str,
+    queue: str,
+    cleanup: None,
+) -> None:
+    await ensure_users(session_factory, ALICE)
+    bot_side = make_service(session_factory, index, tmp_path / "files")
+    bot_side.tasks = _queue(redis_url, queue)
+    await bot_side.tasks.broker.startup()
+    await bot_side.start()
+    worker_side = make_service(session_factory, index, tmp_path / "files")
+    worker_side.tasks = _queue(redis_url, queue)
+    pdf = shared_data("files", "pdf-pypdf-resources", "encryption", "r2-user-password.pdf")
+    try:
+        async with worker(worker_side):
+            submission = await bot_side.submit(ALICE, pdf, "secret.pdf")
+            asked = await bot_side.wait(submission.book.id, max_seconds=60)
+            assert asked is not None and asked.error_code == "password_required"
+            # The user answers the bot; the worker reads the book with it.
+            assert await bot_side.retry(ALICE, asked.id, password="asdfzxcv") is not None
+            book = await bot_side.wait(asked.id, max_seconds=60)
+            assert book is not None and book.status == BookStatus.READY, book and book.error_code
+    finally:
+        await bot_side.stop()
+        await bot_side.tasks.broker.shutdown()
+    client = Redis.from_url(redis_url)
+    try:
+        assert [key async for key in client.scan_iter(f"{queue}:secret:*")] == [], "the password is gone"
+    finally:
+        await client.aclose()

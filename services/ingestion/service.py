@@ -354,7 +354,7 @@ class IngestionService:
             await self.files.release(sha256)
         else:
             if password:
-                self._passwords[book.id] = password
+                await self._keep_password(book.id, password)
             if queue:
                 await self._enqueue(book.id)
         logger.info("book %s for user %s: %s (%s, %d bytes)", book.id, user_id, outcome, sha256[:12], size)
@@ -389,7 +389,7 @@ class IngestionService:
             self._reset_for_retry(book, chat_id, message_id)
             await session.commit()
         if password:
-            self._passwords[book.id] = password
+            await self._keep_password(book.id, password)
         await self._enqueue(book.id)
         return book
 
@@ -531,6 +531,26 @@ class IngestionService:
             return True
         return True
 
+    # A protected PDF's password lives only until its book is done (a restart asks again): here, and
+    # for the worker that reads the book, in the task queue's short-lived secrets.
+
+    async def _keep_password(self, book_id: int, password: str) -> None:
+        self._passwords[book_id] = password
+        if self.tasks is not None:
+            await self.tasks.put_secret(f"book:{book_id}:password", password)
+
+    async def _password(self, book_id: int) -> str | None:
+        password = self._passwords.get(book_id)
+        if password is None and self.tasks is not None:
+            password = await self.tasks.get_secret(f"book:{book_id}:password")
+        return password
+
+    async def _forget_password(self, book_id: int) -> None:
+        self._passwords.pop(book_id, None)
+        if self.tasks is not None:
+            with contextlib.suppress(Exception):
+                await self.tasks.drop_secret(f"book:{book_id}:password")
+
     async def _enqueue(self, book_id: int, *, delay: float = 0.0) -> None:
         if self.tasks is None:
             return  # not started: the book waits in the database, queued by resume() at start
@@ -627,7 +647,7 @@ class IngestionService:
             max_bytes=self.config.max_file_bytes,
             max_pages=self.config.max_pages,
         )
-        password = self._passwords.get(book.id)
+        password = await self._password(book.id)
         result = await self._run_cpu(read_book, str(path), book.file_name, password, options)
         await self._apply_metadata(book, result)
         await self._emit(book, Stage.READING, _READING_END)
@@ -665,7 +685,7 @@ class IngestionService:
         path = self.files.path(book.file_sha256)
         if not path.exists():
             return False
-        password = self._passwords.get(book.id)
+        password = await self._password(book.id)
         titles = await self._run_cpu(check_copy, str(path), book.file_name, password, source.file_name)
         copied = {name: getattr(source, name) for name in _COPIED_FIELDS}
         if source.title == _clip(titles.source_title, 512):
@@ -760,7 +780,7 @@ class IngestionService:
             await repo.set_active(session, book.user_id, book.id)
             await session.commit()
             fresh = await repo.get(session, book.id, fresh=True)
-        self._passwords.pop(book.id, None)
+        await self._forget_password(book.id)
         await self.files.release(book.file_sha256)
         if fresh is not None:
             logger.info("book %s ready: %s chunks, %s", book.id, fresh.chunks, timings)
@@ -858,7 +878,7 @@ class IngestionService:
             except Exception:
                 logger.exception("book %s: could not remove its vectors", book.id)
         if book.error_code not in repo.PASSWORD_CODES:
-            self._passwords.pop(book.id, None)
+            await self._forget_password(book.id)
         await self.files.release(book.file_sha256)
 
     async def _set(self, book: Book, **values: Any) -> None:

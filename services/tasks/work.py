@@ -57,6 +57,7 @@ class TaskQueue:
 
     def __init__(self, broker: AsyncBroker) -> None:
         self.broker = broker
+        self._secrets: dict[str, str] = {}
         self._tasks: dict[str, Any] = {
             READ_BOOK: broker.register_task(read_book, task_name=READ_BOOK, retry_on_error=True),
             ADD_DENSE: broker.register_task(add_dense, task_name=ADD_DENSE, retry_on_error=True),
@@ -80,6 +81,39 @@ class TaskQueue:
         """Make services reachable to the tasks run in this process."""
         for name, service in services.items():
             setattr(self.broker.state, name, service)
+
+    # Short-lived secrets a task needs but its message must not carry (the stream keeps messages): a
+    # protected PDF's password, from the bot that got it to the worker that reads the book. In Redis
+    # with an expiry; in this process's memory with the in-memory broker.
+
+    async def put_secret(self, key: str, value: str, *, seconds: int = 3600) -> None:
+        if self.in_process:
+            self._secrets[key] = value
+            return
+        async with self._redis() as redis:
+            await redis.set(self._secret_key(key), value, ex=seconds)
+
+    async def get_secret(self, key: str) -> str | None:
+        if self.in_process:
+            return self._secrets.get(key)
+        async with self._redis() as redis:
+            value = await redis.get(self._secret_key(key))
+        return value.decode() if isinstance(value, bytes) else value
+
+    async def drop_secret(self, key: str) -> None:
+        if self.in_process:
+            self._secrets.pop(key, None)
+            return
+        async with self._redis() as redis:
+            await redis.delete(self._secret_key(key))
+
+    def _secret_key(self, key: str) -> str:
+        return f"{getattr(self.broker, 'queue_name', 'tasks')}:secret:{key}"
+
+    def _redis(self) -> Any:
+        from redis.asyncio import Redis
+
+        return Redis(connection_pool=self.broker.connection_pool)  # type: ignore[attr-defined]
 
     async def _kick(self, name: str, key: int, delay: float = 0.0) -> Any:
         kicker = self._tasks[name].kicker()
