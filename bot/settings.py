@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     embeddings_dimensions: int | None = None
     embeddings_base_url: str | None = None  # default: OPENAI_BASE_URL / GEMINI_BASE_URL
     embeddings_timeout_seconds: float = 60.0
-    embeddings_batch_size: int = 64
+    embeddings_batch_size: int = 16
     embeddings_device: str = "cpu"
     # The local model's arithmetic: auto = bfloat16 where the CPU has it natively (AVX512-BF16, AMX)
     embeddings_precision: Literal["auto", "float32", "bfloat16"] = "auto"

@@ -1,0 +1,182 @@
+"""The shipped all-MiniLM-L6-v2 run directly in torch: its tokenizer (`tokenizers`), its weights
+(`safetensors`) and the six BERT layers in a few lines, mean-pooled and L2-normalised exactly as
+sentence-transformers does it.
+
+Why not sentence-transformers: importing it (and transformers behind it) costs ~200 MB of resident
+memory before any model is loaded, half of what the bot uses when idle; this module costs the weights
+(~90 MB) on top of torch. It also batches the way a book needs: all texts sorted by their token count,
+each batch holding at most `batch_size` texts and `max_tokens` padded tokens, so little is spent on
+padding and the memory a batch takes stays bounded however long the book is.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+MAX_SEQ_LENGTH = 256  # the model's sentence_bert_config.json: longer texts are cut here
+
+
+class MiniLM:
+    """A BERT encoder with mean pooling; `encode` gives float32 unit vectors."""
+
+    def __init__(self, path: str | Path, device: str = "cpu") -> None:
+        import torch
+        from safetensors.torch import load_file
+        from tokenizers import Tokenizer
+
+        path = Path(path)
+        config = json.loads((path / "config.json").read_text())
+        self.heads = int(config["num_attention_heads"])
+        self.hidden = int(config["hidden_size"])
+        self.eps = float(config["layer_norm_eps"])
+        self.layers_count = int(config["num_hidden_layers"])
+        self.device = torch.device(device)
+        self.max_length = MAX_SEQ_LENGTH
+        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length=self.max_length)
+        weights = load_file(str(path / "model.safetensors"), device=str(self.device))
+        self.weights = self._prepare(weights)
+        self.lock = threading.Lock()
+
+    def _prepare(self, w: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Keep what the encoder needs; query, key and value become one matrix (one matmul)."""
+        import torch
+
+        kept: dict[str, torch.Tensor] = {}
+        for name in ("word_embeddings", "position_embeddings", "token_type_embeddings"):
+            kept[name] = w[f"embeddings.{name}.weight"]
+        kept["ln.w"], kept["ln.b"] = w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"]
+        for i in range(self.layers_count):
+            p = f"encoder.layer.{i}."
+            kept[f"{i}.qkv.w"] = torch.cat(
+                [w[f"{p}attention.self.{n}.weight"] for n in ("query", "key", "value")]
+            )
+            kept[f"{i}.qkv.b"] = torch.cat(
+                [w[f"{p}attention.self.{n}.bias"] for n in ("query", "key", "value")]
+            )
+            kept[f"{i}.ao.w"], kept[f"{i}.ao.b"] = (
+                w[f"{p}attention.output.dense.weight"],
+                w[f"{p}attention.output.dense.bias"],
+            )
+            kept[f"{i}.aln.w"] = w[f"{p}attention.output.LayerNorm.weight"]
+            kept[f"{i}.aln.b"] = w[f"{p}attention.output.LayerNorm.bias"]
+            kept[f"{i}.in.w"], kept[f"{i}.in.b"] = (
+                w[f"{p}intermediate.dense.weight"],
+                w[f"{p}intermediate.dense.bias"],
+            )
+            kept[f"{i}.out.w"], kept[f"{i}.out.b"] = w[f"{p}output.dense.weight"], w[f"{p}output.dense.bias"]
+            kept[f"{i}.oln.w"], kept[f"{i}.oln.b"] = (
+                w[f"{p}output.LayerNorm.weight"],
+                w[f"{p}output.LayerNorm.bias"],
+            )
+        return {name: tensor.contiguous() for name, tensor in kept.items()}
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        return [encoding.ids for encoding in self.tokenizer.encode_batch(list(texts))]
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(batch, tokens) ids and 0/1 mask -> (batch, hidden) mean-pooled, normalised vectors."""
+        import torch.nn.functional as F
+
+        w, eps, heads = self.weights, self.eps, self.heads
+        batch, length = ids.shape
+        x = (
+            F.embedding(ids, w["word_embeddings"])
+            + w["position_embeddings"][:length]
+            + w["token_type_embeddings"][0]
+        )
+        x = F.layer_norm(x, (self.hidden,), w["ln.w"], w["ln.b"], eps)
+        attend = mask[:, None, None, :].bool()
+        size = self.hidden // heads
+        for i in range(self.layers_count):
+            qkv = F.linear(x, w[f"{i}.qkv.w"], w[f"{i}.qkv.b"])
+            q, k, v = qkv.view(batch, length, 3, heads, size).permute(2, 0, 3, 1, 4).unbind(0)
+            a = F.scaled_dot_product_attention(q, k, v, attn_mask=attend)
+            a = a.transpose(1, 2).reshape(batch, length, self.hidden)
+            x = F.layer_norm(
+                x + F.linear(a, w[f"{i}.ao.w"], w[f"{i}.ao.b"]),
+                (self.hidden,),
+                w[f"{i}.aln.w"],
+                w[f"{i}.aln.b"],
+                eps,
+            )
+            h = F.gelu(F.linear(x, w[f"{i}.in.w"], w[f"{i}.in.b"]))
+            x = F.layer_norm(
+                x + F.linear(h, w[f"{i}.out.w"], w[f"{i}.out.b"]),
+                (self.hidden,),
+                w[f"{i}.oln.w"],
+                w[f"{i}.oln.b"],
+                eps,
+            )
+        weights = mask.unsqueeze(-1).to(x.dtype)
+        pooled = (x * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+        return F.normalize(pooled.float(), dim=-1)
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 32,
+        max_tokens: int = 4096,
+        precision: str = "float32",
+        on_batch: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Unit vectors (float32, one row per text, in the texts' order).
+
+        Texts are sorted by token count and cut into batches of at most `batch_size` texts and
+        `max_tokens` padded tokens (a single longer text still makes a batch of one); `on_batch` hears
+        the size of each batch as it is run. `precision`: "float32" or "bfloat16" (autocast)."""
+        import contextlib
+
+        import torch
+
+        dim = self.hidden
+        if not texts:
+            return np.zeros((0, dim), dtype=np.float32)
+        ids = self.token_ids(texts)
+        order = sorted(range(len(ids)), key=lambda index: len(ids[index]))
+        out = np.empty((len(ids), dim), dtype=np.float32)
+        context = (
+            torch.autocast("cpu", dtype=torch.bfloat16)
+            if precision == "bfloat16" and self.device.type == "cpu"
+            else contextlib.nullcontext()
+        )
+        with torch.inference_mode(), context:
+            for batch in _batches(order, [len(row) for row in ids], batch_size, max_tokens):
+                length = len(ids[batch[-1]])
+                tokens = torch.zeros((len(batch), length), dtype=torch.long)
+                mask = torch.zeros((len(batch), length), dtype=torch.long)
+                for row, index in enumerate(batch):
+                    n = len(ids[index])
+                    tokens[row, :n] = torch.tensor(ids[index])
+                    mask[row, :n] = 1
+                vectors = self.forward(tokens.to(self.device), mask.to(self.device))
+                out[batch] = vectors.cpu().numpy()
+                if on_batch is not None:
+                    on_batch(len(batch))
+        return out
+
+
+def _batches(order: list[int], lengths: list[int], batch_size: int, max_tokens: int) -> list[list[int]]:
+    """`order` (indices sorted by length, shortest first) cut into batches of at most `batch_size`
+    texts whose padded size (count x longest) stays within `max_tokens`."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for index in order:
+        if current and (len(current) >= batch_size or (len(current) + 1) * lengths[index] > max_tokens):
+            batches.append(current)
+            current = []
+        current.append(index)
+    if current:
+        batches.append(current)
+    return batches
