@@ -40,7 +40,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         print("REDIS_URL is not set: without it `librarity run` does the background work itself")
         return 2
     if settings.sandbox:
-        print("BOT_TOKEN is not set: the sandbox does background work inside `librarity run`")
+        print("BOT_TOKEN is not set: the sandbox does its background work inside `librarity run`")
         return 2
     settings.scheduler_enabled = False
     ctx = await build_context(settings)

@@ -1,5 +1,6 @@
 """Builds the background work's broker into the AppContext: ctx.services["tasks"], a TaskQueue
-(services/tasks) on taskiq's Redis stream broker when REDIS_URL is set, on its in-memory broker otherwise.
+(services/tasks) on taskiq's Redis stream broker when REDIS_URL and BOT_TOKEN are set, on its in-memory
+broker otherwise.
 
 Installed first, so the features that enqueue work (ingestion, broadcasts) find it, and stopped last.
 The services the tasks need reach them through the broker's state, set when the broker starts in a
@@ -25,8 +26,9 @@ TASK_SERVICES = ("ingestion", "broadcasts")
 
 async def install(ctx: AppContext) -> None:
     settings = ctx.settings
+    # The sandbox (no BOT_TOKEN) is one process: its tasks run here even when REDIS_URL is set.
     broker = build_broker(
-        settings.redis_url,
+        None if settings.sandbox else settings.redis_url,
         redeliver_after=settings.task_redeliver_seconds,
         max_retries=settings.task_max_retries,
         queue_name=settings.task_queue,
