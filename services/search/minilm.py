@@ -12,7 +12,6 @@ padding and the memory a batch takes stays bounded however long the book is.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,7 +45,7 @@ class MiniLM:
         self.tokenizer.enable_truncation(max_length=self.max_length)
         weights = load_file(str(path / "model.safetensors"), device=str(self.device))
         self.weights = self._prepare(weights)
-        self.lock = threading.Lock()
+        self._cast: dict[torch.dtype, dict[str, torch.Tensor]] = {}
 
     def _prepare(self, w: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Keep what the encoder needs; query, key and value become one matrix (one matmul)."""
@@ -84,43 +83,54 @@ class MiniLM:
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         return [encoding.ids for encoding in self.tokenizer.encode_batch(list(texts))]
 
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """(batch, tokens) ids and 0/1 mask -> (batch, hidden) mean-pooled, normalised vectors."""
+    def _linears(self, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+        """The layers' matrices and biases in `dtype`, cast once (~21 MB in bfloat16) rather than on
+        every batch as autocast would."""
+        cached = self._cast.get(dtype)
+        if cached is None:
+            cached = {
+                name: tensor if tensor.dtype == dtype else tensor.to(dtype)
+                for name, tensor in self.weights.items()
+                if name.split(".")[1:2] in (["qkv"], ["ao"], ["in"], ["out"])
+            }
+            self._cast[dtype] = cached
+        return cached
+
+    def forward(
+        self, ids: torch.Tensor, mask: torch.Tensor, dtype: torch.dtype | None = None
+    ) -> torch.Tensor:
+        """(batch, tokens) ids and 0/1 mask -> (batch, hidden) mean-pooled, normalised vectors.
+
+        `dtype` (bfloat16, say) is what the matrix products and attention run in; the embeddings, the
+        residual stream, layer norms and pooling stay in float32."""
+        import torch
         import torch.nn.functional as F
 
-        w, eps, heads = self.weights, self.eps, self.heads
+        w, eps, heads, hidden = self.weights, self.eps, self.heads, self.hidden
+        low = dtype or torch.float32
+        lw = self._linears(low)
         batch, length = ids.shape
         x = (
             F.embedding(ids, w["word_embeddings"])
             + w["position_embeddings"][:length]
             + w["token_type_embeddings"][0]
         )
-        x = F.layer_norm(x, (self.hidden,), w["ln.w"], w["ln.b"], eps)
+        x = F.layer_norm(x, (hidden,), w["ln.w"], w["ln.b"], eps)
         attend = mask[:, None, None, :].bool()
-        size = self.hidden // heads
+        size = hidden // heads
         for i in range(self.layers_count):
-            qkv = F.linear(x, w[f"{i}.qkv.w"], w[f"{i}.qkv.b"])
+            qkv = F.linear(x.to(low), lw[f"{i}.qkv.w"], lw[f"{i}.qkv.b"])
             q, k, v = qkv.view(batch, length, 3, heads, size).permute(2, 0, 3, 1, 4).unbind(0)
             a = F.scaled_dot_product_attention(q, k, v, attn_mask=attend)
-            a = a.transpose(1, 2).reshape(batch, length, self.hidden)
-            x = F.layer_norm(
-                x + F.linear(a, w[f"{i}.ao.w"], w[f"{i}.ao.b"]),
-                (self.hidden,),
-                w[f"{i}.aln.w"],
-                w[f"{i}.aln.b"],
-                eps,
-            )
-            h = F.gelu(F.linear(x, w[f"{i}.in.w"], w[f"{i}.in.b"]))
-            x = F.layer_norm(
-                x + F.linear(h, w[f"{i}.out.w"], w[f"{i}.out.b"]),
-                (self.hidden,),
-                w[f"{i}.oln.w"],
-                w[f"{i}.oln.b"],
-                eps,
-            )
+            a = a.transpose(1, 2).reshape(batch, length, hidden)
+            a = F.linear(a, lw[f"{i}.ao.w"], lw[f"{i}.ao.b"])
+            x = F.layer_norm(x + a.float(), (hidden,), w[f"{i}.aln.w"], w[f"{i}.aln.b"], eps)
+            h = F.gelu(F.linear(x.to(low), lw[f"{i}.in.w"], lw[f"{i}.in.b"]))
+            h = F.linear(h, lw[f"{i}.out.w"], lw[f"{i}.out.b"])
+            x = F.layer_norm(x + h.float(), (hidden,), w[f"{i}.oln.w"], w[f"{i}.oln.b"], eps)
         weights = mask.unsqueeze(-1).to(x.dtype)
         pooled = (x * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-        return F.normalize(pooled.float(), dim=-1)
+        return F.normalize(pooled, dim=-1)
 
     def encode(
         self,
@@ -135,9 +145,7 @@ class MiniLM:
 
         Texts are sorted by token count and cut into batches of at most `batch_size` texts and
         `max_tokens` padded tokens (a single longer text still makes a batch of one); `on_batch` hears
-        the size of each batch as it is run. `precision`: "float32" or "bfloat16" (autocast)."""
-        import contextlib
-
+        the size of each batch as it is run. `precision`: "float32" or "bfloat16" (see `forward`)."""
         import torch
 
         dim = self.hidden
@@ -146,12 +154,8 @@ class MiniLM:
         ids = self.token_ids(texts)
         order = sorted(range(len(ids)), key=lambda index: len(ids[index]))
         out = np.empty((len(ids), dim), dtype=np.float32)
-        context = (
-            torch.autocast("cpu", dtype=torch.bfloat16)
-            if precision == "bfloat16" and self.device.type == "cpu"
-            else contextlib.nullcontext()
-        )
-        with torch.inference_mode(), context:
+        dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
+        with torch.inference_mode():
             for batch in _batches(order, [len(row) for row in ids], batch_size, max_tokens):
                 length = len(ids[batch[-1]])
                 tokens = torch.zeros((len(batch), length), dtype=torch.long)
@@ -160,7 +164,7 @@ class MiniLM:
                     n = len(ids[index])
                     tokens[row, :n] = torch.tensor(ids[index])
                     mask[row, :n] = 1
-                vectors = self.forward(tokens.to(self.device), mask.to(self.device))
+                vectors = self.forward(tokens.to(self.device), mask.to(self.device), dtype)
                 out[batch] = vectors.cpu().numpy()
                 if on_batch is not None:
                     on_batch(len(batch))
