@@ -49,3 +49,4 @@ def test_bench_load_prints_latencies_errors_and_memory(
     assert set(result["answer_ms"]) == {"p50", "p95"}
     assert 0 <= result["answers"] <= 2 and result["error_replies"] >= 0
     assert result["rss_mb"]["peak"] >= result["rss_mb"]["end"] > 0
+    assert result["rss_mb"]["peak"] >= result["rss_mb"]["idle"] > 0

@@ -9,7 +9,8 @@ Then, at once: N users (--users, 30) each ask a question about the book, and one
 (--flood, 200) in a burst; all the while a bystander sends /start about once a second, timing each reply.
 Reported: the bystander's reply latency and the askers' answer latency (p50/p95), answers received, error
 replies ("something went wrong", counted over every chat), and the process's RSS (its children included)
-at its peak and at the end. Figures are measured, never asserted.
+idle before the questions (the model loaded, the book in), at its peak and at the end. Figures are
+measured, never asserted.
 """
 
 from __future__ import annotations
@@ -220,6 +221,9 @@ async def run_benchmark(settings: Any, *, users: int, flood: int, book: Path) ->
             await shelve(flooder, book, ready, words_only)  # the first reads it; the rest reuse the work
             await asyncio.gather(*(shelve(person, book, ready, words_only) for person in askers))
             prepared = time.perf_counter()
+            await asyncio.sleep(2.0)  # idle: the model loaded, the book in, nothing being asked
+            idle = await asyncio.to_thread(memory.rss)
+            prepared = time.perf_counter()
 
             done = asyncio.Event()
             starts: list[float | None] = []
@@ -247,7 +251,11 @@ async def run_benchmark(settings: Any, *, users: int, flood: int, book: Path) ->
         "answer_ms": percentiles(received),
         "answers": len(received),
         "error_replies": errors,
-        "rss_mb": {"peak": round(memory.peak / 2**20), "end": round(end / 2**20)},
+        "rss_mb": {
+            "idle": round(idle / 2**20),
+            "peak": round(memory.peak / 2**20),
+            "end": round(end / 2**20),
+        },
         "seconds": {"measured": round(measured, 1), "total": round(time.perf_counter() - started, 1)},
     }
 
@@ -261,7 +269,8 @@ def report(result: dict[str, Any]) -> str:
             f"{start['unanswered']} unanswered)",
             f"- answers: {result['answers']} of {result['users']}, p50 {answer['p50']} ms, p95 {answer['p95']} ms",
             f"- error replies: {result['error_replies']}",
-            f"- RSS: peak {result['rss_mb']['peak']} MB, end {result['rss_mb']['end']} MB",
+            f"- RSS: idle {result['rss_mb']['idle']} MB (the model loaded, the book in), "
+            f"peak {result['rss_mb']['peak']} MB, end {result['rss_mb']['end']} MB",
             f"- {result['seconds']['measured']} s measured, {result['seconds']['total']} s in all",
         ]
     )
