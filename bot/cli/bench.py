@@ -15,6 +15,7 @@ BENCHMARKS = {
     "updates": "bot.bench.updates",
     "load": "bot.bench.load",
     "search": "bot.bench.search",
+    "answers": "bot.bench.answers",
 }
 
 
