@@ -8,6 +8,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -20,7 +21,7 @@ from services.search.index import SearchIndex
 from services.tasks.broker import build_broker
 from services.tasks.work import TaskQueue
 from tests.conftest import shared_data
-from tests.ingestion_helpers import ensure_users, make_index, make_service
+from tests.ingestion_helpers import CountingEmbedder, ensure_users, make_index, make_service
 
 ALICE = 101
 
@@ -164,3 +165,57 @@ async def test_a_password_given_to_the_bot_reaches_the_worker_and_is_not_kept(
         assert [key async for key in client.scan_iter(f"{queue}:secret:*")] == [], "the password is gone"
     finally:
         await client.aclose()
+
+
+class HeldEmbedder(CountingEmbedder):
+    """Holds document batches until `gate` is set: dense vectors still being added when a worker stops."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.waiting = asyncio.Event()
+
+    async def embed_documents(self, texts: Any) -> Any:
+        self.waiting.set()
+        await self.gate.wait()
+        return await super().embed_documents(texts)
+
+
+async def test_a_worker_stopped_mid_task_leaves_it_to_the_next(
+    session_factory: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+    redis_url: str,
+    queue: str,
+    cleanup: None,
+) -> None:
+    """SIGTERM's path: the worker stops taking tasks and cancels what it runs; nothing is lost."""
+    await ensure_users(session_factory, ALICE)
+    embedder = HeldEmbedder()
+    index = make_index(tmp_path / "qdrant-held", embedder)
+    bot_side = make_service(session_factory, index, tmp_path / "files")
+    bot_side.tasks = _queue(redis_url, queue, redeliver_after=1.0)
+    await bot_side.tasks.broker.startup()
+    await bot_side.start()
+    try:
+        first = make_service(session_factory, index, tmp_path / "files")
+        first.tasks = _queue(redis_url, queue, redeliver_after=1.0)
+        async with worker(first):
+            submission = await bot_side.submit(
+                ALICE, shared_data("books", "gutenberg", "blake-poems.txt"), "b.txt"
+            )
+            book = await bot_side.wait(submission.book.id, max_seconds=60)
+            assert book is not None and book.status == BookStatus.READY and book.dense_pending
+            await asyncio.wait_for(embedder.waiting.wait(), 30)
+        # Stopped while adding the dense vectors: handed back, not done.
+        stopped = await bot_side.get(ALICE, book.id)
+        assert stopped is not None and stopped.dense_pending and stopped.lease_owner is None
+        embedder.gate.set()
+        second = make_service(session_factory, index, tmp_path / "files")
+        second.tasks = _queue(redis_url, queue, redeliver_after=1.0)
+        async with worker(second):
+            done = await bot_side.wait_dense(book.id, max_seconds=60)
+        assert done is not None and not done.dense_pending
+    finally:
+        await bot_side.stop()
+        await bot_side.tasks.broker.shutdown()
+        await index.close()
