@@ -62,8 +62,9 @@ class Settings(BaseSettings):
     embeddings_timeout_seconds: float = 60.0
     embeddings_batch_size: int = 16
     embeddings_device: str = "cpu"
-    # The local model's arithmetic: auto = bfloat16 where the CPU has it natively (AVX512-BF16, AMX)
-    embeddings_precision: Literal["auto", "float32", "bfloat16"] = "auto"
+    # The local model's arithmetic: auto = bfloat16 where the CPU has it natively (AVX512-BF16, AMX);
+    # int8: books embedded with int8 matrices, faster still, at some cost in retrieval (docs/BENCHMARKS.md)
+    embeddings_precision: Literal["auto", "float32", "bfloat16", "int8"] = "auto"
 
     # books in
     max_file_mb: int = 50

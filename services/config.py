@@ -57,7 +57,7 @@ class ServiceSettings(Protocol):
     embeddings_device: str
     embeddings_dimensions: int | None
     embeddings_model: str | None
-    embeddings_precision: Literal["auto", "float32", "bfloat16"]
+    embeddings_precision: Literal["auto", "float32", "bfloat16", "int8"]
     embeddings_provider: Literal["local", "openai", "gemini"]
     embeddings_timeout_seconds: float
     events_retention_days: int

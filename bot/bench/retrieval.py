@@ -159,8 +159,8 @@ def xquad_books(root: Path, language: str) -> tuple[dict[str, Book], list[Questi
 class CachedEmbedder(LocalEmbedder):
     """The local embedder with vectors remembered by text (in memory, and on disk between runs)."""
 
-    def __init__(self, path: Path | None, batch_size: int = 64) -> None:
-        super().__init__(batch_size=batch_size)
+    def __init__(self, path: Path | None, batch_size: int = 64, precision: str = "auto") -> None:
+        super().__init__(batch_size=batch_size, precision=precision)
         self.path = path
         self.vectors: dict[str, np.ndarray] = {}
         self.computed = 0
@@ -176,7 +176,7 @@ class CachedEmbedder(LocalEmbedder):
         keys = [self._key(t) for t in texts]
         missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in self.vectors))
         if missing:
-            vectors = encode_local(missing, batch_size=self.batch_size)
+            vectors = encode_local(missing, batch_size=self.batch_size, precision=self.precision)
             self.computed += len(missing)
             self.vectors.update(zip((self._key(t) for t in missing), vectors, strict=True))
         if not texts:
@@ -341,6 +341,7 @@ class Options:
     at_ready: bool = False
     cache: Path | None = None
     out: Path = Path("bench-results")
+    precision: str = "auto"  # EMBEDDINGS_PRECISION
 
 
 @dataclass(slots=True)
@@ -387,7 +388,9 @@ async def _shelf(name: str, books: dict[str, Book], embedder: CachedEmbedder, op
 async def run_benchmark(options: Options) -> dict[str, Any]:
     started = time.perf_counter()
     cache_path = options.cache
-    embedder = CachedEmbedder(cache_path)
+    if cache_path is not None and options.precision != "auto":  # other vectors: another cache
+        cache_path = cache_path.with_name(f"{cache_path.stem}-{options.precision}{cache_path.suffix}")
+    embedder = CachedEmbedder(cache_path, precision=options.precision)
     await asyncio.to_thread(embedder.encode, ["warm up"])
     rows: list[dict[str, Any]] = []
     stats: dict[str, Any] = {"chunks": {}, "baseline_chunks": {}}
@@ -654,7 +657,7 @@ def options_from(args: Any, default_data: Path) -> Options:
 
 async def run(args: Any, settings: Any) -> int:
     """The `bench retrieval` entry point (bot/cli/bench.py dispatches here)."""
-    options = options_from(args, DEFAULT_DATA)
+    options = replace(options_from(args, DEFAULT_DATA), precision=settings.embeddings_precision)
     result = await run_benchmark(options)
     path = write_result(result, options.out)
     print(markdown_table(result, options.modes))

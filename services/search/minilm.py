@@ -12,9 +12,10 @@ padding and the memory a batch takes stays bounded however long the book is.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -46,6 +47,7 @@ class MiniLM:
         weights = load_file(str(path / "model.safetensors"), device=str(self.device))
         self.weights = self._prepare(weights)
         self._cast: dict[torch.dtype, dict[str, torch.Tensor]] = {}
+        self._packed: dict[str, Any] = {}
 
     def _prepare(self, w: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Keep what the encoder needs; query, key and value become one matrix (one matmul)."""
@@ -96,19 +98,54 @@ class MiniLM:
             self._cast[dtype] = cached
         return cached
 
-    def forward(
-        self, ids: torch.Tensor, mask: torch.Tensor, dtype: torch.dtype | None = None
-    ) -> torch.Tensor:
-        """(batch, tokens) ids and 0/1 mask -> (batch, hidden) mean-pooled, normalised vectors.
+    def _int8(self) -> dict[str, Any]:
+        """The layers' matrices quantised to int8 once, per output channel, packed for the CPU's int8
+        kernels (activations are quantised per batch: "dynamic" quantisation)."""
+        import torch
 
-        `dtype` (bfloat16, say) is what the matrix products and attention run in; the embeddings, the
-        residual stream, layer norms and pooling stay in float32."""
+        packed = self._packed
+        if not packed:
+            for name in {key.rsplit(".", 1)[0] for key in self._linears(torch.float32)}:
+                weight, bias = self.weights[f"{name}.w"], self.weights[f"{name}.b"]
+                scales = (weight.abs().amax(dim=1) / 127).clamp(min=1e-8).double()
+                zeros = torch.zeros(weight.shape[0], dtype=torch.long)
+                with warnings.catch_warnings():  # quantised tensors are deprecated in favour of torchao
+                    warnings.simplefilter("ignore", UserWarning)
+                    quantised = torch.quantize_per_channel(weight, scales, zeros, 0, torch.qint8)
+                packed[name] = torch.ops.quantized.linear_prepack(quantised, bias)
+        return packed
+
+    def _linear(self, precision: str) -> Callable[[torch.Tensor, str], torch.Tensor]:
+        """`linear(x, name)` for one of the layers' matrices in `precision`."""
         import torch
         import torch.nn.functional as F
 
+        if precision in ("int8", "int8-7bit"):
+            packed = self._int8()
+            seven_bits = precision == "int8-7bit"  # CPUs without VNNI: activations in 7 bits
+
+            def int8(x: torch.Tensor, name: str) -> torch.Tensor:
+                return torch.ops.quantized.linear_dynamic(x.float().contiguous(), packed[name], seven_bits)
+
+            return int8
+        dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
+        lw = self._linears(dtype)
+
+        def plain(x: torch.Tensor, name: str) -> torch.Tensor:
+            return F.linear(x.to(dtype), lw[f"{name}.w"], lw[f"{name}.b"])
+
+        return plain
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor, precision: str = "float32") -> torch.Tensor:
+        """(batch, tokens) ids and 0/1 mask -> (batch, hidden) mean-pooled, normalised vectors.
+
+        `precision` ("float32", "bfloat16", "int8" or "int8-7bit") is what the matrix products run in (and the
+        attention, in bfloat16); the embeddings, the residual stream, layer norms and pooling stay in
+        float32."""
+        import torch.nn.functional as F
+
         w, eps, heads, hidden = self.weights, self.eps, self.heads, self.hidden
-        low = dtype or torch.float32
-        lw = self._linears(low)
+        linear = self._linear(precision)
         batch, length = ids.shape
         x = (
             F.embedding(ids, w["word_embeddings"])
@@ -119,14 +156,12 @@ class MiniLM:
         attend = mask[:, None, None, :].bool()
         size = hidden // heads
         for i in range(self.layers_count):
-            qkv = F.linear(x.to(low), lw[f"{i}.qkv.w"], lw[f"{i}.qkv.b"])
+            qkv = linear(x, f"{i}.qkv")
             q, k, v = qkv.view(batch, length, 3, heads, size).permute(2, 0, 3, 1, 4).unbind(0)
             a = F.scaled_dot_product_attention(q, k, v, attn_mask=attend)
-            a = a.transpose(1, 2).reshape(batch, length, hidden)
-            a = F.linear(a, lw[f"{i}.ao.w"], lw[f"{i}.ao.b"])
+            a = linear(a.transpose(1, 2).reshape(batch, length, hidden), f"{i}.ao")
             x = F.layer_norm(x + a.float(), (hidden,), w[f"{i}.aln.w"], w[f"{i}.aln.b"], eps)
-            h = F.gelu(F.linear(x.to(low), lw[f"{i}.in.w"], lw[f"{i}.in.b"]))
-            h = F.linear(h, lw[f"{i}.out.w"], lw[f"{i}.out.b"])
+            h = linear(F.gelu(linear(x, f"{i}.in")), f"{i}.out")
             x = F.layer_norm(x + h.float(), (hidden,), w[f"{i}.oln.w"], w[f"{i}.oln.b"], eps)
         weights = mask.unsqueeze(-1).to(x.dtype)
         pooled = (x * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
@@ -145,7 +180,7 @@ class MiniLM:
 
         Texts are sorted by token count and cut into batches of at most `batch_size` texts and
         `max_tokens` padded tokens (a single longer text still makes a batch of one); `on_batch` hears
-        the size of each batch as it is run. `precision`: "float32" or "bfloat16" (see `forward`)."""
+        the size of each batch as it is run. `precision`: "float32", "bfloat16" or "int8" (see `forward`)."""
         import torch
 
         dim = self.hidden
@@ -154,7 +189,6 @@ class MiniLM:
         ids = self.token_ids(texts)
         order = sorted(range(len(ids)), key=lambda index: len(ids[index]))
         out = np.empty((len(ids), dim), dtype=np.float32)
-        dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
         with torch.inference_mode():
             for batch in _batches(order, [len(row) for row in ids], batch_size, max_tokens):
                 length = len(ids[batch[-1]])
@@ -164,7 +198,7 @@ class MiniLM:
                     n = len(ids[index])
                     tokens[row, :n] = torch.tensor(ids[index])
                     mask[row, :n] = 1
-                vectors = self.forward(tokens.to(self.device), mask.to(self.device), dtype)
+                vectors = self.forward(tokens.to(self.device), mask.to(self.device), precision)
                 out[batch] = vectors.cpu().numpy()
                 if on_batch is not None:
                     on_batch(len(batch))
