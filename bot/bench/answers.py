@@ -89,9 +89,15 @@ def fit(passages: list[Citation], budget: int = CONTEXT_CHARS) -> list[Citation]
 
 
 async def _ask(
-    shelf: Any, embedder: CachedEmbedder, question: Question, tally: Tally, failures: list[dict[str, Any]] | None
+    shelf: Any,
+    embedder: CachedEmbedder,
+    question: Question,
+    tally: Tally,
+    failures: list[dict[str, Any]] | None,
 ) -> None:
-    hits = await shelf.index.search(1, question.text, book_ids=[shelf.ids[question.book]], k=K, budget=CONTEXT_CHARS)
+    hits = await shelf.index.search(
+        1, question.text, book_ids=[shelf.ids[question.book]], k=K, budget=CONTEXT_CHARS
+    )
     context = fit([Citation.from_hit(hit) for hit in hits])
     reply = await extractive_reply(question.text, context, embedder=embedder, max_chars=MAX_CHARS)
     answered = answer_found(reply.text, question.answers)
@@ -170,7 +176,9 @@ async def run_benchmark(
     for name, tally in rows.items():
         label = f"{name} (held out)" if name == f"fairytale fold {HELD_OUT}" else name
         result_rows.append({"run": label, **tally.as_dict()})
-    result_rows.sort(key=lambda row: (row["run"] not in order, not row["run"].startswith("fairytale fold"), row["run"]))
+    result_rows.sort(
+        key=lambda row: (row["run"] not in order, not row["run"].startswith("fairytale fold"), row["run"])
+    )
     return {
         "benchmark": "answers",
         "k": K,

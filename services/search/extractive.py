@@ -1,13 +1,21 @@
 """Answers without an LLM: the sentences of the retrieved passages that best answer the question.
 
 Sentences are exact slices of the passages (so they quote verbatim) and keep the passage's place.
-A sentence scores by the question's stems it contains, weighted by how rare each stem is among the
-candidate sentences (a name on every line says little), plus, when vectors are given, its dense
-similarity to the question, plus a little for the passage's rank. The sentence right after the best
-one is often where the answer is ("Who came? ... It was the troll."), so it is taken next when it fits.
-Stage directions ("Enter Macbeth.") and fragments of a word or two — a speaker's name in a play
-("Macb."), a heading, "Witches vanish." — are not quoted, except a fragment that answers a question
-the book asks just before it ("Who came? The troll."), taken with that question.
+The reply starts with the run of neighbouring sentences of one passage (up to WINDOW of the reply)
+where the question's words gather most — the answer is rarely in the one sentence that repeats the
+question's words, more often in the lines around it ("Where did Goody Tiptoes hide the nuts?" ...
+"She hid them under a tree root"). The rest of the reply is the best single sentences, each with the
+sentences right after it in its passage. A sentence scores by how well it matches the question — the
+question's stems it contains, weighted by how rare each stem is among the candidate sentences (a name
+on every line says little), plus, when vectors are given, its dense similarity to the question — and:
+- the question's kind (who, why, when, where, how many) asks for something a sentence can be seen to
+  carry: a name not in the question for "who", "because"/"so that" for "why", a time for "when", a
+  place for "where", a number for "how many"; a matching sentence that carries it gains;
+- a sentence that is itself a question rarely answers, and passages count in rank order.
+Stage directions ("Enter Macbeth.", "[Exit.]"), headings ("### The Tale", "CHAPTER XI") and fragments
+of a word or two — a speaker's name in a play ("Macb.", "MACBETH."), "Witches vanish." — are not quoted,
+except a fragment that answers a question the book asks just before it ("Who came? The troll."), taken
+with that question.
 """
 
 from __future__ import annotations
@@ -27,7 +35,13 @@ from services.search.sentences import text_sentence_spans
 
 DENSE_WEIGHT = 0.5
 RANK_WEIGHT = 0.15
-FOLLOWING_SHARE = 0.5  # the next sentence joins when it scores at least this share of the best
+KIND_WEIGHT = 0.2  # a sentence that carries what the question's kind asks for (near a match)
+QUESTION_PENALTY = 0.2  # a sentence that is itself a question
+NEIGHBOURS = (1, 2)  # sentences after a chosen one taken with it (same passage, while they fit)
+NEIGHBOUR_SHARE = 0.5  # ... when the chosen one scores at least this share of the best
+WINDOW = 0.4  # the best run of neighbouring sentences, up to this share of the reply, comes first
+WINDOW_BEST = 0.5  # ... judged by the question's words it gathers and by its best sentence's score
+WINDOW_RANK = 0.05  # ... less this for each passage rank
 FRAGMENT_WORDS = 3  # a sentence of fewer words is a fragment
 _WORD = re.compile(r"[^\W_]+")
 _STAGE_DIRECTION = re.compile(
@@ -35,6 +49,66 @@ _STAGE_DIRECTION = re.compile(
     r"входит|входят|уходит|уходят)\b.*)$",
     re.IGNORECASE | re.DOTALL,
 )
+_HEADING = re.compile(
+    r"^(?:#+\s|(?:chapter|book|part|act|scene|глава|часть|действие|явление)\s+[\dIVXLC]+\b)", re.I
+)
+
+# The question's kind, by its first question word (English and Russian).
+_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern, re.IGNORECASE))
+    for kind, pattern in (
+        ("count", r"\bhow (?:many|much|old|far)\b|\bсколько\b"),
+        (
+            "when",
+            r"\bwhen\b|\bhow long\b|\bwhat (?:year|time|day|month|century)\b|\bкогда\b|"
+            r"\bв как(?:ом|ое|ой) (?:году|веке|время|день|месяце)\b",
+        ),
+        ("who", r"\bwho(?:m|se)?\b|\bкт[оа]\b|\bкого\b|\bкому\b|\bкем\b|\bчь(?:я|е|ё|и|его|ей|их)\b|\bчей\b"),
+        ("why", r"\bwhy\b|\bfor what reason\b|\bпочему\b|\bзачем\b|\bотчего\b"),
+        ("where", r"\bwhere\b|\bгде\b|\bкуда\b|\bоткуда\b"),
+        ("other", r"\b(?:what|which|how)\b|\bчто\b|\bчем\b|\bкак"),
+    )
+)
+_NUMBER = (
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"hundred|thousand|million|dozen|один|одна|два|две|три|четыре|пять|шесть|семь|восемь|девять|десять|"
+    r"сто|тысяч\w*|миллион\w*)\b"
+)
+_CUES: dict[str, re.Pattern[str]] = {
+    kind: re.compile(pattern, re.IGNORECASE)
+    for kind, pattern in {
+        "count": _NUMBER,
+        "when": r"\d|\b(?:morning|evening|night|noon|midnight|dawn|day|days|week|weeks|month|months|year|years|"
+        r"winter|summer|spring|autumn|century|o'clock|after|before|until|till|since|ago|утр\w*|вечер\w*|ноч\w*|"
+        r"дн[яеи]\w*|день|недел\w*|месяц\w*|год\w*|лет|зим\w*|лет\w*|весн\w*|осен\w*|век\w*|после|до|пока|"
+        r"january|february|march|april|may|june|july|august|september|october|november|december)\b",
+        "why": r"\b(?:because|since|so that|in order|for fear|therefore|reason|wanted|wished|hoped|that he might|"
+        r"that she might|потому|так как|чтобы|из-за|поэтому|оттого|ибо|ради|хотел\w*)\b",
+        "where": r"\b(?:in|at|into|under|behind|near|beside|inside|beneath|across|through|to|from|"
+        r"в|во|на|у|под|за|около|возле|внутри|из)\s+(?:the|a|an|his|her|their|its|\w+)\b",
+    }.items()
+}
+_NAME = re.compile(r"(?<=[\s,;:(«\"'“‘—-])([A-ZА-ЯЁ][a-zа-яё]+)")
+
+
+def question_kind(question: str) -> str:
+    """who, why, when, where, count (how many/much) or other — by the question's first question word."""
+    first: tuple[int, str] | None = None
+    for kind, pattern in _KINDS:
+        match = pattern.search(question)
+        if match and (first is None or match.start() < first[0]):
+            first = (match.start(), kind)
+    return first[1] if first else "other"
+
+
+def carries_kind(kind: str, sentence: str, question: str) -> bool:
+    """Whether the sentence carries what a question of this kind asks for: a name not in the question
+    for "who", a reason for "why", a time for "when", a place for "where", a number for "how many"."""
+    if kind == "who":
+        asked = {word.lower() for word in _WORD.findall(question)}
+        return any(name.lower() not in asked for name in _NAME.findall(sentence))
+    cue = _CUES.get(kind)
+    return bool(cue and cue.search(sentence))
 
 
 class PassageLike(Protocol):
@@ -99,27 +173,37 @@ def extractive_answer(
         return ExtractiveAnswer([])
     wanted = set(lexical.stems(question))
     candidates = [_Candidate(p, s, e, frozenset(lexical.stems(hits[p].text[s:e]))) for p, s, e in spans]
-    scores = _lexical_scores(wanted, candidates)
+    texts = [hits[c.passage].text[c.start : c.end] for c in candidates]
+    match = _lexical_scores(wanted, candidates)
     if query_vector is not None and sentence_vectors is not None and len(sentence_vectors) == len(candidates):
-        scores = scores + DENSE_WEIGHT * (sentence_vectors @ query_vector)
+        match = match + DENSE_WEIGHT * (sentence_vectors @ query_vector)
+    kind = question_kind(question)
+    carries = np.array([carries_kind(kind, text, question) for text in texts], dtype=bool)
+    asks = np.array([text.rstrip("\"'»”’) ").endswith("?") for text in texts], dtype=bool)
+    scores = match + KIND_WEIGHT * carries * np.clip(match, 0.0, None) - QUESTION_PENALTY * asks
     ranks = np.array([c.passage for c in candidates], dtype=np.float32)
-    scores = scores + RANK_WEIGHT / (1.0 + ranks)
+    scores = (scores + RANK_WEIGHT / (1.0 + ranks)).astype(np.float32)
     quotable, answers = _quotable(hits, candidates)
     if quotable.any():  # else the passages are all fragments: the best of them, as before
         scores = np.where(quotable, scores, -np.inf).astype(np.float32)
 
     chosen: dict[int, float] = {}
     total = 0
+    for pick in _best_window(wanted, candidates, scores, quotable | answers, max_chars):
+        chosen[pick] = float(scores[pick])
+        total += candidates[pick].end - candidates[pick].start + (1 if len(chosen) > 1 else 0)
     order = np.argsort(-scores, kind="stable")
     best = float(scores[order[0]])
     for index in order:
         if scores[index] == -np.inf:
             break
-        for pick in _with_following(int(index), candidates, scores, best, quotable | answers):
+        for pick in _with_neighbours(int(index), candidates, scores, best, quotable | answers):
             if pick in chosen:
                 continue
             size = candidates[pick].end - candidates[pick].start + (1 if chosen else 0)
             if total + size > max_chars:
+                if pick == index:
+                    break
                 continue
             chosen[pick] = float(scores[pick])
             total += size
@@ -163,7 +247,7 @@ def _quotable(hits: Sequence[PassageLike], candidates: Sequence[_Candidate]) -> 
     for index, candidate in enumerate(candidates):
         text = hits[candidate.passage].text
         sentence = text[candidate.start : candidate.end]
-        if _STAGE_DIRECTION.match(sentence):
+        if _STAGE_DIRECTION.match(sentence) or _HEADING.match(sentence) or _shouted(sentence):
             continue
         if len(_WORD.findall(sentence)) >= FRAGMENT_WORDS:
             quotable[index] = True
@@ -181,18 +265,63 @@ def _quotable(hits: Sequence[PassageLike], candidates: Sequence[_Candidate]) -> 
     return quotable, answers
 
 
-def _with_following(
+def _best_window(
+    wanted: set[str], candidates: Sequence[_Candidate], scores: np.ndarray, usable: np.ndarray, max_chars: int
+) -> list[int]:
+    """The run of neighbouring sentences of one passage, within max_chars * WINDOW, where the question's
+    words gather most (each stem counted once, by its weight) and the sentences score best."""
+    if not wanted:
+        return []
+    frequency = Counter(stem for c in candidates for stem in c.stems & wanted)
+    weight = {stem: math.log(1.0 + len(candidates) / (1.0 + frequency[stem])) for stem in wanted}
+    whole = sum(weight.values()) or 1.0
+    budget = max_chars * WINDOW
+    best: tuple[float, list[int]] = (-np.inf, [])
+    for first in range(len(candidates)):
+        if not usable[first]:
+            continue
+        covered: set[str] = set()
+        size, run = 0, []
+        for index in range(first, len(candidates)):
+            if candidates[index].passage != candidates[first].passage:
+                break
+            size += candidates[index].end - candidates[index].start + 1
+            if size > budget:
+                break
+            if not usable[index]:
+                continue
+            run.append(index)
+            covered |= candidates[index].stems & wanted
+            value = sum(weight[s] for s in covered) / whole + WINDOW_BEST * max(scores[i] for i in run)
+            value -= WINDOW_RANK * candidates[first].passage
+            if value > best[0]:
+                best = (value, list(run))
+    return best[1]
+
+
+def _shouted(sentence: str) -> bool:
+    """A line in capitals (a speaker's name, a heading): "FIRST WITCH.", "CHAPTER XI"."""
+    letters = [char for char in sentence if char.isalpha()]
+    return bool(letters) and all(char.isupper() for char in letters) and len(_WORD.findall(sentence)) <= 8
+
+
+def _with_neighbours(
     index: int, candidates: Sequence[_Candidate], scores: np.ndarray, best: float, usable: np.ndarray
 ) -> list[int]:
-    following = index + 1
-    if (
-        following < len(candidates)
-        and candidates[following].passage == candidates[index].passage
-        and scores[index] >= best * FOLLOWING_SHARE
-        and usable[following]
-    ):
-        return [index, following]
-    return [index]
+    """The sentence, then its neighbours in its passage (NEIGHBOURS: after it first), when it is among
+    the best: the answer is most often in the sentence that matches, else just after or before it."""
+    picks = [index]
+    if scores[index] < best * NEIGHBOUR_SHARE:
+        return picks
+    for step in NEIGHBOURS:
+        near = index + step
+        if (
+            0 <= near < len(candidates)
+            and candidates[near].passage == candidates[index].passage
+            and usable[near]
+        ):
+            picks.append(near)
+    return picks
 
 
 def _sentence(
