@@ -86,8 +86,14 @@ async def test_book_queued_by_the_bot_is_read_by_a_worker(
     await bot_side.start()
     worker_side = make_service(session_factory, index, tmp_path / "files")
     worker_side.tasks = _queue(redis_url, queue)
+    assert await bot_side.tasks.workers_seen() == 0
     try:
         async with worker(worker_side):
+            for _ in range(100):  # the worker shows in the group once it has asked for tasks
+                if await bot_side.tasks.workers_seen() == 1:
+                    break
+                await asyncio.sleep(0.1)
+            assert await bot_side.tasks.workers_seen() == 1
             submission = await bot_side.submit(
                 ALICE, shared_data("books", "gutenberg", "blake-poems.txt"), "b.txt"
             )

@@ -10,6 +10,7 @@ bot itself.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from taskiq import TaskiqEvents, TaskiqState
@@ -19,6 +20,8 @@ from services.tasks.work import TaskQueue
 
 if TYPE_CHECKING:
     from bot.context import AppContext
+
+logger = logging.getLogger(__name__)
 
 # The services tasks look up in the broker's state, by the name they have in ctx.services.
 TASK_SERVICES = ("ingestion", "broadcasts")
@@ -44,7 +47,20 @@ async def install(ctx: AppContext) -> None:
         broker.add_event_handler(TaskiqEvents.CLIENT_STARTUP, provide)
 
     async def on_start(ctx: AppContext) -> None:
-        await broker.startup()
+        if broker.is_worker_process or tasks.in_process:
+            await broker.startup()
+            return
+        try:  # the bot only sends tasks: Redis being down at its start must not stop it
+            await broker.startup()
+        except Exception:
+            logger.warning("the task queue on Redis is not reachable yet", exc_info=True)
+            return
+        if not await tasks.workers_seen():
+            logger.warning(
+                "no worker has taken tasks from %s lately: books and broadcasts wait until a "
+                "`librarity worker` runs",
+                settings.task_queue,
+            )
 
     async def on_stop(ctx: AppContext) -> None:
         await stop_in_process_tasks(broker)

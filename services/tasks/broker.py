@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 QUEUE_NAME = "librarity:tasks"
 CONSUMER_GROUP = "librarity-workers"
 RESULT_SECONDS = 3600  # how long a task's result stays in Redis for a caller to read
+WORKER_SEEN_MS = 60_000  # a worker's "I am here" key outlives its last renewal this long
 
 
 class HoldBack(TaskiqMiddleware):
@@ -84,6 +85,9 @@ def _stream_broker_class() -> type[Any]:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._keeper
                 self._keeper = None
+                with contextlib.suppress(Exception):
+                    async with Redis(connection_pool=self.connection_pool) as redis:
+                        await redis.delete(f"{self.queue_name}:worker:{self.consumer_name}")
             await super().shutdown()
 
         def _ack_generator(self, id: Any, queue_name: Any) -> Callable[[], Awaitable[None]]:
@@ -100,9 +104,12 @@ def _stream_broker_class() -> type[Any]:
         async def _keep_fresh(self) -> None:
             period = max(0.3, self.idle_timeout / 3000)
             while True:
-                await asyncio.sleep(period)
                 try:
                     async with Redis(connection_pool=self.connection_pool) as redis:
+                        # "A worker is here" for the bots (see TaskQueue.workers_seen).
+                        await redis.set(
+                            f"{self.queue_name}:worker:{self.consumer_name}", 1, px=WORKER_SEEN_MS
+                        )
                         for stream, message_id in list(self._held):
                             await redis.xclaim(
                                 stream,
@@ -114,6 +121,7 @@ def _stream_broker_class() -> type[Any]:
                             )
                 except Exception:
                     logger.warning("could not keep the held task deliveries fresh", exc_info=True)
+                await asyncio.sleep(period)
 
         async def listen(self) -> AsyncGenerator[AckableMessage, None]:
             async with Redis(connection_pool=self.connection_pool) as redis:

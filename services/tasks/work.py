@@ -82,6 +82,14 @@ class TaskQueue:
         for name, service in services.items():
             setattr(self.broker.state, name, service)
 
+    async def workers_seen(self) -> int | None:
+        """How many workers are alive (each renews a key while it runs); None with the in-memory broker."""
+        if self.in_process:
+            return None
+        pattern = f"{self.broker.queue_name}:worker:*"  # type: ignore[attr-defined]
+        async with self._redis() as redis:
+            return len([key async for key in redis.scan_iter(pattern)])
+
     # Short-lived secrets a task needs but its message must not carry (the stream keeps messages): a
     # protected PDF's password, from the bot that got it to the worker that reads the book. In Redis
     # with an expiry; in this process's memory with the in-memory broker.
