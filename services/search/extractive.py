@@ -1,11 +1,13 @@
 """Answers without an LLM: the sentences of the retrieved passages that best answer the question.
 
 Sentences are exact slices of the passages (so they quote verbatim) and keep the passage's place.
-The reply starts with the run of neighbouring sentences of one passage (up to WINDOW of the reply)
-where the question's words gather most — the answer is rarely in the one sentence that repeats the
-question's words, more often in the lines around it ("Where did Goody Tiptoes hide the nuts?" ...
-"She hid them under a tree root"). The rest of the reply is the best single sentences, each with the
-sentences right after it in its passage. A sentence scores by how well it matches the question — the
+The reply starts with the best sentence and the sentences right after it in its passage (the
+answer is often just after the line that repeats the question's words: "Why did you throw the ball?"
+... "He is a favourite of Fortune"), then the run of neighbouring sentences of one passage (up to
+WINDOW of the reply) where the question's words gather most — the answer is often in the lines
+around them ("Where did Goody Tiptoes hide the nuts?" ... "She hid them under a tree root").
+The rest of the reply is the next best sentences, each with the sentences
+right after it in its passage. A sentence scores by how well it matches the question — the
 question's stems it contains, weighted by how rare each stem is among the candidate sentences (a name
 on every line says little), plus, when vectors are given, its dense similarity to the question — and:
 - the question's kind (who, why, when, where, how many) asks for something a sentence can be seen to
@@ -39,7 +41,7 @@ KIND_WEIGHT = 0.2  # a sentence that carries what the question's kind asks for (
 QUESTION_PENALTY = 0.2  # a sentence that is itself a question
 NEIGHBOURS = (1, 2)  # sentences after a chosen one taken with it (same passage, while they fit)
 NEIGHBOUR_SHARE = 0.5  # ... when the chosen one scores at least this share of the best
-WINDOW = 0.4  # the best run of neighbouring sentences, up to this share of the reply, comes first
+WINDOW = 0.4  # the best run of neighbouring sentences, up to this share of the reply
 WINDOW_BEST = 0.5  # ... judged by the question's words it gathers and by its best sentence's score
 WINDOW_RANK = 0.05  # ... less this for each passage rank
 FRAGMENT_WORDS = 3  # a sentence of fewer words is a fragment
@@ -188,22 +190,24 @@ def extractive_answer(
         scores = np.where(quotable, scores, -np.inf).astype(np.float32)
 
     chosen: dict[int, float] = {}
-    total = 0
-    for pick in _best_window(wanted, candidates, scores, quotable | answers, max_chars):
-        chosen[pick] = float(scores[pick])
-        total += candidates[pick].end - candidates[pick].start + (1 if len(chosen) > 1 else 0)
+    usable = quotable | answers
     order = np.argsort(-scores, kind="stable")
     best = float(scores[order[0]])
-    for index in order:
+    window = _best_window(wanted, candidates, scores, usable, max_chars)
+    total = 0
+    for step, index in enumerate(order):
         if scores[index] == -np.inf:
             break
-        for pick in _with_neighbours(int(index), candidates, scores, best, quotable | answers):
+        picks = _with_neighbours(int(index), candidates, scores, best, usable)
+        if step == 0:  # the best sentence and the sentences after it, then the run of sentences
+            picks = [*picks, *window]
+        for pick in picks:
             if pick in chosen:
                 continue
             size = candidates[pick].end - candidates[pick].start + (1 if chosen else 0)
             if total + size > max_chars:
                 if pick == index:
-                    break
+                    break  # not its neighbours without it
                 continue
             chosen[pick] = float(scores[pick])
             total += size
@@ -294,7 +298,7 @@ def _best_window(
             covered |= candidates[index].stems & wanted
             value = sum(weight[s] for s in covered) / whole + WINDOW_BEST * max(scores[i] for i in run)
             value -= WINDOW_RANK * candidates[first].passage
-            if value > best[0]:
+            if value > best[0] or (value == best[0] and run[0] == best[1][0]):
                 best = (value, list(run))
     return best[1]
 
