@@ -211,7 +211,7 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument(
         "--limit",
         type=int,
-        default=40,
+        default=60,
         help="explicit questions per anthology (xquad: 4x this per language); 0 for all",
     )
     parser.add_argument("--folds", default="1,2,3", help=f"which fairytale folds (1..{FOLD_COUNT}) to ask")
