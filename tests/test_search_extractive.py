@@ -146,3 +146,15 @@ def test_the_reply_stays_within_its_length() -> None:
             assert answer.sentences and len(answer.text) <= limit
     only_long = extractive_answer("Who stole the golden apples?", [Passage(long_sentence)], 600)
     assert len(only_long.text) <= 600 and only_long.text.startswith("The king's golden apples")
+
+
+def test_a_line_running_into_the_next_speakers_name_or_a_stage_direction_loses_it() -> None:
+    play = (
+        "We shall, my Lord,\nPerforme what you command vs\n\n"
+        "   1.Murth. Though our Liues were lost-\n  Macb. Your Spirits shine through you.\n"
+        "So we went on through the dark wood\nEnter Macbeth.\n\nHow now, my Lord, why doe you keepe alone?"
+    )
+    chosen = quoted("Why does Macbeth keep alone? What of our lives and spirits?", [play])
+    assert "Though our Liues were lost-" in chosen
+    assert "So we went on through the dark wood" in chosen
+    assert all(not line.strip().endswith(("Macb.", "Enter Macbeth.")) for line in chosen), chosen

@@ -51,6 +51,8 @@ _STAGE_DIRECTION = re.compile(
     r"входит|входят|уходит|уходят)\b.*)$",
     re.IGNORECASE | re.DOTALL,
 )
+# A line that is only a speaker's name: "Macb.", "Lady.", "FIRST WITCH.", "Lady Macbeth."
+_SPEAKER_LINE = re.compile(r"^[A-ZА-ЯЁ][\w'’]*(?: [A-ZА-ЯЁ][\w'’]*)?\.$")
 _HEADING = re.compile(
     r"^(?:#+\s|(?:chapter|book|part|act|scene|глава|часть|действие|явление)\s+[\dIVXLC]+\b)", re.I
 )
@@ -153,11 +155,38 @@ class _Candidate:
 
 
 def candidate_sentences(passages: Sequence[PassageLike]) -> list[tuple[int, int, int]]:
-    """(passage index, start, end) of every sentence of the passages, in order."""
+    """(passage index, start, end) of every sentence of the passages, in order; a play's line that
+    runs on into the next speaker's name ("Though our Liues-\n  Macb.") loses the name."""
     found: list[tuple[int, int, int]] = []
     for index, passage in enumerate(passages):
-        found.extend((index, start, end) for start, end in text_sentence_spans(passage.text))
+        for start, end in text_sentence_spans(passage.text):
+            start, end = _without_tag_lines(passage.text, start, end)
+            if end > start:
+                found.append((index, start, end))
     return found
+
+
+def _without_tag_lines(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span less its first and last lines while they are a stage direction, or its last line while
+    it is the name of a speaker whose words go on after it (the sentence keeps at least one line)."""
+    while True:
+        last = text.rfind("\n", start, end)
+        if last == -1:
+            return start, end
+        line = text[last + 1 : end].strip()
+        line_end = text.find("\n", end)
+        speaks_on = bool(text[end : len(text) if line_end == -1 else line_end].strip())
+        if not ((_SPEAKER_LINE.match(line) and speaks_on) or _STAGE_DIRECTION.match(line)):
+            break
+        end = len(text[start:last].rstrip()) + start
+    while True:
+        first = text.find("\n", start, end)
+        if first == -1:
+            return start, end
+        line = text[start:first].strip()
+        if not (_SPEAKER_LINE.match(line) or _STAGE_DIRECTION.match(line)):
+            return start, end
+        start = first + 1 + len(text[first + 1 : end]) - len(text[first + 1 : end].lstrip())
 
 
 def extractive_answer(
