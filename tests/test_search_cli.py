@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
+from bot.cli import LOCAL_USER_ID
 from bot.settings import Settings, load_settings
 
 BOOK = """The Clockmaker
@@ -76,7 +77,7 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict
 
 
 def test_ask_retrieve_only_json(cli_settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
-    book_id = asyncio.run(_shelve(cli_settings, 1, BOOK))
+    book_id = asyncio.run(_shelve(cli_settings, LOCAL_USER_ID, BOOK))
     code, [result] = _run(
         capsys,
         "ask",
@@ -102,7 +103,7 @@ def test_ask_retrieve_only_json(cli_settings: Settings, capsys: pytest.CaptureFi
 def test_ask_batch_from_a_file(
     cli_settings: Settings, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    book_id = asyncio.run(_shelve(cli_settings, 1, BOOK))
+    book_id = asyncio.run(_shelve(cli_settings, LOCAL_USER_ID, BOOK))
     questions = tmp_path / "questions.txt"
     questions.write_text(
         "Who built a clock that ran backwards?\n\n"
@@ -121,17 +122,32 @@ def test_ask_batch_from_a_file(
 def test_ask_another_users_book_is_not_found(
     cli_settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    book_id = asyncio.run(_shelve(cli_settings, 1, BOOK))
+    book_id = asyncio.run(_shelve(cli_settings, LOCAL_USER_ID, BOOK))
     code, [result] = _run(capsys, "ask", str(book_id), "clock", "--user", "2", "--retrieve-only", "--json")
     assert code == 1 and result["error"] == "book_not_found" and result["citations"] == []
     code, [result] = _run(capsys, "ask", "all", "clock", "--user", "2", "--retrieve-only", "--json")
-    assert code == 0 and result["citations"] == []
+    assert code == 1 and result["error"] == "no_books" and result["citations"] == []
+
+
+def test_ask_defaults_to_the_sandbox_page_user_and_says_when_the_shelf_is_empty(
+    cli_settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ask` and `ingest` default to the user the sandbox's web page chats as, the one default; an
+    empty shelf is an error, never an answer with found: true."""
+    page = (Path(__file__).parents[1] / "bot" / "sandbox" / "static" / "index.html").read_text("utf-8")
+    assert f'value="{LOCAL_USER_ID}"' in page and f"|| {LOCAL_USER_ID}" in page
+    code, [result] = _run(capsys, "ask", "all", "Who built the clock?", "--json")
+    assert code == 1 and result["error"] == "no_books" and not result["answer"]
+    assert "found" not in result
+    asyncio.run(_shelve(cli_settings, LOCAL_USER_ID, BOOK))
+    code, [result] = _run(capsys, "ask", "all", "Who built a clock that ran backwards?", "--json")
+    assert code == 0 and result["found"] and "Ansel" in result["answer"]
 
 
 def test_ask_without_retrieve_only_answers(
     cli_settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    book_id = asyncio.run(_shelve(cli_settings, 1, BOOK))
+    book_id = asyncio.run(_shelve(cli_settings, LOCAL_USER_ID, BOOK))
     code, [result] = _run(capsys, "ask", str(book_id), "Where did Ansel carry his clocks?", "--json")
     assert code == 0
     # No LLM configured: the extractive answer, quoted from the book.
@@ -174,7 +190,7 @@ asyncio.run(main())
 def test_ask_while_the_bot_holds_the_index(
     cli_settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    book_id = asyncio.run(_shelve(cli_settings, 1, BOOK))
+    book_id = asyncio.run(_shelve(cli_settings, LOCAL_USER_ID, BOOK))
     root = Path(__file__).resolve().parents[1]
     with subprocess.Popen(
         [sys.executable, "-c", HOLDER], cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True

@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bot.cli import LOCAL_USER_ID
 from bot.settings import Settings
 
-LOCAL_USER_ID = 1  # the operator's own shelf, as `librarity ingest` uses by default
 DEFAULT_K = 8
 
 
@@ -167,6 +167,12 @@ class Asker:
             if rows[0].status != BookStatus.READY:
                 raise AskError("book_not_ready", f"book {self.book} is {rows[0].status}, not ready")
         self._book_ids = [row.id for row in rows if row.status == BookStatus.READY]
+        if not self._book_ids:
+            raise AskError(
+                "no_books",
+                f"user {self.user_id} has no ready books: send one in the sandbox's web page, run "
+                "`librarity ingest PATH`, or name another shelf with --user",
+            )
         return self._book_ids
 
 

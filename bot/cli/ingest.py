@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bot.cli import LOCAL_USER_ID
 from bot.settings import Settings
 
-LOCAL_USER_ID = 1  # the operator's own shelf when no --user is given
 
 
 def add_parser(sub: Any) -> None:
