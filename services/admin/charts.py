@@ -11,9 +11,6 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
 from services.analytics.metrics import DayPoint
 
 
@@ -30,6 +27,10 @@ class ChartLabels:
 
 def render_growth_chart(points: Sequence[DayPoint], labels: ChartLabels) -> bytes:
     """Two panels: total users above; new users (bars), active users and questions (lines) below."""
+    # Imported here, when an admin asks for the chart: matplotlib costs ~30 MB of every process at start.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     days = [p.day for p in points]
     figure = Figure(figsize=(9, 6), dpi=100)
     FigureCanvasAgg(figure)
