@@ -440,6 +440,46 @@ async def test_worker_processes_read_off_the_event_loop(
     assert book.status == BookStatus.READY and book.chunks > 0
 
 
+async def test_the_reader_process_stops_when_idle_and_starts_again_for_the_next_book(
+    session_factory: async_sessionmaker[AsyncSession],
+    index: SearchIndex,
+    blake: bytes,
+    tmp_path: Path,
+    db_kind: str,
+) -> None:
+    if db_kind != "sqlite":
+        pytest.skip("the executor does not depend on the database; once is enough")
+    import psutil
+
+    def readers() -> set[int]:
+        return {
+            child.pid
+            for child in psutil.Process().children()
+            if "spawn_main" in " ".join(child.cmdline())
+            and "resource_tracker" not in " ".join(child.cmdline())
+        }
+
+    await ensure_users(session_factory, ALICE)
+    before = readers()
+    service = make_service(
+        session_factory, index, tmp_path / "files", executor="process", reader_idle_seconds=0.5
+    )
+    await service.start()
+    try:
+        first = await submit_and_wait(service, ALICE, blake, "blake.txt")
+        reader = readers() - before
+        assert first.status == BookStatus.READY and len(reader) == 1
+        for _ in range(100):  # idle: the reader process goes
+            if not reader & readers():
+                break
+            await asyncio.sleep(0.1)
+        assert not reader & readers()
+        second = await submit_and_wait(service, ALICE, blake + b"\nOne more line.", "blake-2.txt")
+        assert second.status == BookStatus.READY and len(readers() - before - reader) == 1
+    finally:
+        await service.stop()
+
+
 class GatedEmbedder(CountingEmbedder):
     """Holds every document batch until `gate` is set: a book's dense vectors that take their time."""
 

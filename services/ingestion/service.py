@@ -146,6 +146,9 @@ class IngestionConfig:
     timeout_seconds: float = 1800.0
     retry_delays: tuple[float, ...] = (5.0, 30.0, 120.0)
     progress_write_seconds: float = 1.0  # at most one progress write to the database per this
+    # The reader process stops after this long without a book to read (its ~50-80 MB back), and starts
+    # again for the next one (about a second more to that book's ready); 0 keeps it for good.
+    reader_idle_seconds: float = 300.0
     # A book that failed for good keeps its file this long, so an admin can reprocess it.
     failed_file_days: int = 7
 
@@ -230,6 +233,8 @@ class IngestionService:
         # Passwords live only in memory, only until the book is done; a restart asks again.
         self._passwords: dict[int, str] = {}
         self._executor: Executor | None = None
+        self._cpu_busy = 0
+        self._idle_reader: asyncio.TimerHandle | None = None
         self._started = False
         self._reading = asyncio.Semaphore(max(1, config.workers))  # books read at once in this process
         # Dense vectors behind ready books: one book at a time in this process, after the reading work.
@@ -287,6 +292,9 @@ class IngestionService:
             await stop_in_process_tasks(self.tasks.broker)
             await self.tasks.broker.shutdown()
             self.tasks, self._own_tasks = None, False
+        if self._idle_reader is not None:
+            self._idle_reader.cancel()
+            self._idle_reader = None
         self._shutdown_executor(kill=True)
 
     def subscribe(self, listener: ProgressListener) -> Callable[[], None]:
@@ -1017,10 +1025,14 @@ class IngestionService:
         executor.shutdown(wait=False, cancel_futures=True)
 
     async def _run_cpu(self, func: Callable[..., _T], *args: Any) -> _T:
+        if self._idle_reader is not None:
+            self._idle_reader.cancel()
+            self._idle_reader = None
         if self._executor is None:
             self._executor = self._new_executor()
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor, func, *args)
+        self._cpu_busy += 1
         try:
             return await asyncio.wait_for(future, self.config.timeout_seconds)
         except TimeoutError:
@@ -1028,3 +1040,14 @@ class IngestionService:
             self._shutdown_executor(kill=True)
             self._executor = self._new_executor()
             raise IngestionRejected(FailureCode.TIMEOUT) from None
+        finally:
+            self._cpu_busy -= 1
+            idle = self.config.reader_idle_seconds
+            if self._cpu_busy == 0 and idle > 0 and isinstance(self._executor, ProcessPoolExecutor):
+                self._idle_reader = loop.call_later(idle, self._release_idle_reader)
+
+    def _release_idle_reader(self) -> None:
+        """No book read for `reader_idle_seconds`: stop the reader process (the next book starts one)."""
+        self._idle_reader = None
+        if self._cpu_busy == 0 and self._started:
+            self._shutdown_executor(kill=False)
