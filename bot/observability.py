@@ -66,6 +66,8 @@ def setup_logging(level: str = "INFO", log_format: str = "console", stream: Any 
     handler._librarity = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # APScheduler announces every job it adds at INFO; our own line says which jobs the scheduler runs.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
     structlog.configure(
         processors=[*_shared_processors()[:-1], structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

@@ -185,5 +185,15 @@ async def run_sandbox(
     async with start_sandbox(
         app_factory, host=host, port=port, config=config, handle_signals=True
     ) as sandbox:
-        print(f"Librarity sandbox: open {sandbox.base_url}/", flush=True)
+        print(ready_banner(sandbox.base_url), flush=True)
         await sandbox.polling
+
+
+def ready_banner(base_url: str) -> str:
+    """The last thing start-up prints, set apart from the log lines above it: where to chat."""
+    lines = [
+        f"Librarity sandbox is ready: {base_url}/",
+        "Open it in a browser, send the bot a book, then ask it anything. Ctrl+C stops it.",
+    ]
+    rule = "=" * max(len(line) for line in lines)
+    return "\n".join(["", rule, *lines, rule, ""])

@@ -9,12 +9,16 @@ it before): in this process without REDIS_URL (unfinished books are queued again
 from __future__ import annotations
 
 import contextlib
+import logging
+import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade_async
 from services.ingestion.service import IngestionConfig, IngestionService
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from bot.context import AppContext
@@ -47,6 +51,7 @@ async def install(ctx: AppContext) -> None:
         if jobs is not None:  # the nightly clean-up deletes failed books' files past their keeping time
             jobs.context.cleanups["failed_book_files"] = ingestion.forget_failed_files
         await index.ensure_collection()  # at start: an older data folder is copied in now, not on a question
+        await warm_up(index)
         await ingestion.start()
 
     async def on_stop(ctx: AppContext) -> None:
@@ -88,3 +93,15 @@ async def standalone(
         if owns_index:
             await index.close()
         await engine.dispose()
+
+
+async def warm_up(index: Any) -> None:
+    """Load the local embedding model and run it once now, so the first question is answered as fast as
+    the next (remote embedders have nothing to load and are not called)."""
+    warm = getattr(index.embedder, "warm", None)
+    if warm is None:
+        return
+    started = time.perf_counter()
+    await warm()
+    await index.embedder.embed_query("warm up")
+    logger.info("embedding model ready in %.1f s", time.perf_counter() - started)

@@ -108,7 +108,7 @@ class JobRunner:
         if not claimed:
             logger.debug("job %s %s already ran", name, period)
             return RunOutcome(name, period, ran=False)
-        logger.info("job %s %s starting", name, period)
+        logger.debug("job %s %s starting", name, period)
         try:
             result = await spec.func(self.context, now)
         except RetryLater as reason:
@@ -123,7 +123,9 @@ class JobRunner:
                 self.context.alerts.error(None, error)
             return RunOutcome(name, period, ran=True, error=message)
         await self._finish(name, period, result=_jsonable(result))
-        logger.info("job %s %s done: %s", name, period, result)
+        # A run that found nothing to do (every count zero, or skipped) is not worth a line in the log.
+        did_work = any(isinstance(value, int) and value for value in result.values())
+        logger.log(logging.INFO if did_work else logging.DEBUG, "job %s %s done: %s", name, period, result)
         return RunOutcome(name, period, ran=True, result=result)
 
     async def _finish(
