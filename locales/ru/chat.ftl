@@ -8,15 +8,15 @@ command-search = Поиск по всем книгам
 chat-no-book = 📚 У вас пока нет книг. Пришлите книгу файлом (PDF, EPUB, FB2, TXT, DOCX, Markdown или HTML) и спрашивайте о ней что угодно.
 chat-pick-book = 📚 О какой книге поговорим? Откройте /books и нажмите «Спросить» в карточке книги.
 chat-book-unavailable = Эта книга ещё не готова или её больше нет на полке.
-chat-ask-prompt = 💬 Спрашивайте что угодно о книге <b>{ $title }</b>. Я отвечаю по тексту книги, с цитатами и местами.
-chat-not-found = 🤷 В книге <b>{ $title }</b> я об этом ничего не нашёл. Попробуйте другие слова или /search по всем книгам.
+chat-ask-prompt = 💬 Спрашивайте что угодно о книге <b>«{ $title }»</b>. Я отвечаю по тексту книги, с цитатами и местами.
+chat-not-found = 🤷 В книге <b>«{ $title }»</b> я об этом ничего не нашёл. Попробуйте другие слова или /search по всем книгам.
 chat-extractive-intro = 📖 Из книги:
 chat-offline-note = 📖 ИИ-модель сейчас недоступна, поэтому вот что говорит книга, слово в слово:
 chat-sources-title = <b>Источники</b>
 chat-place-page = с. { $page }
 chat-place-unknown = фрагмент
 chat-unverified = ⚠️ отмечает слова, которые модель взяла в кавычки, но которых нет в книге дословно: это пересказ, а не цитата.
-chat-quotes-title = 📑 Фрагменты из книги <b>{ $title }</b> по запросу: <i>{ $query }</i>
+chat-quotes-title = 📑 Фрагменты из книги <b>«{ $title }»</b> по запросу: <i>{ $query }</i>
 chat-button-sources = 📖 Источники
 chat-button-more = ➕ Подробнее
 chat-button-new = 🆕 Новая тема
@@ -42,16 +42,16 @@ chat-search-title = 🔎 Найдено в ваших книгах по запр
 chat-search-book = 📕 <b>{ $title }</b>
 chat-search-nothing = 🤷 В ваших книгах ничего не нашлось по запросу: <i>{ $query }</i>
 chat-search-mode-on = <i>🔎 Ищу во всех ваших книгах: пишите ещё слова или вернитесь к вопросам по книге.</i>
-chat-search-mode-off = 📖 Снова отвечаю по книге <b>{ $title }</b>.
+chat-search-mode-off = 📖 Снова отвечаю по книге <b>«{ $title }»</b>.
 chat-button-leave-search = ↩ Снова спрашивать книгу
 
-summary-estimate = 📝 Для пересказа книги <b>{ $title }</b> ИИ-модель прочитает её целиком: около { $calls } запросов, ~{ $tokens } токенов.
+summary-estimate = 📝 Для пересказа книги <b>«{ $title }»</b> ИИ-модель прочитает её целиком: около { $calls } запросов, ~{ $tokens } токенов.
 summary-estimate-credits = 💳 Это стоит { $credits } кредитов.
 summary-confirm = Начинаем?
 summary-button-confirm = ✅ Пересказать
 summary-button-cancel = ✖️ Отмена
 summary-button-chapters = 📑 По главам
-summary-working = ⏳ Читаю <b>{ $title }</b>, чтобы пересказать…
+summary-working = ⏳ Читаю <b>«{ $title }»</b>, чтобы пересказать…
 summary-title = 📝 <b>{ $title }</b>
 summary-short = <b>Коротко</b>
 summary-long = <b>Пересказ</b>
@@ -62,13 +62,13 @@ summary-chapters = 📑 Какую главу?
 summary-no-chapters = Я не смог различить главы в этой книге.
 summary-empty = В этой книге нет текста для пересказа.
 summary-cancelled = Хорошо, без пересказа.
-summary-chapter-confirm = 📝 Пересказ <b>{ $title }</b> ИИ-моделью стоит до { $credits } { $credits ->
+summary-chapter-confirm = 📝 Пересказ <b>«{ $title }»</b> ИИ-моделью стоит до { $credits } { $credits ->
         [one] кредита
        *[other] кредитов
     }. Начинаем?
 summary-method-extractive = <i>Составлено из предложений самой книги (без ИИ-модели).</i>
 
-study-choose = 🎓 Режим учёбы по книге <b>{ $title }</b>: я задаю вопрос по главе, вы отвечаете, я проверяю. Какая глава?
+study-choose = 🎓 Режим учёбы по книге <b>«{ $title }»</b>: я задаю вопрос по главе, вы отвечаете, я проверяю. Какая глава?
 study-any = 🎲 Любая глава
 chapters-previous = ◀️ Главы { $first }–{ $last }
 chapters-next = Главы { $first }–{ $last } ▶️

@@ -6,7 +6,7 @@ library-stage-reading = 📖 Читаю
 library-stage-indexing = 🧠 Индексирую
 library-stage-copying = 📚 Ставлю на вашу полку
 library-progress =
-    { $stage } <b>{ $name }</b>
+    { $stage } <b>«{ $name }»</b>
     { $bar } { $percent }%
 
 library-card-title = 📖 <b>{ $title }</b>
@@ -54,15 +54,15 @@ library-shelf-page = Страница { $page } из { $pages }. Нажмите 
 library-duplicate = 📚 Эта книга уже на вашей полке.
 library-duplicate-processing = ⏳ Я уже читаю эту книгу, скоро она будет готова.
 library-activated = ⭐ Теперь это ваша активная книга.
-library-rename-prompt = ✏️ Пришлите новое название для <b>{ $title }</b> или /cancel.
+library-rename-prompt = ✏️ Пришлите новое название для <b>«{ $title }»</b> или /cancel.
 library-rename-empty = Название не может быть пустым. Пришлите новое название или /cancel.
 library-renamed = ✏️ Переименовал.
-library-delete-confirm = 🗑 Удалить <b>{ $title }</b>? Её фрагменты и поисковый индекс удалятся вместе с ней.
-library-deleted = 🗑 <b>{ $title }</b> удалена.
+library-delete-confirm = 🗑 Удалить <b>«{ $title }»</b>? Её фрагменты и поисковый индекс удалятся вместе с ней.
+library-deleted = 🗑 <b>«{ $title }»</b> удалена.
 library-not-found = Этой книги уже нет на вашей полке.
 library-cancelled = Хорошо, отменил.
-library-password-prompt = 🔒 <b>{ $name }</b> защищён паролем. Пришлите пароль: я использую его один раз, чтобы открыть файл, и не сохраняю. Или /cancel.
-library-password-wrong = ❌ Этот пароль не открывает <b>{ $name }</b>. Попробуйте ещё раз или /cancel.
+library-password-prompt = 🔒 <b>«{ $name }»</b> защищён паролем. Пришлите пароль: я использую его один раз, чтобы открыть файл, и не сохраняю. Или /cancel.
+library-password-wrong = ❌ Этот пароль не открывает <b>«{ $name }»</b>. Попробуйте ещё раз или /cancel.
 library-password-checking = 🔑 Пробую пароль…
 library-password-not-waiting = Эта книга больше не ждёт пароль.
 library-too-big-for-telegram = 📦 Этот файл весит { $size } МБ, а Telegram даёт ботам скачивать файлы только до 20 МБ. Пришлите файл поменьше: EPUB или FB2 той же книги обычно намного меньше PDF.

@@ -27,7 +27,7 @@ notify-digest-questions = Вы задали { $count } { $count ->
 notify-digest-no-questions = Тихая неделя: ни одного вопроса. Ваши книги ждут вас.
 notify-digest-added = Новое на полке: { $titles }
 notify-digest-passage =
-    🔖 Отрывок, к которому стоит вернуться, из <b>{ $title }</b> ({ $place }):
+    🔖 Отрывок, к которому стоит вернуться, из <b>«{ $title }»</b> ({ $place }):
     <blockquote>{ $text }</blockquote>
 
 notify-reengage-7 = 👋 Прошла неделя. У ваших книг есть ответы: задайте вопрос или выберите другую в /books.
@@ -35,8 +35,8 @@ notify-reengage-7-new = 👋 Прошла неделя. Пришлите мне 
 notify-reengage-30 = 📚 Уже месяц! Ваша полка на месте. Спросите книгу о том, что давно хотели узнать.
 notify-reengage-30-new = 📚 Уже месяц! Пришлите книгу файлом, и я отвечу на вопросы о ней с цитатами.
 
-notify-book-ready = ✅ Книга <b>{ $title }</b> готова. Спрашивайте о ней что угодно или откройте /books.
-notify-book-failed = ⚠️ Не получилось прочитать <b>{ $title }</b>. Почему и что делать — в сообщении, где вы её прислали.
+notify-book-ready = ✅ Книга <b>«{ $title }»</b> готова. Спрашивайте о ней что угодно или откройте /books.
+notify-book-failed = ⚠️ Не получилось прочитать <b>«{ $title }»</b>. Почему и что делать — в сообщении, где вы её прислали.
 
 notify-payment-received = 💳 Оплата получена: { $amount } { $currency }. { $credits ->
         [0] Спасибо!
