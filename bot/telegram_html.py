@@ -259,11 +259,16 @@ def split_html(source: str, limit: int = TEXT_LIMIT) -> list[str]:
         if end >= len(atoms):
             cut = len(atoms) - 1
         else:
-            # Prefer the best kind of boundary in the last half of the part; else any boundary; else a
-            # hard cut (one "word" longer than a message).
+            # Items (passages, list items, paragraphs) stay whole: break at the last blank line, else the
+            # last line end, once the part is a fifth full. Else the best boundary in the last half; else
+            # any boundary; else a hard cut (one "word" longer than a message).
+            fifth = start + (end - start) // 5
             half = start + (end - start) // 2
+            lines = [c for c in candidates if c[0] >= 3 and c[1] >= fifth]
             late = [c for c in candidates if c[1] >= half]
-            if late:
+            if lines:
+                best = max(lines, key=lambda c: (c[0], c[1]))
+            elif late:
                 best = max(late, key=lambda c: (c[0], c[1]))
             elif candidates:
                 best = max(candidates, key=lambda c: c[1])

@@ -136,3 +136,15 @@ def test_a_streamed_preview_stays_within_one_message(text: str) -> None:
 
     shown = telegram_accepts(preview_html(text))
     assert len(shown.encode("utf-16-le")) // 2 <= 4096, "drafts keep Telegram's limit like messages"
+
+
+def test_an_item_is_never_cut_across_two_messages() -> None:
+    """"More detail" and the passages: a short item, then one long item of several lines. The long one
+    goes whole into the next message rather than starting in the first and ending in the second."""
+    short = "[1] Chapter 1, 3%\n«" + "word " * 180 + "»"
+    long = "[2] Chapter 7, 41%\n" + "\n".join("«" + "line " * 60 + "»" for _ in range(11))
+    parts = split_html(short + "\n\n" + long)
+    assert parts == [short.strip(), long.strip()]
+    listed = "\n".join(f"{n}. " + "point " * 70 for n in range(1, 20))  # items on single lines
+    for part in split_html(listed):
+        assert all(line[: line.index(".")].isdigit() for line in part.splitlines()), part[:80]
