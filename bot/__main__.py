@@ -17,19 +17,23 @@ COMMANDS = ["run", "sandbox", "migrate", "scheduler", "worker", "ingest", "ask",
 OPENS_DATABASE = {"run", "sandbox", "migrate", "scheduler", "worker", "ingest", "ask"}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="librarity", description="Librarity: talk to your books.")
     sub = parser.add_subparsers(dest="command", required=True)
+    words = sys.argv[1:] if argv is None else argv
     for name in COMMANDS:
         module = importlib.import_module(f"bot.cli.{name}")
-        module.add_parser(sub)
+        if name == "bench":  # the benchmarks' options import the whole search stack: only for `bench`
+            module.add_parser(sub, detailed="bench" in words)
+        else:
+            module.add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as error:

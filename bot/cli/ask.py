@@ -4,7 +4,8 @@ Each result carries "search_ms": the milliseconds its searches of the index took
 engine, re-ranking and widening; a chat answer may search more than once), beside "seconds" for all.
 Also the batch form `--questions FILE` (one question a line: plain text, or JSON with a "question"
 field), printing one JSON result a line with the models loaded once. The services come from
-`build_context`, exactly as the bot builds them, so the answer is the one the bot would give.
+the same builders the bot uses (search index, LLM router, answer service), so the answer is the one the bot
+would give; nothing of Telegram or billing is loaded, and nothing is charged.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,9 +79,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.questions is not None and not await asyncio.to_thread(args.questions.is_file):
         print(f"no such file: {args.questions}", file=sys.stderr)
         return 2
-    from bot.app import build_context
-
-    ctx = await build_context(settings)
+    ctx = await AskContext.open(settings)
     try:
         asker = Asker(ctx, args)
         if args.questions is not None:
@@ -101,6 +101,38 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         return 1 if "error" in result else 0
     finally:
         await ctx.close()
+
+
+@dataclass
+class AskContext:
+    """What a question needs, built as the bot builds it: the database, the search index and the answer
+    service (with the configured LLMs). No Telegram and no billing, so the command starts in a few seconds
+    and charges nothing."""
+
+    session_factory: Any
+    services: dict[str, Any]
+    _closers: list[Any]
+
+    @classmethod
+    async def open(cls, settings: Settings) -> AskContext:
+        from bot.wiring.chat import build_answer_service
+        from db.engine import create_engine, create_session_factory
+        from db.migrate import upgrade_async
+        from services.search.index import build_search_index
+
+        await upgrade_async(settings.effective_database_url)
+        engine = create_engine(settings.effective_database_url)
+        session_factory = create_session_factory(engine)
+        index = build_search_index(settings)
+        answers = build_answer_service(settings, session_factory, index)
+        closers = [index.close, engine.dispose]
+        if answers.router is not None:
+            closers.insert(0, answers.router.aclose)
+        return cls(session_factory, {"search_index": index, "answers": answers}, closers)
+
+    async def close(self) -> None:
+        for close in self._closers:
+            await close()
 
 
 class Asker:

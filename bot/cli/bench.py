@@ -19,12 +19,13 @@ BENCHMARKS = {
 }
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: Any, *, detailed: bool = True) -> None:
+    """`detailed`: with each benchmark's own options (importing its module); other commands skip that."""
     parser = sub.add_parser("bench", help="measure retrieval quality, ingestion speed and the bot under load")
     which = parser.add_subparsers(dest="benchmark", required=True)
     for name, module_name in BENCHMARKS.items():
         child = which.add_parser(name, help=f"the {name} benchmark")
-        module = _module(module_name)
+        module = _module(module_name) if detailed else None
         if module is not None and hasattr(module, "add_arguments"):
             module.add_arguments(child)
     every = which.add_parser("all", help="every benchmark with its defaults, one after another")

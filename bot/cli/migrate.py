@@ -6,7 +6,6 @@ import argparse
 from typing import Any
 
 from bot.settings import Settings
-from db.migrate import upgrade_async
 
 
 def add_parser(sub: Any) -> None:
@@ -14,6 +13,8 @@ def add_parser(sub: Any) -> None:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
+    from db.migrate import upgrade_async
+
     await upgrade_async(settings.effective_database_url)
     print("database is up to date")
     return 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.runners import run as run_bot
 from bot.settings import Settings
 
 
@@ -14,5 +13,7 @@ def add_parser(sub: Any) -> None:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runners import run as run_bot  # aiogram and the whole bot: only when it runs
+
     await run_bot(settings)
     return 0
