@@ -49,3 +49,19 @@ def test_unwritable_data_dir_is_one_line(command: list[str], tmp_path: Path) -> 
     done = librarity(*command, cwd=tmp_path, DATA_DIR=str(data_dir))
     assert done.returncode == 1, done.stderr
     assert done.stderr.strip() == f"DATA_DIR: {data_dir} is not writable (Not a directory)"
+
+
+def test_the_command_line_loads_only_what_its_command_needs() -> None:
+    """Parsing any command's arguments imports neither Telegram's library, torch nor the search stack
+    (each CLI call used to pay seconds for them); `bench` loads its benchmarks' options only for itself."""
+    probe = (
+        "import sys\n"
+        "from bot.__main__ import build_parser\n"
+        "for argv in (['run'], ['ask', 'all', 'q'], ['ingest', 'x.txt'], ['migrate'], ['scheduler']):\n"
+        "    build_parser(argv).parse_args(argv)\n"
+        "heavy = sorted({'aiogram', 'torch', 'qdrant_client', 'sentence_transformers'} & set(sys.modules))\n"
+        "print(heavy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout
