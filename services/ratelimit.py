@@ -48,7 +48,8 @@ class MemoryCounters:
         if ends <= now:
             count, ends = 0, now + window
         self._counts[key] = (count + 1, ends)
-        return count + 1, ends - now
+        # (now + window) - now can come out a hair above window in floating point: never say window + 1 s.
+        return count + 1, min(float(window), ends - now)
 
 
 class RateLimiter:
