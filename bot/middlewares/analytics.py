@@ -6,12 +6,12 @@ middleware, never fails an update."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 
+from bot.middlewares.base import Handler
 from services.analytics.events import Analytics
 from services.notifications.alerts import AdminAlerts
 
@@ -46,12 +46,7 @@ class AnalyticsMiddleware(BaseMiddleware):
         self.analytics = analytics
         self.alerts = alerts
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         try:
             self._record(event, data)
         except Exception:

@@ -9,7 +9,7 @@ callback query is answered empty (so the client stops waiting). Owners (ADMIN_ID
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Collection
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
@@ -18,6 +18,7 @@ from aiogram.types import TelegramObject, Update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import I18n
+from bot.middlewares.base import Handler
 from db.models import User
 from services.admin.bans import BanRegistry
 from services.admin.roles import Role, staff_role
@@ -38,12 +39,7 @@ class BanMiddleware(BaseMiddleware):
         self.admin_ids = admin_ids
         self.bans = bans or BanRegistry()
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("user")
         if user is None or not user.banned or not isinstance(event, Update) or _passes_through(event):
             return await handler(event, data)

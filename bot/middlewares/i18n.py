@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 
 from bot.i18n import I18n, pick_locale
+from bot.middlewares.base import Handler
 
 
 class I18nMiddleware(BaseMiddleware):
     def __init__(self, i18n: I18n) -> None:
         self.i18n = i18n
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user = data.get("user")
         if user is not None:
             locale = user.language

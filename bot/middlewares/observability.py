@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -20,6 +19,7 @@ from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.types import TelegramObject, Update
 
+from bot.middlewares.base import Handler
 from services.observability import metrics
 
 logger = logging.getLogger(__name__)
@@ -30,12 +30,7 @@ _OUTCOME = "observed_outcome"
 class UpdateContextMiddleware(BaseMiddleware):
     """Binds update_id and user_id, times the update and counts it."""
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         if not isinstance(event, Update):
             return await handler(event, data)
         context: dict[str, Any] = {"update_id": event.update_id}
@@ -71,12 +66,7 @@ class HandlerErrorMiddleware(BaseMiddleware):
     """Inside aiogram's error handling: an update whose handling raised is an "error", even when the
     errors handler then answers the user."""
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         try:
             return await handler(event, data)
         except Exception:

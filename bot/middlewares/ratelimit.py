@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
@@ -23,6 +22,7 @@ from aiogram.types import User as TgUser
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import I18n, pick_locale
+from bot.middlewares.base import Handler
 from bot.settings import Settings
 from db.repositories import users
 from services.admin.roles import staff_role
@@ -70,12 +70,7 @@ class RateLimitMiddleware(BaseMiddleware):
         # user id -> (until when, whether they are staff): looked up once per window, shared by a flood
         self._staff: dict[int, tuple[float, asyncio.Future[bool]]] = {}
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg_user: TgUser | None = data.get("event_from_user")
         kind = update_kind(event) if isinstance(event, Update) else None
         if kind is None or tg_user is None or tg_user.is_bot or tg_user.id in self.admin_ids:

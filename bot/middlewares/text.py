@@ -7,12 +7,13 @@ in the update.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiogram import BaseMiddleware
 from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.types import TelegramObject
+
+from bot.middlewares.base import Handler
 
 T = TypeVar("T")
 
@@ -41,12 +42,7 @@ class StripNulMiddleware(BaseMiddleware):
 
     _context = UserContextMiddleware()
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         clean = without_nul(event)
         if clean is event:
             return await handler(event, data)
