@@ -21,6 +21,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 
 from bot.sandbox.emulator import SandboxEmulator
+from bot.sandbox.history import ChatHistory
 from bot.sandbox.models import SandboxConfig
 from services.jobs.clock import ShiftedClock
 
@@ -111,12 +112,17 @@ async def start_sandbox(
     token: str = SANDBOX_TOKEN,
     polling_timeout: int = 10,
     handle_signals: bool = False,
+    history: ChatHistory | None = None,
 ) -> AsyncIterator[RunningSandbox]:
-    """The emulator on host:port (0: a free port) and the bot polling it, until the block ends."""
+    """The emulator on host:port (0: a free port) and the bot polling it, until the block ends; with
+    `history`, the chats saved last time are back and are saved as they change."""
     emulator = SandboxEmulator(config, host=host, port=port)
+    if history is not None:
+        history.load(emulator.world)
     app = await app_factory()
     if app.clock is not None:
         emulator.world.clock = app.clock
+    saving = asyncio.create_task(history.keep_saving(emulator.world)) if history is not None else None
     try:
         if app.install_routes is not None:
             app.install_routes(emulator.app)
@@ -137,6 +143,10 @@ async def start_sandbox(
             await bot.session.close()
     finally:
         await _shut_down(app)
+        if saving is not None:
+            saving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await saving
         await emulator.stop()
         release_routers(app.dispatcher)
 
@@ -182,8 +192,9 @@ async def run_sandbox(
         app_factory = librarity_app(settings)
     host = host or (settings.sandbox_host if settings else "127.0.0.1")
     port = port if port is not None else (settings.sandbox_port if settings else 8080)
+    history = ChatHistory(settings.data_dir / "sandbox" / "chats.json") if settings is not None else None
     async with start_sandbox(
-        app_factory, host=host, port=port, config=config, handle_signals=True
+        app_factory, host=host, port=port, config=config, handle_signals=True, history=history
     ) as sandbox:
         print(ready_banner(sandbox.base_url), flush=True)
         await sandbox.polling
