@@ -314,6 +314,15 @@ class UserAdmin:
         Payments, orders, the credit account and the ledger stay for the accounts, tied only to the
         numeric id (refunds need it); LLM usage and analytics events stay as anonymous numbers. Commits."""
         await self._target(session, actor, user_id, allow_self=False)
+        return await self._erase(session, actor.id, user_id)
+
+    async def delete_own_data(self, session: AsyncSession, user_id: int) -> DataDeletion:
+        """/delete_me: the same erasure as an admin's delete, asked by the user for themselves. Commits."""
+        if await session.get(User, user_id) is None:
+            raise AdminError("not_found")
+        return await self._erase(session, user_id, user_id)
+
+    async def _erase(self, session: AsyncSession, actor_id: int, user_id: int) -> DataDeletion:
         book_ids = list((await session.scalars(select(Book.id).where(Book.user_id == user_id))).all())
         # Nothing written in this session yet: ingestion deletes in its own transactions (SQLite allows
         # one writer at a time, so holding a write here would make it wait on us).
@@ -343,7 +352,7 @@ class UserAdmin:
         target.settings = {DELETED_KEY: now.isoformat()}
         result = DataDeletion(books=deleted, turns=int(turns.rowcount or 0))  # type: ignore[attr-defined]
         await self.audit.record(
-            session, actor.id, AuditAction.USER_DELETE_DATA, user_id, books=result.books, turns=result.turns
+            session, actor_id, AuditAction.USER_DELETE_DATA, user_id, books=result.books, turns=result.turns
         )
         await session.commit()
         return result
