@@ -103,7 +103,8 @@ def test_gutenberg_chapters_and_metadata() -> None:
         ("ГЛАВА I", "ГЛАВА I"),
         ("Глава первая", "Глава первая"),
         ("IV", "IV"),
-        ("Actus Primus. Scoena Prima.", "Actus Primus. Scoena Prima."),
+        ("Actus Primus. Scoena Prima.", "Act I, Scene 1"),
+        ("ACT III. SCENE II.", "Act III, Scene 2"),
     ],
 )
 def test_chapter_lines(line: str, expected: str) -> None:

@@ -18,13 +18,17 @@ _MANY_NEWLINES_RE = re.compile(r"\n{3,}")
 class SectionBuilder:
     """Collects paragraphs; a heading closes the running section and opens a new one."""
 
-    def __init__(self, *, split_level: int = SPLIT_LEVEL) -> None:
+    def __init__(self, *, split_level: int = SPLIT_LEVEL, join_bare_headings: bool = False) -> None:
+        """`join_bare_headings`: a heading with no text under it before a deeper one ("VOLUME I" right
+        above "CHAPTER I") opens no section of its own; its title goes into the deeper one's."""
         self.sections: list[Section] = []
         self._paragraphs: list[str] = []
         self._chapter: str | None = None
         self._level = 0
         self._page: int | None = None
         self._split_level = split_level
+        self._join_bare = join_bare_headings
+        self._bare = False  # the running section holds only its heading so far
         self.headings: list[tuple[str, int]] = []
 
     def heading(self, title: str, level: int, *, label: str | None = None) -> None:
@@ -35,24 +39,29 @@ class SectionBuilder:
         if level > self._split_level:
             self.paragraph(title)
             return
-        self.flush()
+        if not (self._join_bare and self._bare and max(1, level) > self._level):
+            self.flush()
         self._chapter, self._level = clean_title(label) or title, max(1, level)
         self.headings.append((self._chapter, self._level))
         self._paragraphs.append(title)
+        self._bare = True
 
     def chapter(self, title: str | None, level: int = 1) -> None:
         """Start a new section under `title` without adding the title as text."""
         self.flush()
+        self._bare = False
         self._chapter, self._level = (clean_title(title) or None, level) if title else (None, 0)
 
     def page(self, number: int | None) -> None:
         self.flush()
+        self._bare = False
         self._page = number
 
     def paragraph(self, text: str) -> None:
         text = text.strip()
         if text:
             self._paragraphs.append(text)
+            self._bare = False
 
     def flush(self) -> None:
         if self._paragraphs:
@@ -64,6 +73,50 @@ class SectionBuilder:
     def build(self) -> list[Section]:
         self.flush()
         return self.sections
+
+
+_PLAY_PLACE_RE = re.compile(r"^(?:Act (?P<act>[IVXLCDM]+))?(?:, )?(?:Scene (?P<scene>\d+))?$")
+
+
+def roman(number: int) -> str:
+    """4 -> 'IV' (1..3999; other numbers as digits)."""
+    if not 0 < number < 4000:
+        return str(number)
+    digits = []
+    for value, numeral in (
+        (1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
+        (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"),
+    ):  # fmt: skip
+        count, number = divmod(number, value)
+        digits.append(numeral * count)
+    return "".join(digits)
+
+
+def play_label(act: int | None, scene: int | None) -> str | None:
+    """How a play's place is stored as its chapter: 'Act I, Scene 2', 'Act III', 'Scene 4'.
+
+    The words are fixed English so that one form is stored for every book; the bot shows them in the
+    reader's language (`play_place` reads them back).
+    """
+    parts = []
+    if act is not None:
+        parts.append(f"Act {roman(act)}")
+    if scene is not None:
+        parts.append(f"Scene {scene}")
+    return ", ".join(parts) or None
+
+
+def play_place(chapter: str | None) -> tuple[str | None, int | None] | None:
+    """'Act I, Scene 2' -> ('I', 2); 'Act III' -> ('III', None); None for any other chapter name."""
+    if not chapter:
+        return None
+    match = _PLAY_PLACE_RE.match(chapter)
+    if not match or not (match.group("act") or match.group("scene")):
+        return None
+    if match.group("act") and match.group("scene") and ", " not in chapter:
+        return None
+    scene = match.group("scene")
+    return match.group("act"), int(scene) if scene else None
 
 
 def clean_text(text: str) -> str:
