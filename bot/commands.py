@@ -20,6 +20,7 @@ MENU_COMMANDS: list[str] = [
     "help",
     "settings",
     "language",
+    "privacy",
 ]
 
 

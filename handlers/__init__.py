@@ -6,7 +6,7 @@ from aiogram import Router
 
 
 def get_routers() -> list[Router]:
-    from handlers import admin, billing, chat, errors, fallback, library, settings, start
+    from handlers import admin, billing, chat, errors, fallback, library, privacy, settings, start
 
     # errors first (it only handles errors); fallback last (it takes whatever nobody else did).
     # admin early: its typed inputs (a search, an amount) must beat the chat's catch-all text handler;
@@ -17,6 +17,7 @@ def get_routers() -> list[Router]:
         start.router,
         billing.router,
         settings.router,
+        privacy.router,
         library.router,
         chat.router,
         fallback.router,

@@ -90,7 +90,9 @@ async def test_delete_me_erases_the_users_data_and_keeps_the_accounts(
         assert await session.scalar(select(func.count(Book.id)).where(Book.user_id == READER)) == 0
         assert await session.scalar(select(func.count(ChatTurn.id)).where(ChatTurn.user_id == READER)) == 0
         assert await session.scalar(select(func.count(Payment.id)).where(Payment.user_id == READER)) == 1
-        assert await session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.user_id == READER)) == 1
+        assert (
+            await session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.user_id == READER)) == 1
+        )
         # The other user is untouched.
         assert await session.scalar(select(func.count(Book.id)).where(Book.user_id == OTHER)) == 1
         assert await session.scalar(select(func.count(ChatTurn.id)).where(ChatTurn.user_id == OTHER)) == 1
