@@ -27,6 +27,7 @@ from handlers.chat_ui import (
     ChatStates,
     StudyCb,
     SummaryCb,
+    chapter_name,
     chapters_keyboard,
     estimate_html,
     estimate_keyboard,
@@ -182,6 +183,7 @@ async def on_summary_chapter(
         )
         if credits is not None:
             label = next((c.label for c in await summaries.chapters(session, book.id) if c.key == key), "")
+            label = chapter_name(i18n, label) if label else label
             go = SummaryCb(action="chapter_go", book_id=book.id, key=key)
             cancel = SummaryCb(action="cancel", book_id=book.id)
             await query.message.answer(

@@ -16,6 +16,7 @@ from handlers.callbacks import BookId, RowId
 from services.chat import EXTRACTIVE, MODES, AnswerResult, Citation
 from services.chat.study import StudyCheck, StudyQuestion
 from services.chat.summaries import Chapter, Summary, SummaryEstimate
+from services.places import chapter_name as localised_chapter
 from services.search.sentences import reflow
 
 PASSAGE_CHARS = 700
@@ -67,16 +68,25 @@ def clip(text: str, limit: int) -> str:
     return (cut or text[:limit]) + "…"
 
 
+def chapter_name(i18n: Translator, chapter: str) -> str:
+    """A chapter's name as the reader sees it (not escaped): a play's "Act I, Scene 2" in their language."""
+    return localised_chapter(chapter, i18n)
+
+
 def place_text(i18n: Translator, citation: Citation | None = None, *, page: int | None = None,
-               chapter: str | None = None, title: str | None = None) -> str:  # fmt: skip
-    """ "Title, Chapter, p. 12" (escaped): what a reader needs to find the passage."""
+               chapter: str | None = None, title: str | None = None,
+               percent: float | None = None) -> str:  # fmt: skip
+    """ "Title, Chapter, p. 12, 34%" (escaped): what a reader needs to find the passage; `percent` is
+    how far through the book it is (0-100), shown for every passage that has it."""
     if citation is not None:
-        page, chapter = citation.page, citation.chapter
+        page, chapter, percent = citation.page, citation.chapter, citation.percent
     parts = [escape(title)] if title else []
     if chapter:
-        parts.append(escape(clip(chapter, 80)))
+        parts.append(escape(clip(chapter_name(i18n, chapter), 80)))
     if page is not None:
         parts.append(i18n("chat-place-page", page=page))
+    if percent is not None:
+        parts.append(i18n("chat-place-percent", percent=min(100, max(0, int(percent)))))
     return ", ".join(parts) or i18n("chat-place-unknown")
 
 
@@ -211,7 +221,7 @@ def estimate_keyboard(i18n: Translator, book_id: int) -> InlineKeyboardMarkup:
 
 
 def summary_html(i18n: Translator, title: str, summary: Summary) -> str:
-    heading = summary.chapter if summary.chapter else title
+    heading = chapter_name(i18n, summary.chapter) if summary.chapter else title
     parts = [i18n("summary-title", title=escape(heading))]
     if summary.short:
         parts.append(i18n("summary-short") + "\n" + _summary_text(summary, summary.short))
@@ -224,7 +234,7 @@ def summary_html(i18n: Translator, title: str, summary: Summary) -> str:
             i18n(
                 "summary-quote",
                 text=escape(clip(reflow(q.text), 400)),
-                place=place_text(i18n, page=q.page, chapter=q.chapter),
+                place=place_text(i18n, page=q.page, chapter=q.chapter, percent=q.percent),
             )
             for q in summary.quotes
         ]
@@ -259,7 +269,8 @@ def chapters_keyboard(
             if study
             else SummaryCb(action="chapter", book_id=book_id, key=chapter.key).pack()
         )
-        rows.append([InlineKeyboardButton(text=clip(chapter.label, BUTTON_TITLE), callback_data=data)])
+        label = clip(chapter_name(i18n, chapter.label), BUTTON_TITLE)
+        rows.append([InlineKeyboardButton(text=label, callback_data=data)])
     purpose = "study" if study else "sum"
     turns = []
     if page > 0:

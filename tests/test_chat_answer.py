@@ -279,7 +279,7 @@ async def test_no_llm_quotes_mode_other_users_and_no_match(
     as_json = shelf.as_json()  # what `librarity ask --json` prints
     assert as_json["provider"] == EXTRACTIVE and as_json["answer"] == shelf.text
     first = as_json["citations"][0]
-    assert set(first) == {"book_id", "chunk_id", "page", "chapter", "text", "score"}
+    assert set(first) == {"book_id", "chunk_id", "page", "chapter", "text", "score", "percent"}
     assert first["text"] in {text for _chapter, _page, text in FIREBIRD}  # the passage exactly as stored
     more = await service.expand(session, user_id=USER, turn_id=quotes.turn_id or 0)
     assert more is not None and more.mode == "quotes"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.ingestion.extract import extract
-from services.ingestion.extract.structure import play_label, play_place, roman
+from services.places import play_label, play_place, roman
 from tests.conftest import shared_data
 
 PROSE = (

@@ -91,7 +91,7 @@ def test_ask_retrieve_only_json(cli_settings: Settings, capsys: pytest.CaptureFi
     assert code == 0
     assert set(result) >= {"answer", "provider", "citations"}
     first = result["citations"][0]
-    assert set(first) == {"book_id", "chunk_id", "page", "chapter", "text", "score"}
+    assert set(first) == {"book_id", "chunk_id", "page", "chapter", "text", "score", "percent"}
     assert first["book_id"] == book_id and "church tower" in first["text"]
     assert len(result["citations"]) <= 2
     assert result["search_ms"] > 0

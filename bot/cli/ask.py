@@ -216,6 +216,7 @@ def citation(hit: Any) -> dict[str, Any]:
         "chapter": hit.chapter,
         "text": hit.text,
         "score": round(float(hit.score), 6),
+        "percent": round(float(hit.percent), 2),  # where in the book, 0-100
     }
 
 

@@ -105,6 +105,7 @@ class Quote:
     chunk_id: int
     page: int | None
     chapter: str | None
+    percent: float | None = None  # where in the book (0-100); None in summaries stored before it was kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +265,10 @@ class SummaryService:
             short=row.short,
             long=row.long,
             topics=list(row.topics),
-            quotes=[Quote(q["text"], q["chunk_id"], q.get("page"), q.get("chapter")) for q in row.quotes],
+            quotes=[
+                Quote(q["text"], q["chunk_id"], q.get("page"), q.get("chapter"), q.get("percent"))
+                for q in row.quotes
+            ],
             provider=row.provider,
             llm_calls=row.llm_calls,
             stored=True,
@@ -374,7 +378,7 @@ class SummaryService:
             if quote and len(quote.split()) >= 4:
                 source = next((c for c in chunks[start:end] if is_verbatim(quote, [c.text])), None)
                 if source is not None:
-                    quotes.append(Quote(quote, source.seq, source.page, source.chapter))
+                    quotes.append(Quote(quote, source.seq, source.page, source.chapter, source.percent))
         while len(parts) > self.fan_in:
             groups = [parts[i : i + self.fan_in] for i in range(0, len(parts), self.fan_in)]
             combined = await asyncio.gather(
@@ -453,7 +457,13 @@ class SummaryService:
             "long": summary.long,
             "topics": summary.topics,
             "quotes": [
-                {"text": q.text, "chunk_id": q.chunk_id, "page": q.page, "chapter": q.chapter}
+                {
+                    "text": q.text,
+                    "chunk_id": q.chunk_id,
+                    "page": q.page,
+                    "chapter": q.chapter,
+                    "percent": q.percent,
+                }
                 for q in summary.quotes
             ],
             "provider": summary.provider,
@@ -543,7 +553,7 @@ def extractive_summary(
     ]
     quote_sentences = _pick(sentences, vectors, quotable, 5, by_order=False)
     quotes = [
-        Quote(s.text, s.chunk.seq, s.chunk.page, s.chunk.chapter)
+        Quote(s.text, s.chunk.seq, s.chunk.page, s.chunk.chapter, s.chunk.percent)
         for s in quote_sentences
         if quotable[s.order] > 0
     ]

@@ -30,6 +30,8 @@ class HitLike(Protocol):
     @property
     def chapter(self) -> str | None: ...
     @property
+    def percent(self) -> float: ...
+    @property
     def score(self) -> float: ...
 
 
@@ -49,7 +51,11 @@ class Retriever(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Citation:
-    """A passage of a book with its place; `chunk_id` is the chunk's `seq` within the book."""
+    """A passage of a book with its place; `chunk_id` is the chunk's `seq` within the book.
+
+    `percent` is where the passage starts in the book (0-100), so that every citation has a position,
+    also in books without pages; None for citations stored before it was kept.
+    """
 
     book_id: int
     chunk_id: int
@@ -57,10 +63,20 @@ class Citation:
     chapter: str | None
     text: str
     score: float
+    percent: float | None = None
 
     @classmethod
     def from_hit(cls, hit: HitLike) -> Citation:
-        return cls(hit.book_id, hit.seq, hit.page, hit.chapter, hit.text, float(hit.score))
+        percent = getattr(hit, "percent", None)
+        return cls(
+            hit.book_id,
+            hit.seq,
+            hit.page,
+            hit.chapter,
+            hit.text,
+            float(hit.score),
+            None if percent is None else float(percent),
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Citation:
@@ -71,6 +87,7 @@ class Citation:
             data.get("chapter"),
             str(data.get("text", "")),
             float(data.get("score", 0.0)),
+            None if data.get("percent") is None else float(data["percent"]),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -81,6 +98,7 @@ class Citation:
             "chapter": self.chapter,
             "text": self.text,
             "score": self.score,
+            "percent": self.percent,
         }
 
 

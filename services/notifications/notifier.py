@@ -9,6 +9,7 @@ to make.
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from services.notifications.alerts import AdminAlerts
 from services.notifications.content import Digest, Passage
 from services.notifications.preferences import Kind
 from services.notifications.sender import OutgoingMessage, Sender, SendResult, SendStatus
+from services.places import chapter_name
 
 logger = logging.getLogger(__name__)
 
@@ -159,11 +161,12 @@ class Notifier:
     def _place_in(self, locale: str, passage: Passage) -> str:
         bits = []
         if passage.chapter:
-            bits.append(html.escape(passage.chapter))
+            translate = functools.partial(self.i18n.get, locale)
+            bits.append(html.escape(chapter_name(passage.chapter, translate)))
         if passage.page is not None:
             bits.append(self.i18n.get(locale, "notify-place-page", page=passage.page))
-        elif not passage.chapter:
-            bits.append(f"{round(passage.percent * 100 if passage.percent <= 1 else passage.percent)}%")
+        # where in the book, for every passage (chunks keep 0-100; older callers passed 0-1)
+        bits.append(f"{round(passage.percent * 100 if passage.percent <= 1 else passage.percent)}%")
         return " · ".join(bits)
 
     # --- books (called by ingestion) -----------------------------------------------------------------

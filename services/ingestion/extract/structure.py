@@ -75,50 +75,6 @@ class SectionBuilder:
         return self.sections
 
 
-_PLAY_PLACE_RE = re.compile(r"^(?:Act (?P<act>[IVXLCDM]+))?(?:, )?(?:Scene (?P<scene>\d+))?$")
-
-
-def roman(number: int) -> str:
-    """4 -> 'IV' (1..3999; other numbers as digits)."""
-    if not 0 < number < 4000:
-        return str(number)
-    digits = []
-    for value, numeral in (
-        (1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
-        (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"),
-    ):  # fmt: skip
-        count, number = divmod(number, value)
-        digits.append(numeral * count)
-    return "".join(digits)
-
-
-def play_label(act: int | None, scene: int | None) -> str | None:
-    """How a play's place is stored as its chapter: 'Act I, Scene 2', 'Act III', 'Scene 4'.
-
-    The words are fixed English so that one form is stored for every book; the bot shows them in the
-    reader's language (`play_place` reads them back).
-    """
-    parts = []
-    if act is not None:
-        parts.append(f"Act {roman(act)}")
-    if scene is not None:
-        parts.append(f"Scene {scene}")
-    return ", ".join(parts) or None
-
-
-def play_place(chapter: str | None) -> tuple[str | None, int | None] | None:
-    """'Act I, Scene 2' -> ('I', 2); 'Act III' -> ('III', None); None for any other chapter name."""
-    if not chapter:
-        return None
-    match = _PLAY_PLACE_RE.match(chapter)
-    if not match or not (match.group("act") or match.group("scene")):
-        return None
-    if match.group("act") and match.group("scene") and ", " not in chapter:
-        return None
-    scene = match.group("scene")
-    return match.group("act"), int(scene) if scene else None
-
-
 def clean_text(text: str) -> str:
     """Drop control characters, trailing spaces and runs of blank lines."""
     text = _CONTROL_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))

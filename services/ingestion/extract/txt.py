@@ -4,7 +4,7 @@ Headings are lines like "CHAPTER I. Down the Rabbit-Hole", "Chapter 1.", "ГЛА
 "BOOK II", "ACT I. SCENE II.", "Actus Primus. Scoena Prima.", "I. The Absence of Mr Glass" or a lone
 roman numeral; a short all-capitals line right after one is taken as its title. A chapter inside a
 volume or part is named with it ("VOLUME II, CHAPTER I"); a play's scenes are named "Act I, Scene 2"
-(see `structure.play_label`). A table of contents at the top is not taken for chapters. Project
+(see `services.places.play_label`). A table of contents at the top is not taken for chapters. Project
 Gutenberg licence boilerplate is dropped and its header read for metadata.
 """
 
@@ -20,10 +20,10 @@ from services.ingestion.extract.model import ExtractedBook
 from services.ingestion.extract.structure import (
     SectionBuilder,
     clean_title,
-    play_label,
     title_from_filename,
 )
 from services.ingestion.extract.textdecode import decode_text
+from services.places import play_label
 
 _ORDINALS = (
     "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
