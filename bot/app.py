@@ -35,6 +35,10 @@ def connect_redis(url: str) -> Redis:
 
 async def build_context(settings: Settings, *, migrate: bool = True) -> AppContext:
     """Open the database (migrated to head), the FSM storage and every service."""
+    from bot.settings import encryption_keys
+    from db.encryption import configure as configure_encryption
+
+    configure_encryption(encryption_keys(settings))
     url = settings.effective_database_url
     if migrate:
         await upgrade_async(url)

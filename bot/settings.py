@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     admin_chat_id: int | None = None
     default_locale: str = "en"
+    # Fernet keys for conversations and cached answers at rest, comma-separated: the first encrypts, all
+    # decrypt (rotation). Required with BOT_TOKEN; the sandbox makes one in DATA_DIR/encryption.key.
+    data_encryption_key: SecretStr | None = None
 
     # sandbox
     sandbox_host: str = "127.0.0.1"
@@ -296,4 +299,30 @@ def load_settings(**overrides: Any) -> Settings:
     except OSError as error:
         reason = error.strerror or str(error)
         raise StartupError(f"DATA_DIR: {settings.data_dir} is not writable ({reason})") from None
+    _check_encryption_key(settings)
     return settings
+
+
+def _check_encryption_key(settings: Settings) -> None:
+    from db.encryption import EncryptionKeyError, parse_keys
+
+    if settings.data_encryption_key is None:
+        if not settings.sandbox:
+            raise SettingsError(
+                "Setting DATA_ENCRYPTION_KEY is required with BOT_TOKEN: make one with "
+                "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+            )
+        return
+    try:
+        parse_keys(settings.data_encryption_key.get_secret_value())
+    except EncryptionKeyError as error:
+        raise SettingsError(f"Setting DATA_ENCRYPTION_KEY is invalid: {error}") from None
+
+
+def encryption_keys(settings: Settings) -> list[str]:
+    """The keys to use: DATA_ENCRYPTION_KEY, or the sandbox's own key file under DATA_DIR."""
+    from db.encryption import key_file_keys, parse_keys
+
+    if settings.data_encryption_key is not None:
+        return parse_keys(settings.data_encryption_key.get_secret_value())
+    return key_file_keys(settings.data_dir)

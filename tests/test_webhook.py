@@ -46,6 +46,7 @@ async def test_webhook_rejects_requests_without_the_secret(make_settings) -> Non
     await emulator.start()
     settings = make_settings(
         bot_token="123456:TEST",
+        data_encryption_key="kRSdYzC6gY4lyZQbcoEKXvvbs5cd1ZBawHVuqSGcUos=",
         telegram_api_url=emulator.base_url,
         webhook_url="https://bot.example.com",
         webhook_secret="s3cret",
@@ -87,6 +88,7 @@ async def test_webhook_without_a_secret_makes_one_and_refuses_forged_updates(
     port = _free_port()
     settings = make_settings(
         bot_token="123456:TEST",
+        data_encryption_key="kRSdYzC6gY4lyZQbcoEKXvvbs5cd1ZBawHVuqSGcUos=",
         telegram_api_url=emulator.base_url,
         webhook_url=f"http://127.0.0.1:{port}",
         webhook_host="127.0.0.1",

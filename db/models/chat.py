@@ -9,6 +9,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, String,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, BigIntId, UTCDateTime, utcnow
+from db.encryption import EncryptedText
 
 
 class ChatTurn(Base):
@@ -25,10 +26,10 @@ class ChatTurn(Base):
     user_id: Mapped[int] = mapped_column(BigInteger)
     book_id: Mapped[int | None] = mapped_column(Integer)
     mode: Mapped[str] = mapped_column(String(16), default="answer")
-    question: Mapped[str] = mapped_column(Text)
+    question: Mapped[str] = mapped_column(EncryptedText)
     # The standalone question used for retrieval (a follow-up rewritten with the conversation).
-    search_query: Mapped[str] = mapped_column(Text)
-    answer: Mapped[str] = mapped_column(Text)
+    search_query: Mapped[str] = mapped_column(EncryptedText)
+    answer: Mapped[str] = mapped_column(EncryptedText)
     citations: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     provider: Mapped[str] = mapped_column(String(32))
     cached: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -48,8 +49,8 @@ class AnswerCacheEntry(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, index=True)
     book_id: Mapped[int | None] = mapped_column(Integer, index=True)
     mode: Mapped[str] = mapped_column(String(16))
-    question: Mapped[str] = mapped_column(Text)
-    answer: Mapped[str] = mapped_column(Text)
+    question: Mapped[str] = mapped_column(EncryptedText)
+    answer: Mapped[str] = mapped_column(EncryptedText)
     citations: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     provider: Mapped[str] = mapped_column(String(32))
     hits: Mapped[int] = mapped_column(Integer, default=0)
