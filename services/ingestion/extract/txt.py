@@ -299,10 +299,11 @@ def _drop_contents(lines: list[str], found: dict[int, _Heading], contents: list[
     for index in order:
         later[_key(found[index])] = index  # the last place each heading appears
     run: list[int] = []
-    for index in [*order, None]:
-        if index is not None and prose[index] < _SHORT_HEADING_CHARS and later[_key(found[index])] > index:
-            run.append(index)
-            continue
+    for position in [*order, None]:
+        if position is not None and prose[position] < _SHORT_HEADING_CHARS:
+            if later[_key(found[position])] > position:
+                run.append(position)
+                continue
         if len(run) >= 3:
             for entry in run:
                 del found[entry]
