@@ -115,11 +115,14 @@ class AskContext:
 
     @classmethod
     async def open(cls, settings: Settings) -> AskContext:
+        from bot.settings import encryption_keys
         from bot.wiring.chat import build_answer_service
+        from db.encryption import configure as configure_encryption
         from db.engine import create_engine, create_session_factory
         from db.migrate import upgrade_async
         from services.search.index import build_search_index
 
+        configure_encryption(encryption_keys(settings))  # the bot's conversations are read back encrypted
         await upgrade_async(settings.effective_database_url)
         engine = create_engine(settings.effective_database_url)
         session_factory = create_session_factory(engine)
