@@ -299,10 +299,11 @@ def _drop_contents(lines: list[str], found: dict[int, _Heading], contents: list[
     for index in order:
         later[_key(found[index])] = index  # the last place each heading appears
     run: list[int] = []
-    for position in [*order, None]:
-        if position is not None and prose[position] < _SHORT_HEADING_CHARS:
-            if later[_key(found[position])] > position:
-                run.append(position)
+    line_or_end: int | None
+    for line_or_end in [*order, None]:
+        if line_or_end is not None and prose[line_or_end] < _SHORT_HEADING_CHARS:
+            if later[_key(found[line_or_end])] > line_or_end:
+                run.append(line_or_end)
                 continue
         if len(run) >= 3:
             for entry in run:
