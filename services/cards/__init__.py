@@ -1,0 +1,1 @@
+"""Quote cards: a quote, its book and place drawn as an image to share."""
