@@ -56,6 +56,13 @@ def add_arguments(parser: Any) -> None:
         "--flood", type=int, default=200, help="messages one user sends in a burst (default 200)"
     )
     parser.add_argument("--book", type=Path, default=BOOK, help="the book the askers ask about")
+    parser.add_argument(
+        "--questions",
+        type=int,
+        default=0,
+        help="a soak instead of the burst: this many different questions in all, a few at a time, and the "
+        "RSS after warm-up against the end (default 0: the burst)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
 
 
@@ -149,6 +156,94 @@ class MemoryWatch:
         return end
 
 
+SUBJECTS = (
+    "the White Rabbit",
+    "the Cheshire Cat",
+    "the Queen of Hearts",
+    "the Hatter",
+    "the March Hare",
+    "the Duchess",
+    "the Caterpillar",
+    "the Mock Turtle",
+    "the Gryphon",
+    "the Dormouse",
+    "Bill the Lizard",
+    "the King of Hearts",
+    "the cook",
+    "the Knave of Hearts",
+    "Alice's sister",
+)
+TEMPLATES = (
+    "Who is {}?",
+    "What did {} say to Alice?",
+    "Why was {} angry?",
+    "Where did Alice meet {}?",
+    "What happened to {} in the end?",
+    "What was {} doing when Alice arrived?",
+)
+WARM_UP = 0.2  # the soak's first fifth: caches fill, the allocator finds its size
+SOAK_AT_ONCE = 2
+
+
+def soak_questions(count: int) -> list[str]:
+    """`count` different questions about the book; past the first pass each carries its number."""
+    base = [template.format(subject) for template in TEMPLATES for subject in SUBJECTS]
+    return [
+        base[n % len(base)] if n < len(base) else f"{base[n % len(base)]} (question {n + 1})"
+        for n in range(count)
+    ]
+
+
+def slope_per_100(points: list[tuple[int, int]]) -> float | None:
+    """Least-squares MB per 100 questions through (questions asked, RSS bytes)."""
+    if len(points) < 2:
+        return None
+    xs = [float(x) for x, _ in points]
+    ys = [y / 2**20 for _, y in points]
+    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    if spread == 0:
+        return None
+    return round(100 * sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread, 1)
+
+
+async def soak(askers: list[Person], memory: MemoryWatch, count: int) -> dict[str, Any]:
+    """`count` questions, SOAK_AT_ONCE at a time, the askers taking turns; RSS after each answer."""
+    questions = soak_questions(count)
+    points: list[tuple[int, int]] = []
+    latencies: list[float] = []
+    unanswered = 0
+    for first in range(0, count, SOAK_AT_ONCE):
+        batch = range(first, min(count, first + SOAK_AT_ONCE))
+
+        async def one(n: int) -> float | None:
+            person = askers[n % len(askers)]
+            started = time.perf_counter()
+            sent = await person.send(questions[n])
+            answer = await person.wait_for(sent, is_answer, ANSWER_TIMEOUT)
+            return (time.perf_counter() - started) * 1000 if answer is not None else None
+
+        for ms in await asyncio.gather(*(one(n) for n in batch)):
+            if ms is None:
+                unanswered += 1
+            else:
+                latencies.append(ms)
+        points.append((batch.stop, await asyncio.to_thread(memory.rss)))
+    warm = max(1, int(len(points) * WARM_UP))
+    after_warm_up = points[warm - 1]
+    return {
+        "questions": count,
+        "answers": count - unanswered,
+        "answer_ms": percentiles(latencies),
+        "rss_mb": {
+            "after_warm_up": round(after_warm_up[1] / 2**20),
+            "warm_up_questions": after_warm_up[0],
+            "end": round(points[-1][1] / 2**20),
+            "slope_per_100_questions": slope_per_100(points[warm - 1 :]),
+        },
+    }
+
+
 def percentiles(values: list[float]) -> dict[str, float | None]:
     if not values:
         return {"p50": None, "p95": None}
@@ -189,7 +284,9 @@ async def keep_starting(person: Person, until: asyncio.Event, latencies: list[fl
         await asyncio.sleep(max(0.0, START_EVERY - (time.perf_counter() - started)))
 
 
-async def run_benchmark(settings: Any, *, users: int, flood: int, book: Path) -> dict[str, Any]:
+async def run_benchmark(
+    settings: Any, *, users: int, flood: int, book: Path, questions: int = 0
+) -> dict[str, Any]:
     from bot.i18n import I18n
     from bot.sandbox.runner import librarity_app, start_sandbox
 
@@ -206,6 +303,8 @@ async def run_benchmark(settings: Any, *, users: int, flood: int, book: Path) ->
                 "webhook_url": None,
                 "gemini_api_key": None,
                 "openai_api_key": None,
+                # a soak asks more than a free day's questions; limits are not what it measures
+                **({"rate_questions": 0, "billing_free_questions_per_day": 10**6} if questions else {}),
             }
         )
         memory = MemoryWatch()
@@ -224,6 +323,18 @@ async def run_benchmark(settings: Any, *, users: int, flood: int, book: Path) ->
             await asyncio.sleep(2.0)  # idle: the model loaded, the book in, nothing being asked
             idle = await asyncio.to_thread(memory.rss)
             prepared = time.perf_counter()
+            if questions:
+                soaked = await soak(askers, memory, questions)
+                await memory.stop()
+                return {
+                    "users": users,
+                    **soaked,
+                    "rss_mb": {"idle": round(idle / 2**20), **soaked["rss_mb"]},
+                    "seconds": {
+                        "measured": round(time.perf_counter() - prepared, 1),
+                        "total": round(time.perf_counter() - started, 1),
+                    },
+                }
 
             done = asyncio.Event()
             starts: list[float | None] = []
@@ -261,6 +372,20 @@ async def run_benchmark(settings: Any, *, users: int, flood: int, book: Path) ->
 
 
 def report(result: dict[str, Any]) -> str:
+    if "questions" in result:
+        rss, answer = result["rss_mb"], result["answer_ms"]
+        return "\n".join(
+            [
+                f"{result['questions']} different questions, {SOAK_AT_ONCE} at a time, "
+                f"by {result['users']} users taking turns:",
+                f"- answers: {result['answers']} of {result['questions']}, p50 {answer['p50']} ms, "
+                f"p95 {answer['p95']} ms",
+                f"- RSS: idle {rss['idle']} MB, after warm-up ({rss['warm_up_questions']} questions) "
+                f"{rss['after_warm_up']} MB, end {rss['end']} MB, "
+                f"slope {rss['slope_per_100_questions']} MB per 100 questions after warm-up",
+                f"- {result['seconds']['measured']} s measured, {result['seconds']['total']} s in all",
+            ]
+        )
     start, answer = result["start_ms"], result["answer_ms"]
     return "\n".join(
         [
@@ -281,6 +406,8 @@ async def run(args: Any, settings: Any) -> int:
     # The bot's and the sandbox's line per update and request: terminal output, not what is measured.
     for name in ("aiogram.event", "aiohttp.access"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    result = await run_benchmark(settings, users=args.users, flood=args.flood, book=args.book)
+    result = await run_benchmark(
+        settings, users=args.users, flood=args.flood, book=args.book, questions=args.questions
+    )
     print(json.dumps(result) if args.json else report(result))
     return 0
