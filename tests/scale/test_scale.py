@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 import aiohttp
 import pytest
 from aiohttp import web
+from cryptography.fernet import Fernet
 from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -270,6 +271,7 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
             BILLING_FREE_MAX_BOOKS="50",
             ADMIN_IDS=str(OWNER),
             BOT_TOKEN=SANDBOX_TOKEN,
+            DATA_ENCRYPTION_KEY=Fernet.generate_key().decode(),  # one key for every process, as in production
             TELEGRAM_API_URL=emulator.base_url,
             WEBHOOK_URL=balancer.url,
             WEBHOOK_SECRET=SECRET,
