@@ -6,7 +6,7 @@ from aiogram import Router
 
 
 def get_routers() -> list[Router]:
-    from handlers import admin, billing, chat, errors, fallback, library, privacy, settings, start
+    from handlers import admin, billing, cards, chat, errors, fallback, library, privacy, settings, start
 
     # errors first (it only handles errors); fallback last (it takes whatever nobody else did).
     # admin early: its typed inputs (a search, an amount) must beat the chat's catch-all text handler;
@@ -18,6 +18,7 @@ def get_routers() -> list[Router]:
         billing.router,
         settings.router,
         privacy.router,
+        cards.router,
         library.router,
         chat.router,
         fallback.router,

@@ -17,6 +17,7 @@ from db.repositories import books as books_repo
 from handlers import chat_summary
 from handlers.billing import refusal_reply
 from handlers.callbacks import BookCb
+from handlers.cards import with_card_buttons
 from handlers.chat_stream import AnswerStream
 from handlers.chat_ui import (
     ChatCb,
@@ -303,6 +304,7 @@ async def search_shelf(
         await message.answer(i18n("chat-search-nothing", query=escape(query)) + footer, reply_markup=markup)
         return
     titles = await book_titles(session, found)
+    markup = with_card_buttons(markup, found, i18n)
     await send_parts(message, search_html(i18n, query, found, titles) + footer, markup)
 
 

@@ -1,0 +1,25 @@
+"""Which quote a card shows: a passage of the user's own book, never anyone else's."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Book, Chunk
+from services.cards.render import QuoteCard
+
+
+async def card_for_chunk(session: AsyncSession, user_id: int, chunk_id: int) -> QuoteCard | None:
+    """The card of one indexed passage, or None when it is not in this user's books."""
+    row = (
+        await session.execute(
+            select(Chunk, Book)
+            .join(Book, Book.id == Chunk.book_id)
+            .where(Chunk.id == chunk_id, Book.user_id == user_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    chunk, book = row
+    place = chunk.chapter or (f"p. {chunk.page}" if chunk.page else None)
+    return QuoteCard(chunk.text.strip(), book.display_title, book.author, place)
