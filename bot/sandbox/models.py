@@ -126,9 +126,14 @@ class Draft:
         return {"draft_id": self.draft_id, "text": self.text, "entities": self.entities, "date": self.date}
 
 
+KEEP_MESSAGES = 1000  # per chat
+
+
 @dataclass
 class Chat:
-    """A private chat between the bot and one user."""
+    """A private chat between the bot and one user; it keeps its newest KEEP_MESSAGES messages, so a
+    long-running sandbox does not grow with every question (an older one answers "not found", as a
+    deleted one would)."""
 
     user: SandboxUser
     messages: dict[int, ChatMessage] = field(default_factory=dict)
@@ -153,6 +158,8 @@ class Chat:
         data = {"message_id": message_id, **data}
         message = ChatMessage(data=data, outgoing=outgoing, revision=self.bump())
         self.messages[message_id] = message
+        while len(self.messages) > KEEP_MESSAGES:
+            del self.messages[next(iter(self.messages))]
         if outgoing:
             self.draft = None
             self.action = None
