@@ -13,14 +13,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
 from db.models import User
-from services.cards.quotes import card_for_chunk
-from services.cards.render import render
+from services.cards.quotes import PASSAGE_PREFIX, card_for_chunk, card_for_passage
+from services.cards.render import QuoteCard, render
 
 router = Router(name=__name__)
 
 
 class CardCb(CallbackData, prefix="card"):
     chunk_id: int
+
+
+class PassageCardCb(CallbackData, prefix=PASSAGE_PREFIX):
+    """Made by services.cards.quotes.passage_card_data (the daily quote's button)."""
+
+    book_id: int
+    seq: int
 
 
 def with_card_buttons(
@@ -44,7 +51,18 @@ def with_card_buttons(
 async def on_card(
     query: CallbackQuery, callback_data: CardCb, user: User, session: AsyncSession, i18n: Translator
 ) -> None:
-    card = await card_for_chunk(session, user.id, callback_data.chunk_id)
+    await send_card(query, await card_for_chunk(session, user.id, callback_data.chunk_id), i18n)
+
+
+@router.callback_query(PassageCardCb.filter())
+async def on_passage_card(
+    query: CallbackQuery, callback_data: PassageCardCb, user: User, session: AsyncSession, i18n: Translator
+) -> None:
+    card = await card_for_passage(session, user.id, callback_data.book_id, callback_data.seq)
+    await send_card(query, card, i18n)
+
+
+async def send_card(query: CallbackQuery, card: QuoteCard | None, i18n: Translator) -> None:
     if card is None:
         await query.answer(i18n("cards-unavailable"), show_alert=True)
         return

@@ -23,3 +23,21 @@ async def card_for_chunk(session: AsyncSession, user_id: int, chunk_id: int) -> 
     chunk, book = row
     place = chunk.chapter or (f"p. {chunk.page}" if chunk.page else None)
     return QuoteCard(chunk.text.strip(), book.display_title, book.author, place)
+
+
+PASSAGE_PREFIX = "cardp"
+
+
+def passage_card_data(book_id: int, seq: int) -> str:
+    """Callback data of the card button under a passage known by book and place (the daily quote)."""
+    return f"{PASSAGE_PREFIX}:{book_id}:{seq}"
+
+
+async def card_for_passage(session: AsyncSession, user_id: int, book_id: int, seq: int) -> QuoteCard | None:
+    """The card of the passage at `seq` in the user's own book, or None."""
+    chunk_id = await session.scalar(
+        select(Chunk.id)
+        .join(Book, Book.id == Chunk.book_id)
+        .where(Chunk.book_id == book_id, Chunk.seq == seq, Book.user_id == user_id)
+    )
+    return None if chunk_id is None else await card_for_chunk(session, user_id, chunk_id)

@@ -15,7 +15,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import User
@@ -119,6 +119,7 @@ class Notifier:
             "notify-quote",
             campaign=campaign,
             details={"book_id": passage.book_id, "seq": passage.seq},
+            reply_markup=self._card_button(locale, passage),
             text=html.escape(passage.text),
             title=html.escape(passage.title),
             author=html.escape(passage.author or "") or "none",
@@ -157,6 +158,15 @@ class Notifier:
     async def reengage(self, user_id: int, *, days: int, campaign: str, has_books: bool) -> SendResult | None:
         key = f"notify-reengage-{days}" + ("" if has_books else "-new")
         return await self.notify(user_id, Kind.REMINDERS, key, campaign=campaign)
+
+    def _card_button(self, locale: str, passage: Passage) -> InlineKeyboardMarkup:
+        from services.cards.quotes import passage_card_data
+
+        button = InlineKeyboardButton(
+            text=self.i18n.get(locale, "cards-button-one"),
+            callback_data=passage_card_data(passage.book_id, passage.seq),
+        )
+        return InlineKeyboardMarkup(inline_keyboard=[[button]])
 
     def _place_in(self, locale: str, passage: Passage) -> str:
         bits = []

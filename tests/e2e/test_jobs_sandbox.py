@@ -32,6 +32,14 @@ async def _quotes(user: UserClient, marker: str) -> list[str]:
     return [text_of(m) for m in await user.messages() if marker in text_of(m)]
 
 
+async def _quote_card(user: UserClient) -> None:
+    """The daily quote's 🖼 Card button sends the quote drawn as an image."""
+    quote = next(m for m in await user.messages() if "Quote of the day" in text_of(m))
+    await user.tap_button(quote, "Card")
+    photo = await user.wait_for(lambda ms: next((m for m in ms if m.get("photo")), None))
+    assert (await user.download(photo)).startswith(b"\x89PNG")
+
+
 async def test_quote_and_digest_once_at_the_users_hour(sandbox_bot: SandboxHarness) -> None:
     ctx = _ctx(sandbox_bot)
     reader = sandbox_bot.user(language_code="en")
@@ -57,6 +65,7 @@ async def test_quote_and_digest_once_at_the_users_hour(sandbox_bot: SandboxHarne
     # Moscow is UTC+3: their 09:00 came at 06:00 UTC; the English user's at 09:00 UTC. Once each.
     assert len(await _quotes(reader, "Quote of the day")) == 1
     assert len(await _quotes(moscow, "Цитата дня")) == 1
+    await _quote_card(reader)
     assert len(await _quotes(reader, "Your week")) == 1
     assert len(await _quotes(moscow, "Ваша неделя")) == 1
     assert await _quotes(quiet, "Quote of the day") == []
