@@ -6,6 +6,8 @@ Used by the web chat page, the e2e tests and scripts (see DESIGN.md, "Sandbox"):
   POST /api/users/{id}/documents     multipart: file, caption?, language_code?
   POST /api/users/{id}/callbacks     {"message_id", "data"} -> the bot's answer (text, show_alert, url)
   POST /api/users/{id}/payments      {"message_id"} or {"link"} -> paid / declined / timeout
+  POST /api/users/{id}/inline        {"query", "offset"?} -> the results the bot answered (inline mode)
+  POST /api/users/{id}/inline/choose {"query_id", "result_id"} -> the message posted via the bot
   POST /api/users/{id}/block         {"blocked": true|false}
   GET  /api/users/{id}/messages      ?after=ID&all=1&changed_since=REV -> messages, draft, keyboard, ...
   GET  /api/users/{id}/commands      the command menu for the user's language
@@ -34,6 +36,7 @@ from bot.sandbox.world import SandboxWorld
 PROFILE_FIELDS = ("first_name", "last_name", "username", "language_code", "is_premium")
 FILE_FIELDS = ("document", "audio", "video", "voice", "animation", "sticker")
 INVOICE_LINK_PREFIX = "https://t.me/$"
+INLINE_QUERY_LIMIT = 256
 
 
 class UserApiError(Exception):
@@ -198,6 +201,58 @@ async def tap_callback(request: web.Request) -> web.Response:
     except TimeoutError:
         return web.json_response({"ok": True, "answered": False, "query_id": query.id})
     return web.json_response({"ok": True, "answered": True, "query_id": query.id, **answer})
+
+
+async def inline_query(request: web.Request) -> web.Response:
+    """The user types `@bot words`: an inline_query update; the answer is what their app would show."""
+    world = world_of(request)
+    body = await json_body(request)
+    text = body.get("query", "")
+    if not isinstance(text, str) or len(text) > INLINE_QUERY_LIMIT:
+        raise UserApiError(400, f"query is a string of at most {INLINE_QUERY_LIMIT} characters")
+    offset = body.get("offset", "")
+    if not isinstance(offset, str):
+        raise UserApiError(400, "offset must be a string")
+    user = world.ensure_user(user_id_of(request), {k: body[k] for k in PROFILE_FIELDS if k in body})
+    query = world.new_query(world.inline_queries, user.id)
+    world.updates.push(
+        "inline_query",
+        {"id": query.id, "from": user.to_user(), "query": text, "offset": offset, "chat_type": "sender"},
+    )
+    try:
+        answer = await asyncio.wait_for(asyncio.shield(query.answer), world.config.callback_wait)
+    except TimeoutError:
+        return web.json_response({"ok": True, "answered": False, "query_id": query.id})
+    world.inline_answers[user.id] = (query.id, text, answer)
+    return web.json_response({"ok": True, "answered": True, "query_id": query.id, **answer})
+
+
+async def choose_inline_result(request: web.Request) -> web.Response:
+    """The user taps one of the results: its message is posted as theirs, "via @bot", and the bot hears
+    of the choice (chosen_inline_result) when it asked for that update."""
+    world = world_of(request)
+    body = await json_body(request)
+    user = acting_user(world, user_id_of(request), body)
+    last = world.inline_answers.get(user.id)
+    if last is None or last[0] != body.get("query_id"):
+        raise UserApiError(404, "no such inline query answered for this user")
+    query_id, text, answer = last
+    result = next((r for r in answer["results"] if r["id"] == body.get("result_id")), None)
+    if result is None:
+        raise UserApiError(404, "the answer has no result with this id")
+    message = world.chats[user.id].add(
+        {
+            "from": user.to_user(),
+            "chat": user.to_chat(),
+            "date": world.timestamp(),
+            "via_bot": world.bot_user(),
+            **result["message"],
+        },
+        outgoing=False,
+    )
+    world.updates.push("message", message.data)
+    world.updates.push("chosen_inline_result", {"result_id": result["id"], "from": user.to_user(), "query": text})
+    return web.json_response({"ok": True, "query_id": query_id, "message": message.data})
 
 
 def _invoice_to_pay(world: SandboxWorld, user: SandboxUser, body: Json) -> Invoice:
@@ -371,5 +426,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/users/{user_id}/callbacks", tap_callback)
     app.router.add_post("/api/users/{user_id}/payments", pay)
     app.router.add_post("/api/users/{user_id}/block", block)
+    app.router.add_post("/api/users/{user_id}/inline", inline_query)
+    app.router.add_post("/api/users/{user_id}/inline/choose", choose_inline_result)
     app.router.add_get("/api/users/{user_id}/commands", get_commands)
     app.router.add_get("/api/files/{file_id}", download)

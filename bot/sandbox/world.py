@@ -112,6 +112,9 @@ class SandboxWorld:
         self.updates = UpdateQueue()
         self.callback_queries: dict[str, PendingQuery] = {}
         self.pre_checkout_queries: dict[str, PendingQuery] = {}
+        self.inline_queries: dict[str, PendingQuery] = {}
+        #: The results the bot last answered to each user's inline query, for choosing one.
+        self.inline_answers: dict[int, tuple[str, str, Json]] = {}
         self.invoice_links: dict[str, Invoice] = {}
         self.payments: dict[str, Payment] = {}
         self.commands: dict[tuple[str, str], list[Json]] = {}
@@ -300,7 +303,7 @@ class SandboxWorld:
 
     def close(self) -> None:
         self.updates.close()
-        for store in (self.callback_queries, self.pre_checkout_queries):
+        for store in (self.callback_queries, self.pre_checkout_queries, self.inline_queries):
             for query in store.values():
                 if not query.answer.done():
                     query.answer.cancel()

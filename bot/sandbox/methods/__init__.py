@@ -1,6 +1,6 @@
 """Bot API methods of the emulator, one module per area; importing this package registers them all."""
 
-from bot.sandbox.methods import bot_info, chats, files, messages, payments, polling
+from bot.sandbox.methods import bot_info, chats, files, inline, messages, payments, polling
 from bot.sandbox.methods.registry import MethodSpec, find_method, method_names
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "chats",
     "files",
     "find_method",
+    "inline",
     "messages",
     "method_names",
     "payments",
