@@ -6,7 +6,19 @@ from aiogram import Router
 
 
 def get_routers() -> list[Router]:
-    from handlers import admin, billing, cards, chat, errors, fallback, library, privacy, settings, start
+    from handlers import (
+        admin,
+        billing,
+        cards,
+        chat,
+        errors,
+        fallback,
+        inline,
+        library,
+        privacy,
+        settings,
+        start,
+    )
 
     # errors first (it only handles errors); fallback last (it takes whatever nobody else did).
     # admin early: its typed inputs (a search, an amount) must beat the chat's catch-all text handler;
@@ -20,6 +32,7 @@ def get_routers() -> list[Router]:
         privacy.router,
         cards.router,
         library.router,
+        inline.router,  # before chat: a passage posted via the bot is not a question
         chat.router,
         fallback.router,
     ]
