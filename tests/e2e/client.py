@@ -218,6 +218,16 @@ class UserClient(_ApiClient):
         body = {"message_id": message_id, "data": data, "force": force, **self._profile()}
         return dict(await self._request("POST", self._path("callbacks"), json=body))
 
+    async def inline(self, query: str, *, offset: str = "") -> dict[str, Any]:
+        """Type `@bot query` in some chat: the bot's answer (results, button, answered, query_id)."""
+        body = {"query": query, "offset": offset, **self._profile()}
+        return dict(await self._request("POST", self._path("inline"), json=body))
+
+    async def choose_inline(self, query_id: str, result_id: str) -> Message:
+        """Tap one of the inline results: its message, posted as the user's "via @bot"."""
+        body = {"query_id": query_id, "result_id": result_id, **self._profile()}
+        return dict((await self._request("POST", self._path("inline/choose"), json=body))["message"])
+
     async def tap_button(self, message: Message, text_substring: str) -> dict[str, Any]:
         """Tap the button whose label contains the text: a callback, a Pay button or an invoice link."""
         button = find_button(message, text_substring)
