@@ -31,6 +31,7 @@ from db.base import utcnow
 from db.models.billing import CreditAccount, LedgerEntry, Payment
 from db.models.users import User
 from services.billing.ledger import CreditLedger, LedgerResult
+from services.billing.notices import PaymentNotices
 from services.billing.plans import FREE, PAID_PLANS, PRO, Catalog, PlanLimits
 from services.billing.pricing import Pricing, TokenUsage
 from services.billing.sql import insert_ignoring_conflicts
@@ -164,6 +165,7 @@ class BillingService:
         *,
         ledger: CreditLedger | None = None,
         session_factory: async_sessionmaker[AsyncSession] | None = None,
+        notices: PaymentNotices | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = Catalog(settings)
@@ -178,8 +180,7 @@ class BillingService:
         self.orders: OrderBook | None = None
         self.stars: StarsPayments | None = None
         self.yookassa: YooKassaPayments | None = None
-        self.on_payment_event: Callable[[PaymentEvent], Awaitable[None]] | None = None
-        self.on_refund: Callable[[RefundOutcome], Awaitable[None]] | None = None
+        self.notices = notices or PaymentNotices()
 
     @property
     def card_payments(self) -> bool:
@@ -205,29 +206,29 @@ class BillingService:
         return events
 
     async def announce(self, event: PaymentEvent) -> None:
-        """Tell the user about a card payment settled outside the chat (credited, or canceled)."""
-        if self.on_payment_event is None or event.kind not in ("credited", "canceled"):
-            return
-        try:
-            await self.on_payment_event(event)
-        except Exception:
-            logger.exception("telling user %s about payment %s failed", event.user_id, event.payment_id)
+        """Tell the user about a card payment settled outside the chat (see PaymentNotices)."""
+        await self.notices.announce(event)
 
     async def announce_refund(self, outcome: RefundOutcome, refunded_by: int) -> None:
-        """Tell the user that an admin refunded their payment (/refund or the admin's Payments screen),
-        unless Telegram's refunded_payment update already told them or the admin refunded their own."""
-        if (
-            self.on_refund is None
-            or outcome.status != "refunded"
-            or outcome.user_id is None
-            or outcome.user_id == refunded_by
-            or outcome.recorded_by_echo
-        ):
-            return
-        try:
-            await self.on_refund(outcome)
-        except Exception:
-            logger.exception("telling user %s about their refund failed", outcome.user_id)
+        """Tell the user that an admin refunded their payment (see PaymentNotices)."""
+        await self.notices.announce_refund(outcome, refunded_by)
+
+    # Who tells users about payments: kept as attributes of the service for the wiring and tests.
+    @property
+    def on_payment_event(self) -> Callable[[PaymentEvent], Awaitable[None]] | None:
+        return self.notices.on_payment_event
+
+    @on_payment_event.setter
+    def on_payment_event(self, send: Callable[[PaymentEvent], Awaitable[None]] | None) -> None:
+        self.notices.on_payment_event = send
+
+    @property
+    def on_refund(self) -> Callable[[RefundOutcome], Awaitable[None]] | None:
+        return self.notices.on_refund
+
+    @on_refund.setter
+    def on_refund(self, send: Callable[[RefundOutcome], Awaitable[None]] | None) -> None:
+        self.notices.on_refund = send
 
     # --- accounts ---------------------------------------------------------------------------------
 
