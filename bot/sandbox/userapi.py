@@ -37,6 +37,7 @@ PROFILE_FIELDS = ("first_name", "last_name", "username", "language_code", "is_pr
 FILE_FIELDS = ("document", "audio", "video", "voice", "animation", "sticker")
 INVOICE_LINK_PREFIX = "https://t.me/$"
 INLINE_QUERY_LIMIT = 256
+INLINE_ANSWERS_KEPT = 1000
 
 
 class UserApiError(Exception):
@@ -223,7 +224,9 @@ async def inline_query(request: web.Request) -> web.Response:
         answer = await asyncio.wait_for(asyncio.shield(query.answer), world.config.callback_wait)
     except TimeoutError:
         return web.json_response({"ok": True, "answered": False, "query_id": query.id})
-    world.inline_answers[user.id] = (query.id, text, answer)
+    world.inline_answers[query.id] = (user.id, text, answer)
+    while len(world.inline_answers) > INLINE_ANSWERS_KEPT:
+        del world.inline_answers[next(iter(world.inline_answers))]
     return web.json_response({"ok": True, "answered": True, "query_id": query.id, **answer})
 
 
@@ -233,10 +236,11 @@ async def choose_inline_result(request: web.Request) -> web.Response:
     world = world_of(request)
     body = await json_body(request)
     user = acting_user(world, user_id_of(request), body)
-    last = world.inline_answers.get(user.id)
-    if last is None or last[0] != body.get("query_id"):
+    query_id = str(body.get("query_id"))
+    answered = world.inline_answers.get(query_id)
+    if answered is None or answered[0] != user.id:
         raise UserApiError(404, "no such inline query answered for this user")
-    query_id, text, answer = last
+    _, text, answer = answered
     result = next((r for r in answer["results"] if r["id"] == body.get("result_id")), None)
     if result is None:
         raise UserApiError(404, "the answer has no result with this id")

@@ -113,8 +113,9 @@ class SandboxWorld:
         self.callback_queries: dict[str, PendingQuery] = {}
         self.pre_checkout_queries: dict[str, PendingQuery] = {}
         self.inline_queries: dict[str, PendingQuery] = {}
-        #: The results the bot last answered to each user's inline query, for choosing one.
-        self.inline_answers: dict[int, tuple[str, str, Json]] = {}
+        #: The bot's answers to inline queries by query id (user id, query text, answer), for choosing a
+        #: result; the newest 1,000 are kept.
+        self.inline_answers: dict[str, tuple[int, str, Json]] = {}
         self.invoice_links: dict[str, Invoice] = {}
         self.payments: dict[str, Payment] = {}
         self.commands: dict[tuple[str, str], list[Json]] = {}

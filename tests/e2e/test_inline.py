@@ -1,0 +1,70 @@
+"""Inline mode through the sandbox: `@bot words` searches only the asking user's own shelf; choosing a
+result posts the passage via the bot."""
+
+from __future__ import annotations
+
+from tests.e2e.client import SandboxHarness, UserClient
+from tests.e2e.test_chat import is_progress, upload_book
+
+pytest_plugins = ["tests.fakes.fixtures"]
+
+LIGHTHOUSE_MD = """# The Lighthouse Keeper
+
+## Chapter 1
+
+Old Bartholomew kept the lighthouse on Gull Rock for forty winters. Every evening he climbed the
+spiral stair, trimmed the great lamp and watched the zeppelin lights drift over the harbour.
+
+## Chapter 2
+
+One stormy night the zeppelin came down in the bay, and Bartholomew rowed out through the waves to
+pull its crew from the cold water before the tide turned.
+"""
+
+
+async def upload(user: UserClient, text: str, name: str) -> None:
+    sent = await user.send_document(text.encode(), filename=name)
+    reply = await user.wait_reply(int(sent["message_id"]), timeout=30)
+    await user.wait_edit(int(reply["message_id"]), lambda m: not is_progress(m), timeout=120)
+
+
+def texts(answer: dict) -> str:
+    return "\n".join(r["message"]["text"] + " " + r.get("description", "") for r in answer["results"])
+
+
+async def test_inline_search_offers_only_the_users_own_passages(
+    sandbox_bot: SandboxHarness, user: UserClient
+) -> None:
+    # Before any book: no results, a button that opens the bot to send one.
+    await user.ask("/start")
+    empty = await user.inline("Elena")
+    assert empty["answered"] and empty["results"] == []
+    assert empty["button"]["start_parameter"] == "inline" and "book" in empty["button"]["text"]
+
+    await upload_book(user)
+    other = sandbox_bot.user(language_code="ru")
+    await other.ask("/start")
+    await upload(other, LIGHTHOUSE_MD, "lighthouse.md")
+
+    mine = await user.inline("Elena palace")
+    assert mine["answered"] and mine["results"], mine
+    assert "Elena" in texts(mine) and "Bartholomew" not in texts(mine)
+    assert mine["is_personal"]
+    # Words only the other user's book has find nothing of it.
+    theirs = await user.inline("Bartholomew zeppelin lighthouse")
+    assert "Bartholomew" not in texts(theirs) and "zeppelin" not in texts(theirs)
+    # And the other user finds their own book, never the Firebird.
+    their_own = await other.inline("Bartholomew zeppelin lighthouse")
+    assert "Bartholomew" in texts(their_own) and "Elena" not in texts(their_own)
+    assert "Elena" not in texts(await other.inline("Elena palace"))
+
+    # An empty query lists the user's books.
+    recent = await user.inline("")
+    assert [r["title"] for r in recent["results"]] == ["The Firebird"]
+
+    # Choosing a result posts it as the user's message, via the bot; the bot does not take it for a question.
+    chosen = mine["results"][0]
+    posted = await user.choose_inline(mine["query_id"], chosen["id"])
+    assert posted["via_bot"]["is_bot"] and "Elena" in posted["text"]
+    assert "<" not in posted["text"]  # the HTML was parsed, not shown
+    assert [e for e in posted.get("entities", []) if e["type"] == "blockquote"]
