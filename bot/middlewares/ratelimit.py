@@ -90,6 +90,9 @@ class RateLimitMiddleware(BaseMiddleware):
         try:
             if update.callback_query is not None:
                 await update.callback_query.answer(text)
+            elif update.inline_query is not None:
+                # Inline mode (counted as "updates"): no results this time, nothing said in a chat.
+                await update.inline_query.answer([], cache_time=verdict.retry_after, is_personal=True)
             elif verdict.notify and bot is not None and chat is not None:
                 await bot.send_message(chat.id, text)
         except TelegramAPIError:

@@ -132,3 +132,13 @@ async def test_a_payment_goes_through_when_the_user_is_over_every_budget(user: U
 
     assert paid["status"] == "paid", paid
     await user.wait_reply(int(invoice["message_id"]), contains="100 credits added")
+
+
+async def test_a_flood_of_inline_queries_is_answered_empty_over_budget(user: UserClient) -> None:
+    answers = await asyncio.gather(*(user.inline(f"word {i}") for i in range(2 * UPDATES)))
+
+    assert all(a["answered"] for a in answers), answers
+    # Within the budget: the empty shelf's "send me a book" button; over it: nothing, and no chat message.
+    assert sum("button" in a for a in answers) == UPDATES
+    assert all(a["results"] == [] for a in answers)
+    assert not [m for m in await user.messages() if TOO_FAST in text_of(m)]
