@@ -35,8 +35,9 @@ async def install(ctx: AppContext) -> None:
             warn_percent=ctx.settings.billing_warn_at_percent,
             alerts=ctx.services.get("alerts"),
         )
-        billing.on_payment_event = notices.payment_event
-        billing.on_refund = notices.refunded
+        # Who tells users about card payments settled outside the chat and about admins' refunds.
+        billing.notices.on_payment_event = notices.payment_event
+        billing.notices.on_refund = notices.refunded
         hook_ingestion(ctx, billing, notices)
         hook_answers(ctx, billing, notices)
 
