@@ -342,6 +342,7 @@ class Options:
     cache: Path | None = None
     out: Path = Path("bench-results")
     precision: str = "auto"  # EMBEDDINGS_PRECISION
+    folds: int = 0  # 0: no held-out folds; K: anthologies split into K folds by sorted name
 
 
 @dataclass(slots=True)
@@ -430,6 +431,7 @@ async def run_benchmark(options: Options) -> dict[str, Any]:
         )  # fmt: skip
 
     totals: dict[str, dict[str, Score]] = {}
+    per_anthology: dict[str, dict[str, Score]] = {}
     for name, books, runs in shelves:
         t0 = time.perf_counter()
         # All questions' vectors in one batch: the searches then find them cached.
@@ -440,6 +442,7 @@ async def run_benchmark(options: Options) -> dict[str, Any]:
         stats["baseline_chunks"][name] = len(baselines.passages)
         for run in runs:
             scores = await _evaluate(run, shelf, baselines, options)
+            per_anthology[run.name] = scores
             rows.append({"run": run.name, **{system: s.as_dict() for system, s in scores.items()}})
             if run.name.startswith("fairytale/"):
                 for system, score in scores.items():
@@ -450,8 +453,10 @@ async def run_benchmark(options: Options) -> dict[str, Any]:
     for name, scores in totals.items():
         label = f"{name} (all {anthologies} anthologies, every question counted once)"
         rows.insert(0, {"run": label, **{system: s.as_dict() for system, s in scores.items()}})
+    folds = _fold_rows(per_anthology, options.folds) if options.folds else []
     embedder.save()
     result = {
+        "folds": folds,
         "benchmark": "retrieval",
         "model": LOCAL_MODEL,
         "budget_chars": BUDGET_CHARS,
@@ -464,6 +469,24 @@ async def run_benchmark(options: Options) -> dict[str, Any]:
         **stats,
     }
     return result
+
+
+def _fold_rows(per_anthology: dict[str, dict[str, Score]], k: int) -> list[dict[str, Any]]:
+    """Each fold's figures, the fold's anthologies never used to choose the settings measured.
+
+    Settings are the ones given on the command line (no per-fold search is done here), so every fold is
+    held out; the mean over folds is the headline."""
+    names = [n for n in per_anthology if n.startswith("fairytale/")]
+    if len(names) < k:
+        return []
+    rows: list[dict[str, Any]] = []
+    for i, fold in enumerate(fold_split(names, k)):
+        total: dict[str, Score] = {}
+        for name in fold:
+            for system, score in per_anthology[name].items():
+                _merge(total.setdefault(system, Score()), score)
+        rows.append({"fold": i, "anthologies": fold, **{s: v.as_dict() for s, v in total.items()}})
+    return rows
 
 
 async def _evaluate(run: Run, shelf: Shelf, baselines: Baselines, options: Options) -> dict[str, Score]:
@@ -494,6 +517,16 @@ async def _evaluate(run: Run, shelf: Shelf, baselines: Baselines, options: Optio
                     ranked[0].text[:EXTRACT_CHARS], question.answers
                 )
     return scores
+
+
+def fold_split(names: Sequence[str], k: int) -> list[list[str]]:
+    """Anthologies split into k folds, deterministic: sorted by name, dealt round-robin."""
+    if k < 2:
+        raise ValueError("folds need k >= 2")
+    ordered = sorted(names)
+    if k > len(ordered):
+        raise ValueError(f"{k} folds for {len(ordered)} anthologies")
+    return [ordered[i::k] for i in range(k)]
 
 
 def _merge(total: Score, part: Score) -> None:
@@ -606,6 +639,7 @@ def add_arguments(parser: Any) -> None:
         help="search our index as it is when a book turns ready: words only, dense vectors still coming",
     )
     parser.add_argument("--no-cache", action="store_true", help="embed everything again")
+    parser.add_argument("--folds", type=int, default=0, help="split anthologies into K held-out folds")
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
 
 
@@ -652,6 +686,7 @@ def options_from(args: Any, default_data: Path) -> Options:
         at_ready=args.at_ready,
         cache=None if args.no_cache else args.out / ".cache" / "embeddings-minilm.npz",
         out=args.out,
+        folds=getattr(args, "folds", 0) or 0,
     )
 
 
@@ -661,5 +696,13 @@ async def run(args: Any, settings: Any) -> int:
     result = await run_benchmark(options)
     path = write_result(result, options.out)
     print(markdown_table(result, options.modes))
+    held_out = result.get("folds") or []
+    for row in held_out:
+        print(f"fold {row['fold']} ({', '.join(row['anthologies'])}): {row.get('hybrid')}")
+    if held_out and all("hybrid" in r for r in held_out):
+        for key in ("r5", "mrr"):
+            values = [r["hybrid"].get(key) for r in held_out if r["hybrid"].get(key) is not None]
+            if values:
+                print(f"held-out mean {key}: {sum(values) / len(values):.3f}")
     print(f"\n{result['seconds']}s; {result['embedded_texts']} texts embedded; results in {path}")
     return 0
