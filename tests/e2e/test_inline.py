@@ -62,7 +62,7 @@ async def test_inline_search_offers_only_the_users_own_passages(
     recent = await user.inline("")
     assert [r["title"] for r in recent["results"]] == ["The Firebird"]
 
-    # Choosing a result posts it as the user's message, via the bot; the bot does not take it for a question.
+    # Choosing a result posts it as the user's message, via the bot.
     chosen = mine["results"][0]
     posted = await user.choose_inline(mine["query_id"], chosen["id"])
     assert posted["via_bot"]["is_bot"] and "Elena" in posted["text"]
