@@ -700,7 +700,7 @@ async def run(args: Any, settings: Any) -> int:
     for row in held_out:
         print(f"fold {row['fold']} ({', '.join(row['anthologies'])}): {row.get('hybrid')}")
     if held_out and all("hybrid" in r for r in held_out):
-        for key in ("r5", "mrr"):
+        for key in ("recall@5", "mrr@10"):
             values = [r["hybrid"].get(key) for r in held_out if r["hybrid"].get(key) is not None]
             if values:
                 print(f"held-out mean {key}: {sum(values) / len(values):.3f}")
