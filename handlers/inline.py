@@ -10,6 +10,7 @@ from aiogram.types import (
     InlineQuery,
     InlineQueryResultArticle,
     InlineQueryResultsButton,
+    InlineQueryResultUnion,
     InputTextMessageContent,
     Message,
 )
@@ -41,11 +42,11 @@ async def on_inline_query(
     words = query.query.strip()
     books, total = await books_repo.shelf_page(session, user.id, offset=0, limit=RECENT_BOOKS)
     if total == 0:
-        button = InlineQueryResultsButton(text=i18n("inline-no-books"), start_parameter=START_PARAMETER)
-        await query.answer([], cache_time=CACHE_SECONDS, is_personal=True, button=button)
+        send_book = InlineQueryResultsButton(text=i18n("inline-no-books"), start_parameter=START_PARAMETER)
+        await query.answer([], cache_time=CACHE_SECONDS, is_personal=True, button=send_book)
         return
     if not words:
-        results = [
+        results: list[InlineQueryResultUnion] = [
             InlineQueryResultArticle(
                 id=f"book-{book.id}",
                 title=book.display_title,
@@ -62,7 +63,8 @@ async def on_inline_query(
     await session.commit()  # no connection is held while searching
     found = await answers.retrieve(user.id, words, book_id=None, k=INLINE_K)
     titles = await book_titles(session, found)
-    results, seen = [], set()
+    found_results: list[InlineQueryResultUnion] = []
+    seen: set[str] = set()
     for citation in found:
         result_id = f"p-{citation.book_id}-{citation.chunk_id}"
         if result_id in seen:
@@ -71,7 +73,7 @@ async def on_inline_query(
         title = titles.get(citation.book_id, "?")
         passage = clip(reflow(citation.text), PASSAGE_CHARS)
         place = place_text(i18n, citation, title=title)
-        results.append(
+        found_results.append(
             InlineQueryResultArticle(
                 id=result_id,
                 title=clip(title, 100),
@@ -84,10 +86,10 @@ async def on_inline_query(
         )
     button = (
         None
-        if results
+        if found_results
         else InlineQueryResultsButton(text=i18n("inline-nothing"), start_parameter=START_PARAMETER)
     )
-    await query.answer(results, cache_time=CACHE_SECONDS, is_personal=True, button=button)
+    await query.answer(found_results, cache_time=CACHE_SECONDS, is_personal=True, button=button)
 
 
 @router.message(F.via_bot)

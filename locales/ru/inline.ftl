@@ -2,4 +2,4 @@
 inline-no-books = Ваша полка пуста: пришлите мне книгу
 inline-nothing = На вашей полке ничего не нашлось: открыть бота
 inline-book-hint = Напишите слова после имени бота, чтобы искать в этой книге и на всей полке
-inline-book-message = 📖 Я читаю <b>{ $title }</b>
+inline-book-message = 📖 Я читаю <b>«{ $title }»</b>
