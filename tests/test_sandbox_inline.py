@@ -11,7 +11,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import InlineQueryResultArticle, InputTextMessageContent
+from aiogram.types import InlineQueryResultArticle, InlineQueryResultUnion, InputTextMessageContent
 
 from bot.sandbox import SandboxConfig, SandboxEmulator
 from tests.e2e.client import UserClient
@@ -38,7 +38,7 @@ async def user(emulator: SandboxEmulator) -> AsyncIterator[UserClient]:
         yield client
 
 
-def article(result_id: str, text: str = "A passage") -> InlineQueryResultArticle:
+def article(result_id: str, text: str = "A passage") -> InlineQueryResultUnion:
     return InlineQueryResultArticle(
         id=result_id, title="Title", input_message_content=InputTextMessageContent(message_text=text)
     )
