@@ -40,6 +40,7 @@ from bot.bench.retrieval import (
     fairytale_books,
     xquad_books,
 )
+from services.chat.answer import fit_passages
 from services.chat.offline import MAX_CHARS, extractive_reply
 from services.chat.types import Citation
 
@@ -76,18 +77,6 @@ class Tally:
         }
 
 
-def fit(passages: list[Citation], budget: int = CONTEXT_CHARS) -> list[Citation]:
-    """The best passages that fit the context budget, as the chat packs them (at least one)."""
-    fitted: list[Citation] = []
-    total = 0
-    for passage in passages:
-        if fitted and total + len(passage.text) > budget:
-            break
-        fitted.append(passage)
-        total += len(passage.text)
-    return fitted
-
-
 async def _ask(
     shelf: Any,
     embedder: CachedEmbedder,
@@ -98,7 +87,7 @@ async def _ask(
     hits = await shelf.index.search(
         1, question.text, book_ids=[shelf.ids[question.book]], k=K, budget=CONTEXT_CHARS
     )
-    context = fit([Citation.from_hit(hit) for hit in hits])
+    context = fit_passages([Citation.from_hit(hit) for hit in hits], CONTEXT_CHARS)  # as the chat packs them
     reply = await extractive_reply(question.text, context, embedder=embedder, max_chars=MAX_CHARS)
     answered = answer_found(reply.text, question.answers)
     tally.questions += 1

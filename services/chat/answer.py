@@ -521,16 +521,7 @@ class AnswerService:
         await session.commit()
 
     def _fit(self, passages: list[Citation], budget: int | None = None) -> list[Citation]:
-        """The best passages that fit the context budget (always at least one)."""
-        budget = budget or self.context_chars
-        fitted: list[Citation] = []
-        total = 0
-        for passage in passages:
-            if fitted and total + len(passage.text) > budget:
-                break
-            fitted.append(passage)
-            total += len(passage.text)
-        return fitted
+        return fit_passages(passages, budget or self.context_chars)
 
     async def _scope(
         self, session: AsyncSession, user_id: int, book_id: int | None
@@ -574,3 +565,15 @@ def _with_turn(result: AnswerResult, turn_id: int) -> AnswerResult:
 def _passages_digest(citations: Sequence[Citation]) -> str:
     """What a passages-only turn "answered", so a follow-up has something to lean on."""
     return " … ".join(normalise(c.text)[:200] for c in citations[:3])
+
+
+def fit_passages(passages: list[Citation], budget: int) -> list[Citation]:
+    """The best passages that fit the context budget, in rank order (always at least one)."""
+    fitted: list[Citation] = []
+    total = 0
+    for passage in passages:
+        if fitted and total + len(passage.text) > budget:
+            break
+        fitted.append(passage)
+        total += len(passage.text)
+    return fitted
