@@ -68,3 +68,43 @@ async def test_inline_search_offers_only_the_users_own_passages(
     assert posted["via_bot"]["is_bot"] and "Elena" in posted["text"]
     assert "<" not in posted["text"]  # the HTML was parsed, not shown
     assert [e for e in posted.get("entities", []) if e["type"] == "blockquote"]
+
+
+async def test_a_passage_posted_via_the_bot_is_not_taken_for_a_question(
+    sandbox_bot: SandboxHarness, user: UserClient
+) -> None:
+    """The update is fed to the dispatcher and awaited, so whatever the bot would send for it has been
+    sent when it returns: a question about the book would be answered, a posted passage is not."""
+    from datetime import UTC, datetime
+
+    from aiogram.types import Update
+
+    await upload_book(user)
+    running = sandbox_bot.running
+    me = await running.bot.me()
+    before = len(await user.calls())
+
+    def update(update_id: int, via_bot: bool) -> Update:
+        message = {
+            "message_id": 900_000 + update_id,
+            "date": int(datetime.now(UTC).timestamp()),
+            "chat": {"id": user.user_id, "type": "private", "first_name": "Ann"},
+            "from": {"id": user.user_id, "is_bot": False, "first_name": "Ann"},
+            "text": "Who is Elena?",
+        }
+        if via_bot:
+            message["via_bot"] = {
+                "id": me.id,
+                "is_bot": True,
+                "first_name": me.first_name,
+                "username": me.username,
+            }
+        return Update.model_validate({"update_id": 800_000 + update_id, "message": message})
+
+    await running.dispatcher.feed_update(running.bot, update(1, via_bot=True))
+    sent = [c for c in (await user.calls())[before:] if c["method"].lower().startswith("sendmessage")]
+    assert sent == []
+    # The same words typed by the user are a question, and get an answer.
+    await running.dispatcher.feed_update(running.bot, update(2, via_bot=False))
+    sent = [c for c in (await user.calls())[before:] if c["method"].lower().startswith("sendmessage")]
+    assert sent
