@@ -302,7 +302,10 @@ def _drop_contents(lines: list[str], found: dict[int, _Heading], contents: list[
     line_or_end: int | None
     for line_or_end in [*order, None]:
         if line_or_end is not None and prose[line_or_end] < _SHORT_HEADING_CHARS:
-            if later[_key(found[line_or_end])] > line_or_end:
+            again = later[_key(found[line_or_end])]
+            # An entry comes again later as a real chapter, with far more text under it; a volume's short
+            # chapters numbered afresh in the next volume have as much text under them each time.
+            if again > line_or_end and prose[again] > max(3 * prose[line_or_end], _SHORT_HEADING_CHARS):
                 run.append(line_or_end)
                 continue
         if len(run) >= 3:
