@@ -4,10 +4,12 @@ from db.models.admin import AuditEntry, UserBan
 from db.models.billing import CreditAccount, LedgerEntry, Payment, PaymentOrder
 from db.models.books import Book, BookStatus, Chunk
 from db.models.chat import AnswerCacheEntry, BookSummary, ChatTurn, LLMUsageRecord
+from db.models.engagement import Achievement, LeaderboardEntry, ReadingStreak, SharedQuote
 from db.models.notifications import Broadcast, Delivery, Event, JobRun
 from db.models.users import User
 
 __all__ = [
+    "Achievement",
     "AnswerCacheEntry",
     "AuditEntry",
     "Book",
@@ -21,9 +23,12 @@ __all__ = [
     "Event",
     "JobRun",
     "LLMUsageRecord",
+    "LeaderboardEntry",
     "LedgerEntry",
     "Payment",
     "PaymentOrder",
+    "ReadingStreak",
+    "SharedQuote",
     "User",
     "UserBan",
 ]

@@ -79,6 +79,9 @@ class Book(Base):
     # The chat message that shows progress, so that it can still be edited after a restart.
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Spoiler-safe reading: how far the reader has got (percent of the text, 0-100). When set, answers,
+    # quotes and summaries use only passages before it (Chunk.percent < read_until).
+    read_until: Mapped[float | None] = mapped_column(Float)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
