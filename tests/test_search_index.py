@@ -154,6 +154,27 @@ async def test_users_never_see_each_others_chunks(index: SearchIndex) -> None:
     assert await index.search(3, "lighthouse") == []
 
 
+async def test_a_reading_limit_keeps_later_passages_out(index: SearchIndex) -> None:
+    """Spoiler-safe reading: with a limit on a book, nothing at or after it is found or added around a
+    passage; other books are searched as before."""
+    await _add(index, 1, 10, ENGLISH_BOOK, "en")
+    await _add(index, 1, 11, RUSSIAN_BOOK, "ru")
+    chunks = chunk_text(ENGLISH_BOOK, options=OPTIONS)
+    baker = next(c for c in chunks if "Tobias sold" in c.text)
+    limit = {10: baker.percent}  # the reader has got to the baker's market day, not further
+    for mode in ("hybrid", "dense", "lexical"):
+        hits = await index.search(1, "honey buns at the Saturday market", k=5, mode=mode, limits=limit)  # type: ignore[arg-type]
+        assert all(hit.percent < baker.percent for hit in hits if hit.book_id == 10)
+        assert all("honey buns" not in hit.text for hit in hits)
+        unlimited = await index.search(1, "honey buns at the Saturday market", k=5, mode=mode)  # type: ignore[arg-type]
+        assert any("honey buns" in hit.text for hit in unlimited)
+    # The other book is not limited.
+    hits = await index.search(1, "Кто чинил колесо мельницы?", k=3, limits=limit)
+    assert hits and hits[0].book_id == 11
+    # Nothing before the limit's first passage: a limit at 0 leaves the book empty.
+    assert await index.search(1, "lighthouse lantern", book_ids=[10], limits={10: 0.0}) == []
+
+
 async def test_delete_book_removes_its_points(index: SearchIndex) -> None:
     count = await _add(index, 1, 10, ENGLISH_BOOK, "en")
     await _add(index, 1, 11, RUSSIAN_BOOK, "ru")

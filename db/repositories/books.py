@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, literal, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
@@ -276,3 +276,25 @@ async def set_active(session: AsyncSession, user_id: int, book_id: int | None) -
 async def active_book_id(session: AsyncSession, user_id: int) -> int | None:
     value = await session.scalar(select(User.active_book_id).where(User.id == user_id))
     return int(value) if value is not None else None
+
+
+# ---------------------------------------------------------------- spoiler-safe reading
+
+
+async def reading_limits(session: AsyncSession, user_id: int, book_id: int | None = None) -> dict[int, float]:
+    """Book id -> percent read, for the user's books with a reading limit (of `book_id` only when given)."""
+    query = select(Book.id, Book.read_until).where(Book.user_id == user_id, Book.read_until.is_not(None))
+    if book_id is not None:
+        query = query.where(Book.id == book_id)
+    return {int(book): float(percent or 0.0) for book, percent in await session.execute(query)}
+
+
+async def reading_limit(session: AsyncSession, book_id: int) -> float | None:
+    """How far the reader has read the book (percent), None when they have not said."""
+    value = await session.scalar(select(Book.read_until).where(Book.id == book_id))
+    return None if value is None else float(value)
+
+
+def before_limit(limit: float | None) -> ColumnElement[bool]:
+    """The condition on chunks that keeps those the reader has read (all without a limit)."""
+    return true() if limit is None else Chunk.percent < limit

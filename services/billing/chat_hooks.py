@@ -62,8 +62,10 @@ class AnswerBilling:
         return (await self.billing.limits(session, user_id)).models
 
     async def before_store(self, session: AsyncSession, user_id: int, summary: Any) -> None:
-        """Charge for a computed whole-book LLM summary (services.chat.summaries.Summary) as it is stored."""
-        if getattr(summary, "scope", None) != "book" or getattr(summary, "method", None) != "llm":
+        """Charge for a computed whole-book LLM summary (services.chat.summaries.Summary) as it is stored,
+        also of the part read so far ("book|read<40": spoiler-safe reading)."""
+        scope = str(getattr(summary, "scope", "")).split("|", 1)[0]
+        if scope != "book" or getattr(summary, "method", None) != "llm":
             return
         outcome = await self.billing.charge_for_summary(
             session, user_id, summary.book_id, uuid.uuid4().hex, already_made=True

@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Book, BookStatus, ChatTurn, Chunk
+from db.repositories import books as books_repo
 from services.chat.cache import AnswerCache
 from services.chat.citations import renumber
 from services.chat.memory import ConversationMemory, heuristic_rewrite, looks_like_follow_up
@@ -95,6 +96,8 @@ class AnswerService:
         the answer's record and its charge are written in one short transaction at the end."""
         question = question.strip()
         since, shelf = await self._scope(session, user_id, book_id)
+        limits = await books_repo.reading_limits(session, user_id, book_id)
+        shelf += "".join(f";{book}<{percent:g}" for book, percent in sorted(limits.items()))
         history = await self.memory.recent(session, user_id, book_id, since=since) if remember else []
         use_llm = self.router is not None and mode in ("answer", "simple")
         hold = await self._hold(session, user_id, use_llm, self.context_chars, ANSWER_TOKENS, question=True)
@@ -102,7 +105,7 @@ class AnswerService:
         if hold is not None and not hold.ok:
             return _nothing(mode, question, book_id, [], refusal=hold.refusal)
         try:
-            return await self._answer(
+            result = await self._answer(
                 session,
                 hold,
                 user_id,
@@ -115,10 +118,12 @@ class AnswerService:
                 shelf,
                 history,
                 use_llm,
+                limits,
             )
         except BaseException:
             await self._release(session, user_id, hold)
             raise
+        return replace(result, limits=limits) if limits else result
 
     async def _answer(
         self,
@@ -134,6 +139,7 @@ class AnswerService:
         shelf: str,
         history: Sequence[ChatTurn],
         use_llm: bool,
+        limits: dict[int, float],
     ) -> AnswerResult:
         usage: list[LLMUsage] = []
         search_query = question
@@ -163,7 +169,7 @@ class AnswerService:
             await session.commit()
 
         passages = await self.retrieve(
-            user_id, search_query, book_id=book_id, k=self.k, budget=self.context_chars
+            user_id, search_query, book_id=book_id, k=self.k, budget=self.context_chars, limits=limits
         )
         if not passages:
             await self._settle(session, user_id, hold, None)
@@ -230,12 +236,18 @@ class AnswerService:
         turn = await self.memory.get_turn(session, user_id, turn_id)
         # The conversation that led to this answer, so the detail stays on the same topic.
         earlier = await self.memory.recent(session, user_id, turn.book_id) if turn is not None else []
+        limits = await books_repo.reading_limits(session, user_id, turn.book_id) if turn is not None else {}
         await session.commit()
         if turn is None:
             return None
         history = [(t.question, t.answer) for t in earlier if t.id < turn.id]
         passages = await self.retrieve(
-            user_id, turn.search_query, book_id=turn.book_id, k=self.k * 2, budget=self.context_chars * 2
+            user_id,
+            turn.search_query,
+            book_id=turn.book_id,
+            k=self.k * 2,
+            budget=self.context_chars * 2,
+            limits=limits,
         )
         usage: list[LLMUsage] = []
         if self.router is not None and passages:
@@ -284,14 +296,22 @@ class AnswerService:
         )
 
     async def retrieve(
-        self, user_id: int, query: str, *, book_id: int | None, k: int, budget: int | None = None
+        self,
+        user_id: int,
+        query: str,
+        *,
+        book_id: int | None,
+        k: int,
+        budget: int | None = None,
+        limits: Mapping[int, float] | None = None,
     ) -> list[Citation]:
         """The k best passages of the user's book (or books), best first, packed for `budget`
-        characters of context when given."""
+        characters of context when given; `limits` (book id -> percent read, see services.chat.reading)
+        keeps out what the reader has not read yet."""
         if self.retriever is None or not query.strip():
             return []
         hits = await self.retriever.search(
-            user_id, query, book_ids=None if book_id is None else [book_id], k=k, budget=budget
+            user_id, query, book_ids=None if book_id is None else [book_id], k=k, budget=budget, limits=limits
         )
         return [Citation.from_hit(hit) for hit in hits]
 

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Chunk
+from db.repositories import books as books_repo
 from services.chat import charging, prompting
 from services.chat.summaries import Chapter, book_chapters
 from services.chat.types import AnswerCharges
@@ -92,7 +93,10 @@ class StudyService:
         self, session: AsyncSession, *, user_id: int, book_id: int, chapter: str | None = None
     ) -> StudyQuestion | None:
         """A question on the chapter with key `chapter` (None: anywhere in the book); None without text."""
-        query = select(Chunk).where(Chunk.book_id == book_id).order_by(Chunk.seq)
+        limit = await books_repo.reading_limit(session, book_id)  # spoiler-safe: only the part read
+        query = (
+            select(Chunk).where(Chunk.book_id == book_id, books_repo.before_limit(limit)).order_by(Chunk.seq)
+        )
         chunks = list((await session.scalars(query)).all())
         chapters = await book_chapters(session, book_id)
         await session.commit()  # no connection is held while the model writes

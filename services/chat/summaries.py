@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.models import Book, BookSummary, Chunk
+from db.repositories import books as books_repo
 from services.chat import charging, prompting
 from services.chat.quotes import is_verbatim
 from services.chat.types import AnswerCharges, Hold
@@ -212,6 +213,11 @@ def scope_of(key: str | None) -> str:
     return BOOK_SCOPE if key is None else f"chapter:{key}"
 
 
+def _limited_scope(scope: str, limit: float | None) -> str:
+    """The scope of a summary of the part read (spoiler-safe reading: "book|read<40"), stored apart."""
+    return scope if limit is None else f"{scope}|read<{limit:g}"
+
+
 class SummaryService:
     def __init__(
         self,
@@ -238,10 +244,26 @@ class SummaryService:
     # --- reading -----------------------------------------------------------------------------------
 
     async def chapters(self, session: AsyncSession, book_id: int) -> list[Chapter]:
-        return await book_chapters(session, book_id)
+        """The book's chapters, up to where the reader has read when they set it (spoiler-safe)."""
+        chapters = await book_chapters(session, book_id)
+        limit = await books_repo.reading_limit(session, book_id)
+        if limit is None or not chapters:
+            return chapters
+        started = set(
+            await session.scalars(
+                select(Chunk.seq).where(
+                    Chunk.book_id == book_id,
+                    Chunk.seq.in_([c.first_seq for c in chapters]),
+                    books_repo.before_limit(limit),
+                )
+            )
+        )
+        return [c for c in chapters if c.first_seq in started]
 
     async def stored(self, session: AsyncSession, book_id: int, chapter: str | None = None) -> Summary | None:
-        """The summary computed earlier for the book (or chapter key), the LLM one first."""
+        """The summary computed earlier for the book (or chapter key), the LLM one first; of the part read
+        when the reader has set how far they have got."""
+        scope = _limited_scope(scope_of(chapter), await books_repo.reading_limit(session, book_id))
         rows = (
             await session.scalars(
                 select(BookSummary)
@@ -249,7 +271,7 @@ class SummaryService:
                 # A summary older than the book belongs to a deleted book that had its id (SQLite).
                 .where(
                     BookSummary.book_id == book_id,
-                    BookSummary.scope == scope_of(chapter),
+                    BookSummary.scope == scope,
                     BookSummary.created_at >= Book.created_at,
                 )
             )
@@ -277,7 +299,9 @@ class SummaryService:
     async def estimate(
         self, session: AsyncSession, book_id: int, chapter: str | None = None
     ) -> SummaryEstimate:
-        chunks, _ = await self._chunks(session, book_id, chapter)
+        chunks, _ = await self._chunks(
+            session, book_id, chapter, await books_repo.reading_limit(session, book_id)
+        )
         return self._estimate(chunks)
 
     def _estimate(self, chunks: Sequence[Chunk]) -> SummaryEstimate:
@@ -316,7 +340,9 @@ class SummaryService:
         An LLM chapter summary is charged like an answer: what it may cost is held first (ChargeRefused
         when the balance or plan says no) and settled to its usage as it is stored; the extractive one is
         free. (A whole-book summary is charged its set price by billing's `before_store` hook.)"""
-        chunks, found = await self._chunks(session, book_id, chapter)
+        limit = await books_repo.reading_limit(session, book_id)
+        scope = _limited_scope(scope_of(chapter), limit)
+        chunks, found = await self._chunks(session, book_id, chapter, limit)
         use_llm = (method or ("llm" if self.router else "extractive")) == "llm" and self.router is not None
         held = None
         if use_llm and chapter is not None and chunks:
@@ -333,13 +359,13 @@ class SummaryService:
         try:
             if use_llm:
                 try:
-                    summary = await self._llm_summary(chunks, user_id, book_id, chapter, title)
+                    summary = await self._llm_summary(chunks, user_id, book_id, scope, title)
                 except (AllProvidersFailed, ProviderError) as error:
                     logger.warning(
                         "LLM summary of book %s failed, summarising extractively: %s", book_id, error
                     )
             if summary is None:
-                summary = extractive_summary(chunks, book_id=book_id, scope=scope_of(chapter), chapter=title)
+                summary = extractive_summary(chunks, book_id=book_id, scope=scope, chapter=title)
             await self._store(session, summary, user_id, held)
         except BaseException:
             await charging.release(self.charges, session, user_id, held)
@@ -347,7 +373,7 @@ class SummaryService:
         return summary
 
     async def _llm_summary(
-        self, chunks: Sequence[Chunk], user_id: int, book_id: int, chapter: str | None, title: str | None
+        self, chunks: Sequence[Chunk], user_id: int, book_id: int, scope: str, title: str | None
     ) -> Summary:
         assert self.router is not None
         router = self.router
@@ -393,11 +419,11 @@ class SummaryService:
         long = prompting.labelled(final, "LONG") or final.strip()
         final_topics = _topics(prompting.labelled(final, "TOPICS")) or [t for t, _ in topics.most_common(8)]
         if len(quotes) < 3:
-            offline = extractive_summary(chunks, book_id=book_id, scope=scope_of(chapter), chapter=title)
+            offline = extractive_summary(chunks, book_id=book_id, scope=scope, chapter=title)
             quotes.extend(q for q in offline.quotes if q not in quotes)
         return Summary(
             book_id=book_id,
-            scope=scope_of(chapter),
+            scope=scope,
             chapter=title,
             method="llm",
             short=short,
@@ -429,10 +455,11 @@ class SummaryService:
         return str(getattr(self.router.providers[0], "model", ""))
 
     async def _chunks(
-        self, session: AsyncSession, book_id: int, chapter: str | None
+        self, session: AsyncSession, book_id: int, chapter: str | None, limit: float | None
     ) -> tuple[list[Chunk], Chapter | None]:
-        """The chunks of the book, or of the chapter with key `chapter` (none for an unknown key)."""
-        query = select(Chunk).where(Chunk.book_id == book_id)
+        """The chunks of the book, or of the chapter with key `chapter` (none for an unknown key), before
+        the reader's `limit` when there is one."""
+        query = select(Chunk).where(Chunk.book_id == book_id, books_repo.before_limit(limit))
         found = None
         if chapter is not None:
             found = next((c for c in await self.chapters(session, book_id) if c.key == chapter), None)

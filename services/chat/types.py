@@ -46,6 +46,7 @@ class Retriever(Protocol):
         book_ids: Sequence[int] | None = None,
         k: int = 10,
         budget: int | None = None,
+        limits: Mapping[int, float] | None = None,
     ) -> Sequence[HitLike]: ...
 
 
@@ -130,6 +131,8 @@ class AnswerResult:
     degraded: bool = False
     # Why the answer was not made (billing's refusal: no credits, the day's questions used); found is False.
     refusal: Any = None
+    # Spoiler-safe reading: book id -> percent read, for the books searched that have a limit.
+    limits: dict[int, float] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         """The `librarity ask --json` shape (DESIGN.md): citations are the cited passages in citation

@@ -13,11 +13,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Book, ChatTurn, Chunk, Delivery
+from db.repositories import books as books_repo
 from services.search.sentences import reflow, text_sentence_spans
 
 QUOTE_MIN = 120
@@ -123,17 +125,29 @@ async def recent_quote_keys(session: AsyncSession, user_id: int) -> set[tuple[in
     return keys
 
 
+def _readable(book: Any) -> int:
+    """How many of the book's passages the reader may be shown (all, or about those before their limit)."""
+    if book.read_until is None:
+        return int(book.chunks)
+    return int(book.chunks * book.read_until / 100.0)
+
+
 async def pick_quote(
     session: AsyncSession, user_id: int, seed: str, avoid: set[tuple[int, int]] | None = None
 ) -> Passage | None:
-    """A good passage from one of the user's ready books, the same for the same seed; None without books."""
-    books = (
-        await session.execute(
-            select(Book.id, Book.title, Book.file_name, Book.author, Book.chunks).where(
-                Book.user_id == user_id, Book.status == "ready", Book.chunks > 0
+    """A good passage from one of the user's ready books, the same for the same seed; None without books.
+    In a book where the reader has said how far they have read, only from the part read."""
+    books = [
+        book
+        for book in (
+            await session.execute(
+                select(Book.id, Book.title, Book.file_name, Book.author, Book.chunks, Book.read_until).where(
+                    Book.user_id == user_id, Book.status == "ready", Book.chunks > 0
+                )
             )
-        )
-    ).all()
+        ).all()
+        if _readable(book) > 0
+    ]
     if not books:
         return None
     rng = random.Random(f"{user_id}:{seed}")
@@ -141,12 +155,17 @@ async def pick_quote(
     wanted: dict[int, set[int]] = {}
     for _ in range(CANDIDATES):
         book = rng.choices(books, weights=weights)[0]
-        wanted.setdefault(int(book.id), set()).add(rng.randrange(int(book.chunks)))
+        wanted.setdefault(int(book.id), set()).add(rng.randrange(_readable(book)))
     candidates: list[tuple[float, Chunk]] = []
     avoid = avoid or set()
+    limits = {int(b.id): b.read_until for b in books}
     for book_id, seqs in wanted.items():
         rows = await session.scalars(
-            select(Chunk).where(Chunk.book_id == book_id, Chunk.seq.in_(sorted(seqs)))
+            select(Chunk).where(
+                Chunk.book_id == book_id,
+                Chunk.seq.in_(sorted(seqs)),
+                books_repo.before_limit(limits[book_id]),
+            )
         )
         for chunk in rows.all():
             if (chunk.book_id, chunk.seq) in avoid:

@@ -272,6 +272,14 @@ def _conditions_in(conditions: Any) -> list[Any] | None:
             out.append(qe.FieldCondition(condition.key, match=qe.MatchValue(condition.match.value)))
         elif isinstance(condition, models.FieldCondition) and isinstance(condition.match, models.MatchAny):
             out.append(qe.FieldCondition(condition.key, match=qe.MatchAny(condition.match.any)))
+        elif isinstance(condition, models.FieldCondition) and isinstance(condition.range, models.Range):
+            bounds = condition.range
+            out.append(
+                qe.FieldCondition(
+                    condition.key,
+                    range=qe.RangeFloat(lt=bounds.lt, gt=bounds.gt, lte=bounds.lte, gte=bounds.gte),
+                )
+            )
         else:
             raise TypeError(f"the Edge engine does not take this filter condition: {condition!r}")
     return out

@@ -28,7 +28,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -356,14 +356,18 @@ class SearchIndex:
         k: int = 10,
         mode: Mode = "hybrid",
         budget: int | None = None,
+        limits: Mapping[int, float] | None = None,
     ) -> list[Hit]:
         """The k best passages of the user's books (of `book_ids` when given) for the query, best first.
 
         `budget`: the characters of passages the caller will use, best first (a model's context); the
-        hybrid search then packs them into it (see `pack`)."""
+        hybrid search then packs them into it (see `pack`). `limits`: book id -> how far the reader has
+        read (percent); only passages before that point are searched or added around a passage."""
         started = time.perf_counter()
         try:
-            return await self._search(user_id, query, book_ids=book_ids, k=k, mode=mode, budget=budget)
+            return await self._search(
+                user_id, query, book_ids=book_ids, k=k, mode=mode, budget=budget, limits=limits or {}
+            )
         finally:
             times = _search_times.get()
             if times is not None:
@@ -378,13 +382,14 @@ class SearchIndex:
         k: int,
         mode: Mode,
         budget: int | None,
+        limits: Mapping[int, float],
     ) -> list[Hit]:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         if not query.strip() or k <= 0 or (book_ids is not None and not book_ids):
             return []
         await self.ensure_collection()
-        where = _filter(user_id, book_ids)
+        where = _filter(user_id, book_ids, limits)
         terms = lexical.query_vector(query)
         sparse = models.SparseVector(indices=terms.indices, values=terms.values) if terms.indices else None
         if mode == "lexical" and sparse is None:
@@ -401,7 +406,7 @@ class SearchIndex:
         elif self.tuning.fusion == "weighted":
             assert dense is not None and sparse is not None
             passages = await self._weighted_hybrid(query, dense, sparse, where, k)
-            return await self._widen(user_id, query, passages, budget)
+            return await self._widen(user_id, query, passages, budget, limits)
         else:
             assert dense is not None and sparse is not None
             depth = max(self.tuning.prefetch, k)
@@ -441,7 +446,9 @@ class SearchIndex:
             joined = sorted(joined, key=lambda hit: -_joined_score(hit, ranked, self.tuning.joined_bonus))
         return joined[:k]
 
-    async def _widen(self, user_id: int, query: str, passages: list[Hit], budget: int | None) -> list[Hit]:
+    async def _widen(
+        self, user_id: int, query: str, passages: list[Hit], budget: int | None, limits: Mapping[int, float]
+    ) -> list[Hit]:
         """Give each passage shorter than `context_chars` the sentences around it, from the chunks before
         and after it (same chapter and page, not another passage), so that a context holds a few places
         each with its surroundings rather than bare ~600-character chunks; with a budget, see `pack`."""
@@ -463,6 +470,8 @@ class SearchIndex:
             payload = record.payload or {}
             if payload.get("user_id") == user_id and payload.get("char_start") is not None:
                 hit = _hit(models.ScoredPoint(id=record.id, version=0, score=0.0, payload=payload))
+                if hit.book_id in limits and hit.percent >= limits[hit.book_id]:
+                    continue  # past where the reader has got to
                 around[(hit.book_id, hit.seq)] = hit
         return pack(passages, around, budget, first, target, frozenset(lexical.stems(query)))
 
@@ -777,7 +786,9 @@ def _joined(group: list[Hit]) -> Hit:
     )
 
 
-def _filter(user_id: int, book_ids: Sequence[int] | None) -> models.Filter:
+def _filter(
+    user_id: int, book_ids: Sequence[int] | None, limits: Mapping[int, float] | None = None
+) -> models.Filter:
     must: list[models.Condition] = [
         models.FieldCondition(key="user_id", match=models.MatchValue(value=user_id))
     ]
@@ -785,6 +796,22 @@ def _filter(user_id: int, book_ids: Sequence[int] | None) -> models.Filter:
         must.append(
             models.FieldCondition(key="book_id", match=models.MatchAny(any=[int(b) for b in book_ids]))
         )
+    if limits:
+        # Either a book without a limit, or a passage of a limited book before the reader's place.
+        limited = sorted(limits)
+        either: list[models.Condition] = [
+            models.Filter(must_not=[models.FieldCondition(key="book_id", match=models.MatchAny(any=limited))])
+        ]
+        either += [
+            models.Filter(
+                must=[
+                    models.FieldCondition(key="book_id", match=models.MatchValue(value=book)),
+                    models.FieldCondition(key="percent", range=models.Range(lt=float(limits[book]))),
+                ]
+            )
+            for book in limited
+        ]
+        must.append(models.Filter(should=either))
     return models.Filter(must=must)
 
 
