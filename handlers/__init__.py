@@ -16,6 +16,7 @@ def get_routers() -> list[Router]:
         inline,
         library,
         privacy,
+        reading,
         settings,
         start,
     )
@@ -32,6 +33,7 @@ def get_routers() -> list[Router]:
         privacy.router,
         cards.router,
         library.router,
+        reading.router,  # its typed percentage before the chat takes text as a question
         inline.router,  # before chat: a passage posted via the bot is not a question
         chat.router,
         fallback.router,

@@ -25,7 +25,7 @@ Page = Annotated[int, Field(ge=0, le=INT32_MAX)]
 
 
 class BookCb(CallbackData, prefix="book"):
-    action: str  # open | ask | summary | activate | rename | delete | delete_yes | delete_no
+    action: str  # open | ask | summary | activate | rename | read | delete | delete_yes | delete_no
     book_id: BookId
 
 

@@ -26,6 +26,7 @@ from handlers.chat_ui import (
     answer_html,
     answer_keyboard,
     leave_search_keyboard,
+    limits_note,
     mode_keyboard,
     parts,
     passages_html,
@@ -294,8 +295,9 @@ async def search_shelf(
     if await books_repo.latest_ready(session, user.id) is None:
         await message.answer(i18n("chat-no-book"))
         return
+    limits = await books_repo.reading_limits(session, user.id)
     await session.commit()  # no connection is held while searching
-    found = await answers.retrieve(user.id, query, book_id=None, k=SEARCH_K)
+    found = await answers.retrieve(user.id, query, book_id=None, k=SEARCH_K, limits=limits)
     footer, markup = "", None
     if mode:
         footer = "\n\n" + i18n("chat-search-mode-on")
@@ -305,7 +307,8 @@ async def search_shelf(
         return
     titles = await book_titles(session, found)
     markup = with_card_buttons(markup, found, i18n)
-    await send_parts(message, search_html(i18n, query, found, titles) + footer, markup)
+    note = limits_note(i18n, limits, {c.book_id for c in found})
+    await send_parts(message, search_html(i18n, query, found, titles) + note + footer, markup)
 
 
 # --- the book card ---------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from handlers.chat_ui import (
 )
 from services.chat.charging import ChargeRefused
 from services.chat.study import StudyQuestion, StudyService
-from services.chat.summaries import SummaryService
+from services.chat.summaries import SummaryService, book_chapters
 
 router = Router(name=__name__)
 
@@ -150,9 +150,10 @@ async def on_chapters_page(
     await query.answer()
     if book is None or not isinstance(query.message, Message):
         return
-    chapters = await summaries.chapters(session, book.id)
+    reading = callback_data.purpose == "read"  # every chapter, to say how far the reader has got
+    chapters = await (book_chapters(session, book.id) if reading else summaries.chapters(session, book.id))
     study = callback_data.purpose == "study"
-    markup = chapters_keyboard(i18n, chapters, book.id, study=study, page=callback_data.page)
+    markup = chapters_keyboard(i18n, chapters, book.id, study=study, reading=reading, page=callback_data.page)
     with contextlib.suppress(TelegramAPIError):
         await query.message.edit_reply_markup(reply_markup=markup)
 

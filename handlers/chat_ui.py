@@ -46,10 +46,18 @@ class StudyCb(CallbackData, prefix="study"):
     key: str = ""  # chapter key; "" for any chapter
 
 
-class ChaptersCb(CallbackData, prefix="chp"):
-    """A page of the chapter picker, for summaries or for study."""
+class ReadCb(CallbackData, prefix="read"):
+    """Spoiler-safe reading (handlers/reading.py): the last chapter finished, or clear the limit."""
 
-    purpose: str  # sum | study
+    action: str  # ch | clear
+    book_id: BookId
+    key: str = ""  # chapter key
+
+
+class ChaptersCb(CallbackData, prefix="chp"):
+    """A page of the chapter picker, for summaries, study or how far the reader has read."""
+
+    purpose: str  # sum | study | read
     book_id: int
     page: int = 0
 
@@ -107,7 +115,22 @@ def answer_html(i18n: Translator, result: AnswerResult, titles: Mapping[int, str
         parts.append(i18n("chat-sources-title") + "\n" + "\n".join(places))
     if result.unverified_quotes:
         parts.append(i18n("chat-unverified"))
-    return "\n\n".join(parts)
+    searched = {result.book_id} if result.book_id is not None else {c.book_id for c in result.passages}
+    return "\n\n".join(parts) + limits_note(i18n, result.limits, searched)
+
+
+def limits_note(i18n: Translator, limits: Mapping[int, float], book_ids: set[int]) -> str:
+    """Spoiler-safe reading: a line saying the reply kept to the part of the book(s) read ("" if not)."""
+    limited = [limits[book] for book in book_ids if book in limits]
+    if not limited:
+        return ""
+    if len(limited) == 1:
+        return "\n\n" + i18n("reading-note", percent=_percent(limited[0]))
+    return "\n\n" + i18n("reading-note-books", count=len(limited))
+
+
+def _percent(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
 def passages_html(
@@ -241,6 +264,9 @@ def summary_html(i18n: Translator, title: str, summary: Summary) -> str:
         parts.append(i18n("summary-quotes") + "\n" + "\n".join(quotes))
     if summary.method == "extractive":
         parts.append(i18n("summary-method-extractive"))
+    _, marked, limit = summary.scope.partition("|read<")
+    if marked:
+        parts.append(i18n("reading-note", percent=_percent(float(limit))))
     return "\n\n".join(parts)
 
 
@@ -253,9 +279,16 @@ def summary_keyboard(i18n: Translator, book_id: int) -> InlineKeyboardMarkup:
 
 
 def chapters_keyboard(
-    i18n: Translator, chapters: Sequence[Chapter], book_id: int, *, study: bool = False, page: int = 0
+    i18n: Translator,
+    chapters: Sequence[Chapter],
+    book_id: int,
+    *,
+    study: bool = False,
+    reading: bool = False,
+    page: int = 0,
 ) -> InlineKeyboardMarkup:
-    """One page of chapters (study mode adds "any chapter" on top), with buttons to the pages around."""
+    """One page of chapters (study mode adds "any chapter" on top), with buttons to the pages around;
+    for summaries, study, or (`reading`) the last chapter the reader finished."""  # fmt: skip
     pages = max(1, -(-len(chapters) // CHAPTERS_PER_PAGE))
     page = min(max(page, 0), pages - 1)
     first = page * CHAPTERS_PER_PAGE
@@ -264,14 +297,15 @@ def chapters_keyboard(
         data = StudyCb(action="ask", book_id=book_id).pack()
         rows.append([InlineKeyboardButton(text=i18n("study-any"), callback_data=data)])
     for chapter in chapters[first : first + CHAPTERS_PER_PAGE]:
-        data = (
-            StudyCb(action="ask", book_id=book_id, key=chapter.key).pack()
-            if study
-            else SummaryCb(action="chapter", book_id=book_id, key=chapter.key).pack()
-        )
+        if reading:
+            data = ReadCb(action="ch", book_id=book_id, key=chapter.key).pack()
+        elif study:
+            data = StudyCb(action="ask", book_id=book_id, key=chapter.key).pack()
+        else:
+            data = SummaryCb(action="chapter", book_id=book_id, key=chapter.key).pack()
         label = clip(chapter_name(i18n, chapter.label), BUTTON_TITLE)
         rows.append([InlineKeyboardButton(text=label, callback_data=data)])
-    purpose = "study" if study else "sum"
+    purpose = "read" if reading else "study" if study else "sum"
     turns = []
     if page > 0:
         start = first - CHAPTERS_PER_PAGE

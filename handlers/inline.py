@@ -60,8 +60,9 @@ async def on_inline_query(
         ]
         await query.answer(results, cache_time=CACHE_SECONDS, is_personal=True)
         return
+    limits = await books_repo.reading_limits(session, user.id)
     await session.commit()  # no connection is held while searching
-    found = await answers.retrieve(user.id, words, book_id=None, k=INLINE_K)
+    found = await answers.retrieve(user.id, words, book_id=None, k=INLINE_K, limits=limits)
     titles = await book_titles(session, found)
     found_results: list[InlineQueryResultUnion] = []
     seen: set[str] = set()

@@ -66,6 +66,9 @@ def card_text(i18n: Translator, book: Book, *, active: bool, just_ready: bool = 
         lines.append(i18n("library-card-active") if active and not just_ready else i18n("library-card-ready"))
         if book.dense_pending:
             lines.append(i18n("library-card-words-only"))
+        if book.read_until is not None:
+            percent = f"{book.read_until:.1f}".rstrip("0").rstrip(".")
+            lines.append(i18n("library-card-read-until", percent=percent))
     elif book.status == BookStatus.FAILED and book.error_code in PASSWORD_CODES:
         lines.append(i18n("library-card-password"))
     else:
@@ -91,6 +94,7 @@ def card_keyboard(i18n: Translator, book: Book, *, full: bool, active: bool = Fa
             row = [] if active else [_button(i18n, "library-button-activate", "activate", book.id)]
             row.append(_button(i18n, "library-button-rename", "rename", book.id))
             rows.append(row)
+            rows.append([_button(i18n, "library-button-read-until", "read", book.id)])
     last = [_button(i18n, "library-button-delete", "delete", book.id)]
     if full:
         last.append(

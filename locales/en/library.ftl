@@ -93,3 +93,5 @@ library-error-timeout = ⌛ Reading this file took far too long, so I stopped. I
 library-error-interrupted = 😔 I was interrupted while reading this book more than once, so I stopped. Please send the file again later.
 library-error-file-missing = 😔 I lost the uploaded file before I finished. Please send it again.
 library-error-rejected = 🚫 I can't add this book right now.
+library-card-read-until = 📍 Spoiler-safe: answers keep to the first { $percent }%, as far as you've read.
+library-button-read-until = 📍 How far I've read
