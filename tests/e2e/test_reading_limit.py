@@ -22,7 +22,11 @@ SECOND = (
     "a chest of silver coins that the pirates had buried there. "
 )
 BOOK = (
-    "The Keeper\n\n\nCHAPTER I. The Lamp\n\n" + FIRST * 6 + "\n\n\nCHAPTER II. The Treasure\n\n" + SECOND * 6 + "\n"
+    "The Keeper\n\n\nCHAPTER I. The Lamp\n\n"
+    + FIRST * 6
+    + "\n\n\nCHAPTER II. The Treasure\n\n"
+    + SECOND * 6
+    + "\n"
 )
 
 
@@ -45,7 +49,9 @@ async def test_answers_search_and_summary_keep_to_the_part_read(
     # The book card from the shelf: "How far I've read", then the first chapter finished.
     shelf = await user.ask("/books")
     await user.tap_button(shelf, "The Keeper")
-    card = await user.wait_edit(int(shelf["message_id"]), lambda m: "How far I've read" in str(button_labels(m)))
+    card = await user.wait_edit(
+        int(shelf["message_id"]), lambda m: "How far I've read" in str(button_labels(m))
+    )
     await user.tap_button(card, "How far I've read")
     prompt = await user.wait_reply(int(card["message_id"]), contains="How far have you read")
     labels = button_labels(prompt)
@@ -56,7 +62,9 @@ async def test_answers_search_and_summary_keep_to_the_part_read(
 
     answer = await user.ask("Where was the treasure buried?", timeout=60)
     assert "oak" not in text_of(answer) and "silver" not in text_of(answer), text_of(answer)
-    assert "Only the first" in text_of(answer) or "Nothing" in text_of(answer) or "not find" in text_of(answer)
+    assert (
+        "Only the first" in text_of(answer) or "Nothing" in text_of(answer) or "not find" in text_of(answer)
+    )
     # What was read is still answered, and says it kept to the part read.
     lamp = await user.ask("Who kept the lighthouse?", contains="Martha", timeout=60)
     assert "Only the first" in text_of(lamp) and "oak" not in text_of(lamp)
@@ -92,7 +100,9 @@ async def test_a_typed_question_instead_of_a_percentage_is_not_trapped(
     await user.wait_edit(int(first["message_id"]), lambda m: not is_progress(m), timeout=BOOK_TIMEOUT)
     shelf = await user.ask("/books")
     await user.tap_button(shelf, "The Keeper")
-    card = await user.wait_edit(int(shelf["message_id"]), lambda m: "How far I've read" in str(button_labels(m)))
+    card = await user.wait_edit(
+        int(shelf["message_id"]), lambda m: "How far I've read" in str(button_labels(m))
+    )
     await user.tap_button(card, "How far I've read")
     await user.wait_reply(int(card["message_id"]), contains="How far have you read")
     await user.ask("half of it", contains="isn't a percentage")
