@@ -82,6 +82,9 @@ def _register_installers() -> None:
 
     SERVICE_INSTALLERS.append(install_ingestion)  # first: others subscribe to books' progress
     SERVICE_INSTALLERS.append(install_notifications)
+    from bot.wiring.engagement import install as install_engagement
+
+    SERVICE_INSTALLERS.append(install_engagement)  # after notifications: it uses their clock
 
     # Chat reuses the search index and LLM router when an earlier installer built them; keep it late.
     from bot.wiring.chat import install as install_chat

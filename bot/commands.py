@@ -15,6 +15,7 @@ MENU_COMMANDS: list[str] = [
     "mode",
     "summary",
     "search",
+    "stats",
     "balance",
     "buy",
     "help",

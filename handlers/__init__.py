@@ -11,6 +11,7 @@ def get_routers() -> list[Router]:
         billing,
         cards,
         chat,
+        engagement,
         errors,
         fallback,
         inline,
@@ -31,6 +32,7 @@ def get_routers() -> list[Router]:
         billing.router,
         settings.router,
         privacy.router,
+        engagement.router,
         cards.router,
         library.router,
         reading.router,  # its typed percentage before the chat takes text as a question

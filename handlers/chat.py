@@ -32,9 +32,11 @@ from handlers.chat_ui import (
     passages_html,
     search_html,
 )
+from handlers.engagement import count_reading
 from services.billing.service import BillingService
 from services.chat import MODES, AnswerResult, AnswerService, Citation, Mode
 from services.chat.summaries import SummaryService
+from services.engagement.streaks import ReadingStreaks
 
 router = Router(name=__name__)
 router.include_router(chat_summary.router)
@@ -49,7 +51,7 @@ NOT_A_COMMAND = ~F.text.startswith("/")
 @router.message(StateFilter(None), F.text, NOT_A_COMMAND)
 async def on_question(
     message: Message, bot: Bot, user: User, session: AsyncSession, i18n: Translator, answers: AnswerService,
-    billing: BillingService,
+    billing: BillingService, streaks: ReadingStreaks | None = None,
 ) -> None:  # fmt: skip
     book = await active_book(session, user)
     if book is None:
@@ -72,6 +74,8 @@ async def on_question(
     finally:
         await stream.close()
     await send_result(message, result, i18n, book, billing)
+    if result.refusal is None:
+        await count_reading(message, user, session, i18n, streaks)
 
 
 async def send_result(
@@ -255,22 +259,25 @@ async def on_mode(
 @router.message(Command("search"))
 async def cmd_search(
     message: Message, command: CommandObject, user: User, session: AsyncSession, i18n: Translator,
-    answers: AnswerService, state: FSMContext,
+    answers: AnswerService, state: FSMContext, streaks: ReadingStreaks | None = None,
 ) -> None:  # fmt: skip
     if not command.args or not command.args.strip():
         await state.set_state(ChatStates.search)
         await message.answer(i18n("chat-search-prompt"))
         return
-    await search_shelf(message, command.args, user, session, i18n, answers)
+    if await search_shelf(message, command.args, user, session, i18n, answers):
+        await count_reading(message, user, session, i18n, streaks)
 
 
 @router.message(ChatStates.search, F.text, NOT_A_COMMAND)
 async def on_search_query(
-    message: Message, user: User, session: AsyncSession, i18n: Translator, answers: AnswerService
-) -> None:
+    message: Message, user: User, session: AsyncSession, i18n: Translator, answers: AnswerService,
+    streaks: ReadingStreaks | None = None,
+) -> None:  # fmt: skip
     """Searching all books is a mode: it stays until the user leaves it (the button under each result,
     another mode, or /new), and every result says so."""
-    await search_shelf(message, message.text or "", user, session, i18n, answers, mode=True)
+    if await search_shelf(message, message.text or "", user, session, i18n, answers, mode=True):
+        await count_reading(message, user, session, i18n, streaks)
 
 
 @router.callback_query(ChatCb.filter(F.action == "book"))
@@ -291,10 +298,11 @@ async def on_leave_search(
 async def search_shelf(
     message: Message, query: str, user: User, session: AsyncSession, i18n: Translator, answers: AnswerService,
     *, mode: bool = False,
-) -> None:  # fmt: skip
+) -> bool:  # fmt: skip
+    """Search the user's shelf and show what was found; whether anything was."""
     if await books_repo.latest_ready(session, user.id) is None:
         await message.answer(i18n("chat-no-book"))
-        return
+        return False
     limits = await books_repo.reading_limits(session, user.id)
     await session.commit()  # no connection is held while searching
     found = await answers.retrieve(user.id, query, book_id=None, k=SEARCH_K, limits=limits)
@@ -304,11 +312,12 @@ async def search_shelf(
         markup = leave_search_keyboard(i18n)
     if not found:
         await message.answer(i18n("chat-search-nothing", query=escape(query)) + footer, reply_markup=markup)
-        return
+        return False
     titles = await book_titles(session, found)
     markup = with_card_buttons(markup, found, i18n)
     note = limits_note(i18n, limits, {c.book_id for c in found})
     await send_parts(message, search_html(i18n, query, found, titles) + note + footer, markup)
+    return True
 
 
 # --- the book card ---------------------------------------------------------------------------------

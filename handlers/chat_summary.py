@@ -38,9 +38,11 @@ from handlers.chat_ui import (
     summary_html,
     summary_keyboard,
 )
+from handlers.engagement import count_reading
 from services.chat.charging import ChargeRefused
 from services.chat.study import StudyQuestion, StudyService
 from services.chat.summaries import SummaryService, book_chapters
+from services.engagement.streaks import ReadingStreaks
 
 router = Router(name=__name__)
 
@@ -51,7 +53,7 @@ router = Router(name=__name__)
 @router.message(Command("summary"))
 async def cmd_summary(
     message: Message, bot: Bot, user: User, session: AsyncSession, i18n: Translator, summaries: SummaryService,
-    billing: Any = None,
+    billing: Any = None, streaks: ReadingStreaks | None = None,
 ) -> None:  # fmt: skip
     book = await _ready_book(session, user, user.active_book_id)
     if book is None:
@@ -60,12 +62,13 @@ async def cmd_summary(
         )
         return
     await offer_summary(message, bot, book, user, session, i18n, summaries, billing)
+    await count_reading(message, user, session, i18n, streaks)
 
 
 @router.callback_query(BookCb.filter(F.action == "summary"))
 async def on_card_summary(
     query: CallbackQuery, callback_data: BookCb, bot: Bot, user: User, session: AsyncSession, i18n: Translator,
-    summaries: SummaryService, billing: Any = None,
+    summaries: SummaryService, billing: Any = None, streaks: ReadingStreaks | None = None,
 ) -> None:  # fmt: skip
     book = await _ready_book(session, user, callback_data.book_id)
     if book is None:
@@ -74,6 +77,7 @@ async def on_card_summary(
     await query.answer()
     if isinstance(query.message, Message):
         await offer_summary(query.message, bot, book, user, session, i18n, summaries, billing)
+        await count_reading(query.message, user, session, i18n, streaks)
 
 
 async def offer_summary(
@@ -315,7 +319,7 @@ async def on_study_ask(
 @router.message(ChatStates.study, F.text, ~F.text.startswith("/"))
 async def on_study_reply(
     message: Message, user: User, session: AsyncSession, i18n: Translator, study: StudyService,
-    state: FSMContext, billing: Any = None,
+    state: FSMContext, billing: Any = None, streaks: ReadingStreaks | None = None,
 ) -> None:  # fmt: skip
     data = await state.get_data()
     await state.set_state(None)
@@ -332,6 +336,7 @@ async def on_study_reply(
         study_check_html(i18n, check),
         reply_markup=study_keyboard(i18n, question.book_id, data.get("key", "")),
     )
+    await count_reading(message, user, session, i18n, streaks)
 
 
 @router.callback_query(StudyCb.filter(F.action == "stop"))

@@ -25,6 +25,7 @@ help-text =
     💬 <b>Ask</b>: write a question and I answer from your active book, with quotes and places. Buttons under an answer show its sources, more detail or start a new topic; follow-up questions remember the conversation.
     📝 <b>Summary</b>: a short and a long summary, key topics and notable quotes of the book, or of one chapter.
     🎓 <b>Modes</b>: an answer, quotes only, a simple explanation, or study (I ask you about a chapter and check your answer).
+    🔥 <b>Streaks</b>: each day you ask about or study a book counts; /stats shows your streak and milestones.
     💰 <b>Credits</b>: questions, books and summaries cost credits. Free credits come every month; a new user gets a Pro trial.
 
     /start: start over
@@ -33,6 +34,7 @@ help-text =
     /mode: how I answer (answer, quotes, simple, study)
     /summary: summary of the active book
     /search: search all your books
+    /stats: your reading streak, figures and milestones
     /balance: your credits, plan and payments
     /buy: buy credits or a plan (Telegram Stars or card)
     /paysupport: help with payments · /terms: terms of use

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.models import (
+    Achievement,
     AnswerCacheEntry,
     Book,
     BookSummary,
@@ -26,6 +27,7 @@ from db.models import (
     Event,
     LLMUsageRecord,
     Payment,
+    ReadingStreak,
     User,
 )
 from services.admin.actor import Actor, AdminError
@@ -340,6 +342,8 @@ class UserAdmin:
         await session.execute(delete(AnswerCacheEntry).where(AnswerCacheEntry.user_id == user_id))
         await session.execute(delete(BookSummary).where(BookSummary.user_id == user_id))
         await session.execute(delete(Delivery).where(Delivery.user_id == user_id))
+        await session.execute(delete(ReadingStreak).where(ReadingStreak.user_id == user_id))
+        await session.execute(delete(Achievement).where(Achievement.user_id == user_id))
         await session.execute(
             update(LLMUsageRecord).where(LLMUsageRecord.user_id == user_id).values(user_id=None)
         )

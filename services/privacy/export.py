@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
-from db.models import Book, ChatTurn, CreditAccount, LedgerEntry, Payment, User
+from db.models import Achievement, Book, ChatTurn, CreditAccount, LedgerEntry, Payment, ReadingStreak, User
 
 EXPORT_FORMAT = 1
 JSON_NAME = "librarity-data.json"
@@ -41,6 +41,12 @@ async def collect(session: AsyncSession, user_id: int) -> dict[str, Any] | None:
         await session.scalars(select(Payment).where(Payment.user_id == user_id).order_by(Payment.id))
     ).all()
     account = await session.scalar(select(CreditAccount).where(CreditAccount.user_id == user_id))
+    streak = await session.get(ReadingStreak, user_id)
+    achievements = (
+        await session.scalars(
+            select(Achievement).where(Achievement.user_id == user_id).order_by(Achievement.achieved_at)
+        )
+    ).all()
     return {
         "format": EXPORT_FORMAT,
         "exported_at": utcnow().isoformat(),
@@ -67,6 +73,7 @@ async def collect(session: AsyncSession, user_id: int) -> dict[str, Any] | None:
                 "language": b.language,
                 "status": b.status,
                 "chunks": b.chunks,
+                "read_until_percent": b.read_until,
             }
             for b in books
         ],
@@ -82,6 +89,13 @@ async def collect(session: AsyncSession, user_id: int) -> dict[str, Any] | None:
             }
             for t in turns
         ],
+        "reading": {
+            "streak": streak.current if streak else 0,
+            "best_streak": streak.best if streak else 0,
+            "last_day": streak.last_day.isoformat() if streak and streak.last_day else None,
+            "days_read": streak.days_total if streak else 0,
+            "milestones": [{"code": a.code, "reached_at": _when(a.achieved_at)} for a in achievements],
+        },
         "ledger": [
             {
                 "amount": e.amount,

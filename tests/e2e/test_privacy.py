@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.app import AppContext
-from db.models import Book, ChatTurn, Payment, User
+from db.models import Achievement, Book, ChatTurn, Payment, User
 from handlers.privacy import PrivacyCb
 from services.privacy.export import JSON_NAME
 from tests.admin_helpers import add_book, add_payment
@@ -59,6 +59,7 @@ async def test_privacy_export_and_delete_me(sandbox_bot: SandboxHarness) -> None
 
     privacy = await user.ask("/privacy")
     assert "/export" in text_of(privacy) and "/delete_me" in text_of(privacy)
+    await user.ask("/stats", contains="first book")  # a milestone to export and erase
 
     exported = await user.ask("/export")
     assert exported.get("document", {}).get("file_name", "").endswith(".zip"), exported
@@ -68,6 +69,7 @@ async def test_privacy_export_and_delete_me(sandbox_bot: SandboxHarness) -> None
     assert [b["title"] for b in data["books"]] == ["Капитанская дочка"]
     assert [t["question"] for t in data["conversations"]] == ["Who is Pugachev?"]
     assert len(data["payments"]) == 1 and "Olga" not in json.dumps(data)
+    assert [m["code"] for m in data["reading"]["milestones"]] == ["first_book", "first_question"]
 
     # Saying no keeps everything.
     confirm = await user.ask("/delete_me")
@@ -82,6 +84,7 @@ async def test_privacy_export_and_delete_me(sandbox_bot: SandboxHarness) -> None
     assert "1 book" in text_of(done) and "1 question and answer" in text_of(done)
     assert await _count(ctx, Book, user.user_id) == 0
     assert await _count(ctx, ChatTurn, user.user_id) == 0
+    assert await _count(ctx, Achievement, user.user_id) == 0
     assert await _count(ctx, Payment, user.user_id) == 1  # kept for the accounts, under the id only
     async with ctx.session_factory() as session:
         profile = await session.get(User, user.user_id, populate_existing=True)

@@ -1,0 +1,1 @@
+"""What brings a reader back: reading streaks and milestones (streaks.py), the opt-in leaderboard."""
