@@ -49,6 +49,23 @@ class HoldBack(TaskiqMiddleware):
         return message
 
 
+class InProcessBroker(InMemoryBroker):
+    """taskiq's in-memory broker, whose deliveries' own failures (a retry that can no longer be queued
+    because the process is stopping) are logged rather than left as "Task exception was never
+    retrieved" at exit."""
+
+    async def kick(self, message: Any) -> None:
+        known = set(self._running_tasks)
+        await super().kick(message)
+        for task in self._running_tasks - known:
+            task.add_done_callback(_log_failure)
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("background task delivery failed: %r", task.exception())
+
+
 def _stream_broker_class() -> type[Any]:
     from redis.asyncio import Redis
     from taskiq_redis import RedisStreamBroker
@@ -182,7 +199,7 @@ def build_broker(
             RedisAsyncResultBackend(redis_url, result_ex_time=RESULT_SECONDS, prefix_str=queue_name)
         )
     else:
-        broker = InMemoryBroker(max_stored_results=1000, propagate_exceptions=False)
+        broker = InProcessBroker(max_stored_results=1000, propagate_exceptions=False)
     broker.add_middlewares(
         HoldBack(),
         SmartRetryMiddleware(
