@@ -17,6 +17,7 @@ from services.chat.summaries import SummaryService
 from services.chat.usage import UsageRecorder
 from services.llm import PriceTable, build_router
 from services.llm.router import DEFAULT_PRICES
+from services.search.translate import CrossLanguageSearch, QueryTranslator, book_languages
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,7 +33,10 @@ def build_answer_service(
     settings: Settings, session_factory: async_sessionmaker[AsyncSession], search: Retriever | None
 ) -> AnswerService:
     """An AnswerService outside the bot (e.g. `librarity ask`): the router from the settings, usage recorded."""
-    return AnswerService(search, build_router(settings, usage_sink=UsageRecorder(session_factory)))
+    router = build_router(settings, usage_sink=UsageRecorder(session_factory))
+    if search is not None:
+        search = CrossLanguageSearch(search, QueryTranslator(router), book_languages(session_factory))
+    return AnswerService(search, router)
 
 
 async def install(ctx: AppContext) -> None:
@@ -60,7 +64,10 @@ async def install(ctx: AppContext) -> None:
     ctx.services.update(
         llm=router,
         usage=usage,
-        answers=AnswerService(search, router),
+        # A question in another language than the books: translated by the LLM for the search.
+        answers=AnswerService(
+            CrossLanguageSearch(search, QueryTranslator(router), book_languages(ctx.session_factory)), router
+        ),
         summaries=SummaryService(router, prices=prices),
         study=StudyService(router),
     )
