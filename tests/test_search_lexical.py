@@ -65,3 +65,36 @@ def test_proximity_prefers_the_words_together_in_one_window() -> None:
     scores = lexical.proximity_scores("Who mended the miller's wheel?", [together, apart], window_chars=60)
     assert scores[0] > scores[1] and 0.0 <= scores[1] <= scores[0] <= 1.0
     assert lexical.proximity_scores("the of", [together]) == [0.0]
+
+
+def test_expansion_takes_the_best_passages_shared_words_not_the_books_everyday_ones():
+    from services.search.lexical import expansion_terms, stems
+
+    feedback = [
+        "The goblin hid the golden spindle under the mill wheel, and the miller said nothing.",
+        "At dawn the miller found the spindle by the wheel, and the king said it was his.",
+        "The king rode out, and the miller's daughter said she would spin.",
+    ]
+    pool = [
+        *feedback,
+        "The king said the queen was wise.",
+        "The king said nothing to the queen at all.",
+        "The king said he was tired and the queen said so too.",
+    ]
+    terms = expansion_terms("Who hid the spindle?", feedback, [1.0, 0.8, 0.5], pool, count=3)
+    assert stems("spindle")[0] not in terms  # the question's own word is in the query already
+    assert stems("goblin")[0] not in terms  # in one passage only
+    assert next(iter(terms)) == stems("miller")[0] and terms[stems("miller")[0]] == 1.0
+    assert stems("king")[0] not in terms or terms[stems("king")[0]] < terms[stems("wheel")[0]]
+    assert all(0 < weight <= 1 for weight in terms.values())
+
+
+def test_expanded_query_keeps_the_question_words_weights():
+    from services.search.lexical import expanded_query_vector, query_vector, term_id
+
+    base = query_vector("Who hid the spindle?")
+    vector = expanded_query_vector("Who hid the spindle?", {"miller": 1.0, "wheel": 0.5, "spindl": 1.0}, 0.4)
+    weights = dict(zip(vector.indices, vector.values, strict=True))
+    assert all(weights[i] == w for i, w in zip(base.indices, base.values, strict=True))
+    assert weights[term_id("miller")] == 0.4 and weights[term_id("wheel")] == 0.2
+    assert expanded_query_vector("Who hid the spindle?", {}, 0.4) == base

@@ -42,6 +42,16 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "qa"
 BUDGET_CHARS = 5000
+# The anthology nothing is ever tuned on (the last by name): left out of every run unless --held-out
+# asks for it, and then measured once, at the end, with the settings chosen without it.
+HELD_OUT = "wonderclock-fairybook"
+# What `--tune` chooses between, by cross-validation over folds of the other anthologies: query-side
+# settings only (the same index serves them all). Changes to the settings given on the command line.
+TUNE_GRID: tuple[dict[str, float], ...] = tuple(
+    {"dense_weight": weight, "expansion": expansion}
+    for weight in (0.3, 0.4, 0.5)
+    for expansion in (0.0, 0.3, 0.6)
+)
 EXTRACT_CHARS = 600
 SEARCH_K = 30  # enough passages to fill the budget with our smallest chunks
 
@@ -343,6 +353,8 @@ class Options:
     out: Path = Path("bench-results")
     precision: str = "auto"  # EMBEDDINGS_PRECISION
     folds: int = 0  # 0: no held-out folds; K: anthologies split into K folds by sorted name
+    tune: bool = False  # choose TUNE_GRID's settings for each fold on the other folds (needs folds)
+    held_out: bool = False  # measure HELD_OUT too, last, with the settings chosen without it
 
 
 @dataclass(slots=True)
@@ -398,7 +410,9 @@ async def run_benchmark(options: Options) -> dict[str, Any]:
 
     shelves: list[tuple[str, dict[str, Book], list[Run]]] = []
     if "fairytale" in options.sets:
-        for key, (book, questions) in fairytale_books(options.data / "fairytaleqa", options.books).items():
+        found = fairytale_books(options.data / "fairytaleqa", options.books)
+        for key in anthologies_to_run(found, options.held_out, options.books):
+            book, questions = found[key]
             chosen = _sample(questions, options.limit)
             shelves.append(
                 (f"fairytale/{key}", {key: book}, [Run(f"fairytale/{key}", key, chosen, True, "overlap")])
@@ -432,7 +446,11 @@ async def run_benchmark(options: Options) -> dict[str, Any]:
 
     totals: dict[str, dict[str, Score]] = {}
     per_anthology: dict[str, dict[str, Score]] = {}
+    grid: dict[str, dict[str, Score]] = {}  # --tune: setting's label -> anthology's run -> hybrid score
+    tuned: dict[str, Any] = {}
     for name, books, runs in shelves:
+        if options.tune and name == f"fairytale/{HELD_OUT}" and not tuned:
+            tuned = cross_validate(grid, options.folds)
         t0 = time.perf_counter()
         # All questions' vectors in one batch: the searches then find them cached.
         await asyncio.to_thread(embedder.encode, [q.text for run in runs for q in run.questions])
@@ -441,22 +459,37 @@ async def run_benchmark(options: Options) -> dict[str, Any]:
         stats["chunks"][name] = shelf.chunks
         stats["baseline_chunks"][name] = len(baselines.passages)
         for run in runs:
+            if options.tune and run.name == f"fairytale/{HELD_OUT}" and tuned.get("chosen"):
+                shelf.index.tuning = replace(options.tuning, **TUNE_GRID[tuned["chosen_index"]])
             scores = await _evaluate(run, shelf, baselines, options)
-            per_anthology[run.name] = scores
+            shelf.index.tuning = options.tuning
+            if options.tune and run.name.startswith("fairytale/") and run.name != f"fairytale/{HELD_OUT}":
+                for index, changes in enumerate(TUNE_GRID):
+                    shelf.index.tuning = replace(options.tuning, **changes)
+                    grid.setdefault(_label(index), {})[run.name] = await _hybrid_score(run, shelf)
+                shelf.index.tuning = options.tuning
             rows.append({"run": run.name, **{system: s.as_dict() for system, s in scores.items()}})
+            if run.name == f"fairytale/{HELD_OUT}":
+                tuned["held_out"] = rows[-1]
+                continue  # never in the folds' or the tuning anthologies' totals
+            per_anthology[run.name] = scores
             if run.name.startswith("fairytale/"):
                 for system, score in scores.items():
                     _merge(totals.setdefault("fairytale", {}).setdefault(system, Score()), score)
         await shelf.close()
         logger.info("%s: %.1fs", name, time.perf_counter() - t0)
-    anthologies = sum(1 for name, _, _ in shelves if name.startswith("fairytale/"))
+    anthologies = sum(1 for name in per_anthology if name.startswith("fairytale/"))
     for name, scores in totals.items():
         label = f"{name} (all {anthologies} anthologies, every question counted once)"
         rows.insert(0, {"run": label, **{system: s.as_dict() for system, s in scores.items()}})
     folds = _fold_rows(per_anthology, options.folds) if options.folds else []
+    if options.tune and "chosen" not in tuned:
+        tuned.update(cross_validate(grid, options.folds))
     embedder.save()
     result = {
         "folds": folds,
+        "tune": tuned,
+        "held_out_anthology": HELD_OUT,
         "benchmark": "retrieval",
         "model": LOCAL_MODEL,
         "budget_chars": BUDGET_CHARS,
@@ -517,6 +550,78 @@ async def _evaluate(run: Run, shelf: Shelf, baselines: Baselines, options: Optio
                     ranked[0].text[:EXTRACT_CHARS], question.answers
                 )
     return scores
+
+
+def anthologies_to_run(names: Iterable[str], held_out: bool, books: Sequence[str] | None) -> list[str]:
+    """The anthologies a run searches, in order: HELD_OUT only when asked for (--held-out, or named in
+    --books), and then last, so that whatever a run chooses is chosen before it is searched."""
+    wanted = held_out or bool(books and HELD_OUT in books)
+    return sorted((n for n in names if n != HELD_OUT or wanted), key=lambda n: (n == HELD_OUT, n))
+
+
+async def _hybrid_score(run: Run, shelf: Shelf) -> Score:
+    score = Score()
+    for question in run.questions:
+        score.add(shelf.passages(await shelf.search(question, run.per_book, "hybrid")), question, run.rule)
+    return score
+
+
+def _label(index: int) -> str:
+    return ", ".join(f"{key} {value}" for key, value in TUNE_GRID[index].items())
+
+
+def objective(score: Score) -> float:
+    """What `--tune` maximises: recall@5 + MRR@10 over the questions (both goals count alike)."""
+    return (score.r5 + score.mrr) / max(score.n, 1)
+
+
+def cross_validate(grid: dict[str, dict[str, Score]], k: int) -> dict[str, Any]:
+    """For each fold of anthologies: the setting that scores best on the other folds, measured on it.
+
+    `grid`: setting's label -> anthology's run name -> its score with that setting. The headline is the
+    mean over folds of the measured figures (each fold's figures from a choice made without it); the
+    setting chosen on all of them is the one to use (and to measure the untouched anthology with)."""
+    labels = list(grid)
+    if not labels:
+        return {}
+    names = sorted(grid[labels[0]])
+    if len(names) < max(k, 2):
+        return {}
+
+    def pooled(label: str, chosen: Sequence[str]) -> Score:
+        total = Score()
+        for name in chosen:
+            _merge(total, grid[label][name])
+        return total
+
+    def best(chosen: Sequence[str]) -> str:  # ties: the earlier setting in the grid
+        return max(
+            labels, key=lambda label: (round(objective(pooled(label, chosen)), 9), -labels.index(label))
+        )
+
+    rows = []
+    for i, fold in enumerate(fold_split(names, k)):
+        rest = [n for n in names if n not in fold]
+        label = best(rest)
+        rows.append(
+            {
+                "fold": i,
+                "anthologies": fold,
+                "chosen": label,
+                "chosen_on_others": objective(pooled(label, rest)),
+                "hybrid": pooled(label, fold).as_dict(),
+            }
+        )
+    mean = {key: round(sum(r["hybrid"][key] for r in rows) / len(rows), 4) for key in ("recall@5", "mrr@10")}
+    chosen = best(names)
+    return {
+        "grid": labels,
+        "folds": rows,
+        "mean": mean,
+        "chosen": chosen,
+        "chosen_index": labels.index(chosen),
+        "on_all": {label: pooled(label, names).as_dict() for label in labels},
+    }
 
 
 def fold_split(names: Sequence[str], k: int) -> list[list[str]]:
@@ -640,6 +745,16 @@ def add_arguments(parser: Any) -> None:
     )
     parser.add_argument("--no-cache", action="store_true", help="embed everything again")
     parser.add_argument("--folds", type=int, default=0, help="split anthologies into K held-out folds")
+    parser.add_argument(
+        "--tune",
+        action="store_true",
+        help="with --folds: choose the search settings for each fold on the other folds, report the mean",
+    )
+    parser.add_argument(
+        "--held-out",
+        action="store_true",
+        help=f"also measure {HELD_OUT}, never tuned on, last (with --tune: with the settings chosen)",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
 
 
@@ -687,6 +802,8 @@ def options_from(args: Any, default_data: Path) -> Options:
         cache=None if args.no_cache else args.out / ".cache" / "embeddings-minilm.npz",
         out=args.out,
         folds=getattr(args, "folds", 0) or 0,
+        tune=bool(getattr(args, "tune", False)),
+        held_out=bool(getattr(args, "held_out", False)),
     )
 
 
@@ -704,5 +821,23 @@ async def run(args: Any, settings: Any) -> int:
             values = [r["hybrid"].get(key) for r in held_out if r["hybrid"].get(key) is not None]
             if values:
                 print(f"held-out mean {key}: {sum(values) / len(values):.3f}")
+    tuned = result.get("tune") or {}
+    for row in tuned.get("folds", []):
+        print(
+            f"tuned fold {row['fold']} ({', '.join(row['anthologies'])}): chosen on the others: "
+            f"{row['chosen']}; measured: recall@5 {row['hybrid']['recall@5']:.3f}, "
+            f"mrr@10 {row['hybrid']['mrr@10']:.3f}"
+        )
+    if tuned.get("mean"):
+        print(
+            f"cross-validated mean over folds: recall@5 {tuned['mean']['recall@5']:.3f}, "
+            f"mrr@10 {tuned['mean']['mrr@10']:.3f}; chosen on all folds: {tuned['chosen']}"
+        )
+    if tuned.get("held_out"):
+        held = tuned["held_out"]["hybrid"]
+        print(
+            f"untouched anthology {HELD_OUT} (n {held['n']}): recall@5 {held['recall@5']:.3f}, "
+            f"mrr@10 {held['mrr@10']:.3f}"
+        )
     print(f"\n{result['seconds']}s; {result['embedded_texts']} texts embedded; results in {path}")
     return 0

@@ -105,6 +105,12 @@ class SearchTuning:
     story: float = 0.4  # weight of "other strong hits in the same chapter" in the re-rank
     story_depth: int = 10  # how many of the best hits vote for their chapter
     joined_bonus: float = 0.2  # a joined passage scores max + this x the sum of its other parts
+    # Query expansion from the book's own words (pseudo-relevance feedback on the lexical side): the
+    # stems the best `expansion_docs` fused passages share, `expansion_terms` of them, added to a second
+    # lexical query at this weight (0: off), then fused again. See lexical.expansion_terms.
+    expansion: float = 0.0
+    expansion_docs: int = 5
+    expansion_terms: int = 10
     upsert_batch: int = 256  # chunks embedded and written per step
 
 
@@ -440,11 +446,43 @@ class SearchIndex:
             else self.tuning.dense_weight
         )
         fused = fuse([by_dense.points, by_terms.points], [weight, 1.0 - weight])
+        if self.tuning.expansion > 0 and fused:
+            expanded = await self._expanded_terms(query, fused, where, depth)
+            if expanded is not None:
+                fused = fuse([by_dense.points, expanded], [weight, 1.0 - weight])
         ranked = self._rerank(query, fused)
         joined = join_neighbours(ranked, self.tuning.merge_chars)
         if self.tuning.joined_bonus > 0:
             joined = sorted(joined, key=lambda hit: -_joined_score(hit, ranked, self.tuning.joined_bonus))
         return joined[:k]
+
+    async def _expanded_terms(
+        self, query: str, fused: list[Hit], where: models.Filter, depth: int
+    ) -> list[models.ScoredPoint] | None:
+        """The lexical ranking again, the query expanded with the best fused passages' shared stems
+        (None when they share none worth adding)."""
+        tuning = self.tuning
+        feedback = fused[: tuning.expansion_docs]
+        terms = lexical.expansion_terms(
+            query,
+            [hit.text for hit in feedback],
+            [hit.score for hit in feedback],
+            [hit.text for hit in fused],
+            tuning.expansion_terms,
+        )
+        if not terms:
+            return None
+        vector = lexical.expanded_query_vector(query, terms, tuning.expansion)
+        result = await self._call(
+            self.client.query_points,
+            self.collection,
+            query=models.SparseVector(indices=vector.indices, values=vector.values),
+            using=LEXICAL,
+            query_filter=where,
+            limit=depth,
+            with_payload=True,
+        )
+        return result.points
 
     async def _widen(
         self, user_id: int, query: str, passages: list[Hit], budget: int | None, limits: Mapping[int, float]

@@ -186,3 +186,59 @@ def proximity_scores(query: str, texts: Sequence[str], window_chars: int = 250) 
     return [
         max((sum(weight[s] for s in window) / whole for window in groups), default=0.0) for groups in windows
     ]
+
+
+def expansion_terms(
+    query: str,
+    feedback: Sequence[str],
+    weights: Sequence[float],
+    pool: Sequence[str],
+    count: int = 10,
+) -> dict[str, float]:
+    """Pseudo-relevance feedback from the book's own words (RM3-like, on the lexical side): the stems that
+    the best passages (`feedback`, with their scores as `weights`) share more than the candidate pool
+    (`pool`: every passage either retriever found) does, each stem's weight in (0, 1], the best 1.
+
+    A stem scores sum(weight x its share of the passage's words) over the feedback passages, times its
+    rarity in the pool (log(1 + N / df)): words of the story being asked about, not the book's everyday
+    words. The question's own stems are left out (they are in the query already), and stems found in
+    only one feedback passage too (one passage's accident is no evidence)."""
+    own = set(stems(query))
+    if not feedback or count <= 0:
+        return {}
+    pool_stems = [frozenset(stems(text)) for text in pool]
+    df = Counter(stem for group in pool_stems for stem in group)
+    size = max(len(pool), 1)
+    scores: dict[str, float] = {}
+    seen: Counter[str] = Counter()
+    for text, weight in zip(feedback, weights, strict=True):
+        words = stems(text)
+        if not words or weight <= 0:
+            continue
+        counts = Counter(words)
+        for stem, n in counts.items():
+            if stem in own or len(stem) < 3 or stem.isdigit():
+                continue
+            seen[stem] += 1
+            scores[stem] = scores.get(stem, 0.0) + weight * n / len(words)
+    ranked = {
+        stem: score * math.log(1.0 + size / (1.0 + df.get(stem, 0)))
+        for stem, score in scores.items()
+        if seen[stem] >= 2
+    }
+    best = sorted(ranked, key=lambda stem: (-ranked[stem], stem))[:count]
+    if not best:
+        return {}
+    top = ranked[best[0]]
+    return {stem: round(ranked[stem] / top, 4) for stem in best}
+
+
+def expanded_query_vector(query: str, terms: dict[str, float], weight: float) -> SparseVector:
+    """The query's lexical vector plus the expansion stems at `weight` x their own weight (a query stem
+    keeps its own weight)."""
+    base = query_vector(query)
+    weights = dict(zip(base.indices, base.values, strict=True))
+    for stem, share in terms.items():
+        weights.setdefault(term_id(stem), round(weight * share, 4))
+    indices = sorted(weights)
+    return SparseVector(indices, [weights[i] for i in indices])
