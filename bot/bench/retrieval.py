@@ -32,11 +32,14 @@ from typing import Any
 
 import numpy as np
 
+from bot.bench.translator import StandIn
+from services.search import lexical
 from services.search.chunking import ChunkingOptions, TextSection, chunk_sections
 from services.search.edge_folder import EdgeFolder
 from services.search.embeddings import LOCAL_MODEL, LocalEmbedder, encode_local
 from services.search.extractive import extractive_answer
 from services.search.index import MODES, Hit, SearchIndex, SearchTuning
+from services.search.translate import CrossLanguageSearch, QueryTranslator
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +96,8 @@ class Run:
     questions: list[Question]
     per_book: bool  # search only the question's book, else the whole shelf
     rule: str  # "overlap" | "contain"
+    # Cross-language rows: the question goes through the bot's CrossLanguageSearch with this translator.
+    translator: QueryTranslator | None = None
 
 
 def fairytale_books(root: Path, names: Sequence[str] | None) -> dict[str, tuple[Book, list[Question]]]:
@@ -353,6 +358,7 @@ class Options:
     out: Path = Path("bench-results")
     precision: str = "auto"  # EMBEDDINGS_PRECISION
     folds: int = 0  # 0: no held-out folds; K: anthologies split into K folds by sorted name
+    translator_noise: float = 0.0  # > 0: also xquad rows with a noisier stand-in translator
     tune: bool = False  # choose TUNE_GRID's settings for each fold on the other folds (needs folds)
     held_out: bool = False  # measure HELD_OUT too, last, with the settings chosen without it
 
@@ -372,9 +378,15 @@ class Shelf:
         await self.index.close()
         await asyncio.to_thread(shutil.rmtree, self.folder, True)
 
-    async def search(self, question: Question, per_book: bool, mode: str) -> list[Hit]:
+    async def search(
+        self, question: Question, per_book: bool, mode: str, translator: QueryTranslator | None = None
+    ) -> list[Hit]:
         book_ids = [self.ids[question.book]] if per_book else None
-        return await self.index.search(
+        index: Any = self.index
+        if translator is not None:  # the shelf's language: its first book's text
+            language = lexical.detect_language(next(iter(self.books.values())).text)
+            index = CrossLanguageSearch(self.index, translator, lambda _user, _books: _languages(language))
+        return await index.search(
             1,
             question.text,
             book_ids=book_ids,
@@ -385,6 +397,10 @@ class Shelf:
 
     def passages(self, hits: Sequence[Hit]) -> list[Passage]:
         return [Passage(self.keys[h.book_id], h.char_start or 0, h.char_end or 0, h.text) for h in hits]
+
+
+async def _languages(language: str) -> set[str]:
+    return {language}
 
 
 async def _shelf(name: str, books: dict[str, Book], embedder: CachedEmbedder, options: Options) -> Shelf:
@@ -409,6 +425,7 @@ async def run_benchmark(options: Options) -> dict[str, Any]:
     stats: dict[str, Any] = {"chunks": {}, "baseline_chunks": {}}
 
     shelves: list[tuple[str, dict[str, Book], list[Run]]] = []
+    stand_ins: list[StandIn] = []
     if "fairytale" in options.sets:
         found = fairytale_books(options.data / "fairytaleqa", options.books)
         for key in anthologies_to_run(found, options.held_out, options.books):
@@ -429,11 +446,30 @@ async def run_benchmark(options: Options) -> dict[str, Any]:
         # Cross-language: the question in one language, the gold place in the other's article.
         ru_over_en = [_swap(ru_by_id[q.qid], q) for q in en_questions if q.qid in ru_by_id]
         en_over_ru = [_swap(en_by_id[q.qid], q) for q in ru_questions if q.qid in en_by_id]
+        # "With an LLM translator": a local OpenAI-compatible server answering with the parallel
+        # question (bot/bench/translator.py), a stand-in for a good translator, not a real model.
+        pairs = {q.text: en_by_id[q.qid].text for q in ru_questions if q.qid in en_by_id}
+        pairs.update({q.text: ru_by_id[q.qid].text for q in en_questions if q.qid in ru_by_id})
+        good = await StandIn.start(pairs)
+        stand_ins.append(good)
+        translated = [
+            Run("xquad ru→en one shelf, LLM translator", "en", ru_over_en, False, "contain", good.translator),
+            Run("xquad en→ru one shelf, LLM translator", "ru", en_over_ru, False, "contain", good.translator),
+        ]
+        if options.translator_noise > 0:
+            noisy = await StandIn.start(pairs, options.translator_noise)
+            stand_ins.append(noisy)
+            label = f"noisy translator ({options.translator_noise:.0%} of words left untranslated)"
+            translated += [
+                Run(f"xquad ru→en one shelf, {label}", "en", ru_over_en, False, "contain", noisy.translator),
+                Run(f"xquad en→ru one shelf, {label}", "ru", en_over_ru, False, "contain", noisy.translator),
+            ]
         shelves.append(
             ("xquad/en", en_books, [
                 Run("xquad/en per article", "en", en_questions, True, "contain"),
                 Run("xquad/en one shelf", "en", en_questions, False, "contain"),
                 Run("xquad ru→en one shelf", "en", ru_over_en, False, "contain"),
+                *[run for run in translated if run.corpus == "en"],
             ])
         )  # fmt: skip
         shelves.append(
@@ -441,6 +477,7 @@ async def run_benchmark(options: Options) -> dict[str, Any]:
                 Run("xquad/ru per article", "ru", ru_questions, True, "contain"),
                 Run("xquad/ru one shelf", "ru", ru_questions, False, "contain"),
                 Run("xquad en→ru one shelf", "ru", en_over_ru, False, "contain"),
+                *[run for run in translated if run.corpus == "ru"],
             ])
         )  # fmt: skip
 
@@ -486,6 +523,8 @@ async def run_benchmark(options: Options) -> dict[str, Any]:
     if options.tune and "chosen" not in tuned:
         tuned.update(cross_validate(grid, options.folds))
     embedder.save()
+    for stand_in in stand_ins:
+        await stand_in.close()
     result = {
         "folds": folds,
         "tune": tuned,
@@ -529,7 +568,7 @@ async def _evaluate(run: Run, shelf: Shelf, baselines: Baselines, options: Optio
     for question in run.questions:
         for mode in options.modes:
             started = time.perf_counter()
-            hits = await shelf.search(question, run.per_book, mode)
+            hits = await shelf.search(question, run.per_book, mode, run.translator)
             scores[mode].seconds.append(time.perf_counter() - started)
             ranked = shelf.passages(hits)
             scores[mode].add(ranked, question, run.rule)
@@ -746,6 +785,12 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--no-cache", action="store_true", help="embed everything again")
     parser.add_argument("--folds", type=int, default=0, help="split anthologies into K held-out folds")
     parser.add_argument(
+        "--translator-noise",
+        type=float,
+        default=0.0,
+        help="also xquad rows with a noisier stand-in translator (share of words left untranslated)",
+    )
+    parser.add_argument(
         "--tune",
         action="store_true",
         help="with --folds: choose the search settings for each fold on the other folds, report the mean",
@@ -802,6 +847,7 @@ def options_from(args: Any, default_data: Path) -> Options:
         cache=None if args.no_cache else args.out / ".cache" / "embeddings-minilm.npz",
         out=args.out,
         folds=getattr(args, "folds", 0) or 0,
+        translator_noise=float(getattr(args, "translator_noise", 0.0) or 0.0),
         tune=bool(getattr(args, "tune", False)),
         held_out=bool(getattr(args, "held_out", False)),
     )
