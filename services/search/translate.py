@@ -44,7 +44,9 @@ CACHE_SIZE = 2048
 # Reciprocal-rank fusion: score = weight / (RANK_OFFSET + rank). A small offset lets the first places
 # of each ranking count for more than agreement deep down.
 RANK_OFFSET = 4.0
-ORIGINAL_WEIGHT = 0.5  # the untranslated question when no book searched is in its language
+# The untranslated question's weight when no book searched is in its language: its ranking is mostly
+# noise then (xquad ru->en, 40 questions: 0.5 gave MRR@10 0.875, 0.25 gave 0.900, R@5 0.925 both).
+ORIGINAL_WEIGHT = 0.25
 
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
