@@ -16,6 +16,7 @@ MENU_COMMANDS: list[str] = [
     "summary",
     "search",
     "stats",
+    "top",
     "balance",
     "buy",
     "help",

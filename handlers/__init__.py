@@ -15,6 +15,7 @@ def get_routers() -> list[Router]:
         errors,
         fallback,
         inline,
+        leaderboard,
         library,
         privacy,
         reading,
@@ -33,6 +34,7 @@ def get_routers() -> list[Router]:
         settings.router,
         privacy.router,
         engagement.router,
+        leaderboard.router,  # its typed display name before the chat takes text as a question
         cards.router,
         library.router,
         reading.router,  # its typed percentage before the chat takes text as a question

@@ -22,6 +22,7 @@ from bot.render import escape
 from db.base import parse_number
 from db.models import User
 from db.repositories import users
+from services.engagement import leaderboard
 from services.notifications import preferences
 from services.notifications.preferences import COMMON_TIMEZONES, KINDS
 
@@ -30,6 +31,7 @@ router = Router(name=__name__)
 
 class SettingsCb(CallbackData, prefix="stg"):
     # "menu" | "toggle" (value: kind) | "hours" | "hour" (value: 0..23) | "zones" | "zone" (value: index)
+    # | "board" (the leaderboard screen, handlers/leaderboard.py)
     action: str
     value: str = ""
 
@@ -54,6 +56,12 @@ def settings_text(user: User, i18n: Translator) -> str:
             zone=preferences.timezone_of(user).key,
         ),
     ]
+    board_name = leaderboard.joined_name(user)
+    lines.append(
+        i18n("leaderboard-settings-on", name=escape(board_name))
+        if board_name is not None
+        else i18n("leaderboard-settings-off")
+    )
     return "\n".join(lines)
 
 
@@ -78,6 +86,13 @@ def settings_keyboard(user: User, i18n: Translator) -> InlineKeyboardMarkup:
             ),
         ]
     )
+    # The leaderboard switch (off by default); its screen is handlers/leaderboard.py.
+    board = (
+        "leaderboard-button-settings-on"
+        if leaderboard.joined_name(user)
+        else "leaderboard-button-settings-off"
+    )
+    rows.append([InlineKeyboardButton(text=i18n(board), callback_data=SettingsCb(action="board").pack())])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 

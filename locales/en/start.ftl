@@ -35,6 +35,7 @@ help-text =
     /summary: summary of the active book
     /search: search all your books
     /stats: your reading streak, figures and milestones
+    /top: the readers' leaderboard (join under a name you choose in /settings)
     /balance: your credits, plan and payments
     /buy: buy credits or a plan (Telegram Stars or card)
     /paysupport: help with payments · /terms: terms of use

@@ -21,6 +21,7 @@ from locales.i18n import I18n
 from services.analytics.events import delete_events_before
 from services.analytics.metrics import Metrics
 from services.config import ServiceSettings
+from services.engagement.leaderboard import refresh as refresh_leaderboard
 from services.jobs.clock import Clock
 from services.jobs.runner import Cadence, JobSpec, RetryLater
 from services.notifications import preferences
@@ -277,6 +278,12 @@ def _count(result: Any) -> int:
         return 1
 
 
+async def leaderboard(ctx: JobContext, now: datetime) -> dict[str, Any]:
+    """Hourly: recount and rank the readers who chose to be on the leaderboard."""
+    async with ctx.session_factory() as session:
+        return await refresh_leaderboard(session, now)
+
+
 def job_specs(settings: ServiceSettings) -> list[JobSpec]:
     """Every scheduled job and its cadence (UTC)."""
     return [
@@ -286,4 +293,5 @@ def job_specs(settings: ServiceSettings) -> list[JobSpec]:
         JobSpec("pending_payments", pending_payments, Cadence(minutes=10, offset=3)),
         JobSpec("admin_report", admin_report, Cadence(daily_hour=settings.admin_report_hour, offset=0)),
         JobSpec("cleanup", cleanup, Cadence(daily_hour=3, offset=30)),
+        JobSpec("leaderboard", leaderboard, Cadence(minutes=60, offset=20)),
     ]
