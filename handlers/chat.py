@@ -94,7 +94,10 @@ async def send_result(
         html = header + "\n\n" + passages_html(i18n, result.citations)
     else:
         html = answer_html(i18n, result)
-    await send_parts(message, html, answer_keyboard(i18n, result.turn_id))
+    markup = answer_keyboard(i18n, result.turn_id)
+    if result.citations:  # a "🖼 Card N" button per numbered source
+        markup = with_card_buttons(markup, result.citations, i18n, grouped=False)
+    await send_parts(message, html, markup)
 
 
 async def send_refusal(
@@ -128,7 +131,10 @@ async def on_sources(
         await query.message.answer(i18n("chat-sources-none"))
         return
     titles = await book_titles(session, citations)
-    await send_parts(query.message, passages_html(i18n, citations, titles if len(titles) > 1 else None))
+    markup = with_card_buttons(None, citations, i18n, grouped=False)
+    await send_parts(
+        query.message, passages_html(i18n, citations, titles if len(titles) > 1 else None), markup
+    )
 
 
 @router.callback_query(ChatCb.filter(F.action == "more"))

@@ -15,6 +15,7 @@ from db.base import parse_number
 from db.models import User
 from db.repositories import users
 from services.billing.service import BillingService
+from services.cards.shares import Shared, open_shared, quote_id_from
 
 router = Router(name=__name__)
 
@@ -67,6 +68,17 @@ def referrer_from(args: str | None, user_id: int) -> int | None:
     return None if referrer == user_id else referrer
 
 
+def shared_quote_text(i18n: Translator, shared: Shared | None) -> str:
+    """A shared quote card's deep link: the quote, its book, author and place, and an invitation."""
+    if shared is None:
+        return i18n("cards-shared-gone")
+    source = ", ".join(
+        [f"<b>{escape(shared.title)}</b>"] + [escape(part) for part in (shared.author, shared.place) if part]
+    )
+    text = shared.text if len(shared.text) <= 3000 else shared.text[:3000].rstrip() + "…"
+    return i18n("cards-shared", quote=escape(text), source=source)
+
+
 @router.message(CommandStart())
 async def cmd_start(
     message: Message,
@@ -77,6 +89,12 @@ async def cmd_start(
     i18n: Translator,
     billing: BillingService | None = None,
 ) -> None:
+    quote_id = quote_id_from(command.args)
+    if quote_id is not None:
+        shared = await open_shared(session, quote_id, user.id)
+        await message.answer(shared_quote_text(i18n, shared))
+        if not user_created:  # a newcomer also gets the welcome (and the trial) below
+            return
     referrer = referrer_from(command.args, user.id)
     if user_created and referrer is not None and await users.get(session, referrer) is not None:
         user.referrer_id = referrer

@@ -10,14 +10,21 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers.admin import books, broadcast, export, menu, payments, refusal, support, users
+from handlers.admin import books, broadcast, export, menu, payments, quotes, refusal, support, users
 from handlers.admin.guard import AdminFilter
 
 guarded = Router(name="handlers.admin.guarded")
 guarded.message.filter(AdminFilter())
 guarded.callback_query.filter(AdminFilter())
 guarded.include_routers(
-    menu.router, users.router, books.router, payments.router, broadcast.router, export.router, support.router
+    menu.router,
+    users.router,
+    books.router,
+    payments.router,
+    broadcast.router,
+    export.router,
+    support.router,
+    quotes.router,
 )
 
 router = Router(name=__name__)

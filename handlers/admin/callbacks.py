@@ -21,6 +21,7 @@ class Section(StrEnum):
     PAYMENTS = "pay"
     BROADCASTS = "bc"
     EXPORT = "ex"
+    QUOTES = "qt"  # the most shared quote cards
     CLOSE = "x"
 
 

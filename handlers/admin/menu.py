@@ -32,7 +32,7 @@ def menu_keyboard(i18n: Translator) -> Keyboard:
         item("admin-menu-overview", Section.OVERVIEW) + item("admin-menu-users", Section.USERS),
         item("admin-menu-books", Section.BOOKS) + item("admin-menu-payments", Section.PAYMENTS),
         item("admin-menu-broadcasts", Section.BROADCASTS) + item("admin-menu-export", Section.EXPORT),
-        item("admin-menu-close", Section.CLOSE),
+        item("admin-menu-quotes", Section.QUOTES) + item("admin-menu-close", Section.CLOSE),
     )
 
 

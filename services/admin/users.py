@@ -36,6 +36,7 @@ from services.admin.bans import BanRegistry
 from services.admin.deps import Dependencies
 from services.admin.roles import Role, can_set_role, effective_role, outranks, stored_role_for_plan
 from services.billing.plans import FREE, PLANS
+from services.cards.shares import erase_user_quotes
 
 MAX_CREDITS_CHANGE = 1_000_000
 REASON_LIMIT = 200
@@ -341,6 +342,7 @@ class UserAdmin:
         turns = await session.execute(delete(ChatTurn).where(ChatTurn.user_id == user_id))
         await session.execute(delete(AnswerCacheEntry).where(AnswerCacheEntry.user_id == user_id))
         await session.execute(delete(BookSummary).where(BookSummary.user_id == user_id))
+        await erase_user_quotes(session, user_id)  # their cards' links stop opening
         await session.execute(delete(Delivery).where(Delivery.user_id == user_id))
         await session.execute(delete(ReadingStreak).where(ReadingStreak.user_id == user_id))
         await session.execute(delete(Achievement).where(Achievement.user_id == user_id))

@@ -22,7 +22,7 @@ async def card_for_chunk(session: AsyncSession, user_id: int, chunk_id: int) -> 
         return None
     chunk, book = row
     place = chunk.chapter or (f"p. {chunk.page}" if chunk.page else None)
-    return QuoteCard(chunk.text.strip(), book.display_title, book.author, place)
+    return QuoteCard(chunk.text.strip(), book.display_title, book.author, place, book_id=book.id)
 
 
 PASSAGE_PREFIX = "cardp"

@@ -32,6 +32,8 @@ class QuoteCard:
     title: str
     author: str | None = None
     place: str | None = None  # "Chapter 3", "p. 41"
+    book_id: int | None = None  # the user's book it comes from (not drawn)
+    link: str | None = None  # the deep link that opens the quote, printed small at the bottom
 
 
 def font_path(bold: bool = False) -> Path:
@@ -125,6 +127,11 @@ def render(card: QuoteCard) -> bytes:
         draw.text(
             (MARGIN, footer_top + 74), wrap(below, small, WIDTH - 2 * MARGIN)[0], font=small, fill=MUTED
         )
+    if card.link:
+        tiny = _font(22)
+        link = wrap(drawable(card.link), tiny, WIDTH - 2 * MARGIN)
+        if link:
+            draw.text((MARGIN, HEIGHT - 52), link[0], font=tiny, fill=MUTED)
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.models import Achievement, Book, ChatTurn, CreditAccount, LedgerEntry, Payment, ReadingStreak, User
+from services.cards.shares import user_quotes
 
 EXPORT_FORMAT = 1
 JSON_NAME = "librarity-data.json"
@@ -114,6 +115,7 @@ async def collect(session: AsyncSession, user_id: int) -> dict[str, Any] | None:
             }
             for p in payments
         ],
+        "shared_quotes": await user_quotes(session, user_id),
     }
 
 
