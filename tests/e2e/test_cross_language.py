@@ -25,7 +25,9 @@ async def server() -> AsyncIterator[TranslatingOpenAIServer]:
 
 
 @pytest.fixture
-def sandbox_app_factory(make_settings: Callable[..., Settings], server: TranslatingOpenAIServer) -> AppFactory:
+def sandbox_app_factory(
+    make_settings: Callable[..., Settings], server: TranslatingOpenAIServer
+) -> AppFactory:
     return librarity_app(
         make_settings(
             billing_free_max_books=50,
