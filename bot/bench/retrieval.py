@@ -775,6 +775,9 @@ def add_arguments(parser: Any) -> None:
         "--first-context-chars", type=int, default=None, help="widen the best passage to this size"
     )
     parser.add_argument("--story", type=float, default=None, help="weight of the same-chapter vote")
+    parser.add_argument(
+        "--expansion", type=float, default=None, help="weight of the query expansion from the book (0: off)"
+    )
     parser.add_argument("--joined-bonus", type=float, default=None, help="a joined passage's extra parts")
     parser.add_argument("--no-extractive", action="store_true")
     parser.add_argument(
@@ -828,6 +831,7 @@ def options_from(args: Any, default_data: Path) -> Options:
         "first_context_chars": args.first_context_chars,
         "story": args.story,
         "joined_bonus": args.joined_bonus,
+        "expansion": getattr(args, "expansion", None),
     }
     tuning = replace(SearchTuning(), **{key: value for key, value in changes.items() if value is not None})
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
