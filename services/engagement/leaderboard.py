@@ -13,9 +13,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -132,7 +132,7 @@ async def refresh(session: AsyncSession, now: datetime) -> dict[str, Any]:
                 .where(Book.user_id.in_(ids), Book.status == BookStatus.READY)
                 .group_by(Book.user_id)
             )
-        ).tuples()
+        ).all()
     )
     questions = dict(
         (
@@ -141,7 +141,7 @@ async def refresh(session: AsyncSession, now: datetime) -> dict[str, Any]:
                 .where(ChatTurn.user_id.in_(ids))
                 .group_by(ChatTurn.user_id)
             )
-        ).tuples()
+        ).all()
     )
     streaks = {
         row.user_id: (row.current, row.last_day)
@@ -177,7 +177,7 @@ async def refresh(session: AsyncSession, now: datetime) -> dict[str, Any]:
     for f in figures:
         f.setdefault("rank", 0)
         f["at"] = now
-    table = LeaderboardEntry.__table__
+    table = cast(Table, LeaderboardEntry.__table__)
     # Core executemany by user id: a row deleted meanwhile (the user left) is simply not updated.
     await session.execute(
         update(table)
