@@ -25,6 +25,7 @@ from db.models import (
     CreditAccount,
     Delivery,
     Event,
+    LeaderboardEntry,
     LLMUsageRecord,
     Payment,
     ReadingStreak,
@@ -346,6 +347,7 @@ class UserAdmin:
         await session.execute(delete(Delivery).where(Delivery.user_id == user_id))
         await session.execute(delete(ReadingStreak).where(ReadingStreak.user_id == user_id))
         await session.execute(delete(Achievement).where(Achievement.user_id == user_id))
+        await session.execute(delete(LeaderboardEntry).where(LeaderboardEntry.user_id == user_id))
         await session.execute(
             update(LLMUsageRecord).where(LLMUsageRecord.user_id == user_id).values(user_id=None)
         )

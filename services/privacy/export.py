@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.base import utcnow
 from db.models import Achievement, Book, ChatTurn, CreditAccount, LedgerEntry, Payment, ReadingStreak, User
 from services.cards.shares import user_quotes
+from services.engagement.leaderboard import export_row as leaderboard_row
 
 EXPORT_FORMAT = 1
 JSON_NAME = "librarity-data.json"
@@ -97,6 +98,7 @@ async def collect(session: AsyncSession, user_id: int) -> dict[str, Any] | None:
             "days_read": streak.days_total if streak else 0,
             "milestones": [{"code": a.code, "reached_at": _when(a.achieved_at)} for a in achievements],
         },
+        "leaderboard": await leaderboard_row(session, user_id),
         "ledger": [
             {
                 "amount": e.amount,
