@@ -88,3 +88,18 @@ def test_the_untouched_anthology_is_left_out_unless_asked_for_and_then_comes_las
     assert anthologies_to_run(names, False, None) == ["aaa-fairybook", "zzz-fairybook"]
     assert anthologies_to_run(names, True, None) == ["aaa-fairybook", "zzz-fairybook", HELD_OUT]
     assert anthologies_to_run(names, False, [HELD_OUT]) == ["aaa-fairybook", "zzz-fairybook", HELD_OUT]
+
+
+def test_the_default_setting_stays_unless_another_beats_it_by_the_margin():
+    from bot.bench.retrieval import cross_validate
+
+    names = ["fairytale/a", "fairytale/b", "fairytale/c", "fairytale/d"]
+    grid = {
+        "default": {n: _score(1000, 900, 800) for n in names},
+        "slightly": {n: _score(1000, 902, 801) for n in names},  # +0.003: noise
+    }
+    assert cross_validate(grid, 2, "default")["chosen"] == "default"
+    assert cross_validate(grid, 2)["chosen"] == "slightly"
+    grid["clearly"] = {n: _score(1000, 910, 805) for n in names}  # +0.015
+    result = cross_validate(grid, 2, "default")
+    assert result["chosen"] == "clearly" and [r["chosen"] for r in result["folds"]] == ["clearly"] * 2
