@@ -98,7 +98,10 @@ class TestOffline:
         methods = [c["method"] for c in calls]
         assert methods.index("sendChatAction") < methods.index("sendMessage")
         assert any(c["params"].get("action") == "typing" for c in calls if c["method"] == "sendChatAction")
-        assert button_labels(answer) == ["📖 Sources", "➕ More detail", "🆕 New topic"]
+        labels = button_labels(answer)  # a card button per numbered source, then the answer's own
+        assert labels[-3:] == ["📖 Sources", "➕ More detail", "🆕 New topic"]
+        assert labels[:-3] == [f"🖼 Card {n}" for n in range(1, len(labels) - 2)] and len(labels) > 3
+        assert f"[{len(labels) - 3}]" in text and f"[{len(labels) - 2}]" not in text
 
         await user.tap_button(answer, "Sources")
         sources = await user.wait_reply(int(answer["message_id"]), contains="[1]")
