@@ -3,6 +3,7 @@ text do not break the card."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 from PIL import Image, ImageChops
@@ -45,3 +46,19 @@ def test_emoji_and_right_to_left_text_do_not_break_it() -> None:
     assert drawable("Hello 👋🏽 world ❤️\u200d🔥 ok") == "Hello world ❤ ok"
     _image(render(QuoteCard("السلام عليكم 📚 שלום עולם", "كتاب", "مؤلف", "٣")))
     _image(render(QuoteCard("👋🏽🔥", "📚")))
+
+
+def test_right_to_left_letters_have_glyphs() -> None:
+    font = _font(40)
+    missing = font.getmask("\ue000")
+    for char in "שלוםسلام":
+        glyph = font.getmask(char)
+        assert (glyph.size, bytes(glyph)) != (missing.size, bytes(missing)), char
+
+
+def test_the_deep_link_is_printed_small_at_the_bottom() -> None:
+    card = QuoteCard("שלום עולם 📚 السلام عليكم", "كتاب 📖", "مؤلف", "٣")
+    plain = _image(render(card))
+    linked = _image(render(dataclasses.replace(card, link="https://t.me/librarity_bot?start=q_12")))
+    box = ImageChops.difference(plain, linked).getbbox()
+    assert box is not None and box[1] >= HEIGHT - 60 and box[3] <= HEIGHT and box[0] >= 80
