@@ -17,5 +17,5 @@ cards-shared-gone = Этой цитатой больше не делятся. П
 admin-menu-quotes = 🖼 Топ цитат
 admin-quotes-title = 🖼 <b>Чаще всего делятся</b> (отправлено карточек · открытий ссылки другими)
 admin-quotes-none = Карточками цитат пока не делились.
-admin-quotes-line = { $n }. 📤 { $shares } · 👁 { $views } — <b>{ $title }</b> (пользователь <code>{ $user }</code>, #{ $id })
+admin-quotes-line = { $n }. 📤 { $shares } · 👁 { $views } — «<b>{ $title }</b>» (пользователь <code>{ $user }</code>, #{ $id })
     <i>{ $quote }</i>
