@@ -159,10 +159,10 @@ async def on_more(
         await send_refusal(query.message, result, i18n, billing)
     elif not result.found or (not result.citations and not result.text):
         await query.message.answer(i18n("chat-more-none"))
-    elif result.mode == "quotes":
-        await send_parts(query.message, passages_html(i18n, result.citations), answer_keyboard(i18n, None))
     else:
-        await send_parts(query.message, answer_html(i18n, result), answer_keyboard(i18n, None))
+        markup = with_card_buttons(answer_keyboard(i18n, None), result.citations, i18n, grouped=False)
+        html = passages_html(i18n, result.citations) if result.mode == "quotes" else answer_html(i18n, result)
+        await send_parts(query.message, html, markup)
 
 
 @router.callback_query(ChatCb.filter(F.action == "new"))
