@@ -23,6 +23,7 @@ from services.search.translate import (
     language_code,
     question_language,
 )
+from services.search.wordlist import gloss
 from tests.chat_fixtures import USER
 from tests.chat_helpers import FIREBIRD, seed_book
 from tests.fakes.llm_server import Answer, Fail, Hang
@@ -183,3 +184,28 @@ async def test_benchmark_stand_in_answers_with_the_parallel_question(tmp_path: P
         await stand_in.close()
     noisy = ParallelTranslations({"раз два три": "one two three"}, noise=0.34)
     assert noisy.translation("раз два три") == "one two три"
+
+
+def test_word_list_glosses_known_words_numbers_and_names() -> None:
+    assert (
+        gloss("Сколько людей жило в городе Денвер в 1990 году?", "en") == "many people city denver 1990 year"
+    )
+    assert gloss("How many people lived in the city in 1990?", "ru") == "сколько люди жить город 1990"
+    assert gloss("Кто это?", "en") is None  # fewer than two known words: no gloss
+    assert gloss("Где дом?", "de") is None
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)
+async def test_without_an_llm_the_word_list_is_searched_beside_the_question(
+    session_factory: async_sessionmaker[AsyncSession], index: SearchIndex
+) -> None:
+    await seed_book(session_factory, index, user_id=USER)
+    question = "Где сад с золотыми яблоками?"  # the list knows сад, золотой, яблоко
+    as_asked = await index.search(USER, question, k=3)
+    with_words = CrossLanguageSearch(index, QueryTranslator(None), book_languages(session_factory))
+    found = await with_words.search(USER, question, k=3)
+    assert found[0].text == GARDEN and as_asked[0].text != GARDEN
+    off = CrossLanguageSearch(index, QueryTranslator(None), book_languages(session_factory), word_list=False)
+    assert [h.text for h in await off.search(USER, question, k=3)] == [
+        h.text for h in await index.search(USER, question, k=3)
+    ]

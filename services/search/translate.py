@@ -34,6 +34,7 @@ from sqlalchemy import select
 
 from db.models import Book
 from services.llm import AllProvidersFailed, ChatMessage, LLMRequest, LLMRouter, ProviderError
+from services.search.wordlist import gloss
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ RANK_OFFSET = 4.0
 # The untranslated question's weight when no book searched is in its language: its ranking is mostly
 # noise then (xquad ru->en, 40 questions: 0.5 gave MRR@10 0.875, 0.25 gave 0.900, R@5 0.925 both).
 ORIGINAL_WEIGHT = 0.25
+GLOSS_WEIGHT = 0.5  # the word list's crude gloss, beside the question as asked
 
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
@@ -161,10 +163,15 @@ class CrossLanguageSearch:
 
     Anything else (count, index_chunks, close, ...) is the wrapped index's."""
 
-    def __init__(self, index: Any, translator: QueryTranslator, languages: Languages | None) -> None:
+    def __init__(
+        self, index: Any, translator: QueryTranslator, languages: Languages | None, *, word_list: bool = True
+    ) -> None:
         self.index = index
         self.translator = translator
         self.languages = languages
+        self.word_list = (
+            word_list  # without a translation: the question's words from services.search.wordlist
+        )
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.index, name)
@@ -183,7 +190,7 @@ class CrossLanguageSearch:
         asked = question_language(query)
         targets: list[str] = []
         own_language = True
-        if asked is not None and self.translator.router is not None and self.languages is not None:
+        if asked is not None and self.languages is not None:
             try:
                 books = {code for code in map(language_code, await self.languages(user_id, book_ids)) if code}
             except Exception:  # the books' languages are a nicety: search as asked
@@ -191,13 +198,16 @@ class CrossLanguageSearch:
                 books = set()
             targets = sorted(code for code in books if code != asked and code in LANGUAGE_NAMES)
             own_language = asked in books
+        queries: dict[str, float] = {}  # the other queries and their weights
         if targets:
             translations = await asyncio.gather(
                 *(self.translator.translate(query, code, user_id=user_id) for code in targets)
             )
-            queries = list(dict.fromkeys(t for t in translations if t))
-        else:
-            queries = []
+            for code, translated in zip(targets, translations, strict=True):
+                if translated:
+                    queries.setdefault(translated, 1.0)
+                elif self.word_list and (glossed := gloss(query, code)):
+                    queries.setdefault(glossed, GLOSS_WEIGHT)
         search = self.index.search
         if not queries:
             return list(
@@ -209,7 +219,7 @@ class CrossLanguageSearch:
                 for q in (query, *queries)
             )
         )
-        weights = [1.0 if own_language else ORIGINAL_WEIGHT] + [1.0] * len(queries)
+        weights = [1.0 if own_language else ORIGINAL_WEIGHT, *queries.values()]
         return fuse_hits(rankings, weights, k=k, budget=budget)
 
 
