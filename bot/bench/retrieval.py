@@ -491,7 +491,7 @@ async def run_benchmark(options: Options) -> dict[str, Any]:
     tuned: dict[str, Any] = {}
     for name, books, runs in shelves:
         if options.tune and name == f"fairytale/{HELD_OUT}" and not tuned:
-            tuned = cross_validate(grid, options.folds)
+            tuned = cross_validate(grid, options.folds, _default_label(options.tuning))
         t0 = time.perf_counter()
         # All questions' vectors in one batch: the searches then find them cached.
         await asyncio.to_thread(embedder.encode, [q.text for run in runs for q in run.questions])
@@ -525,7 +525,7 @@ async def run_benchmark(options: Options) -> dict[str, Any]:
         rows.insert(0, {"run": label, **{system: s.as_dict() for system, s in scores.items()}})
     folds = _fold_rows(per_anthology, options.folds) if options.folds else []
     if options.tune and "chosen" not in tuned:
-        tuned.update(cross_validate(grid, options.folds))
+        tuned.update(cross_validate(grid, options.folds, _default_label(options.tuning)))
     embedder.save()
     for stand_in in stand_ins:
         await stand_in.close()
@@ -609,6 +609,14 @@ async def _hybrid_score(run: Run, shelf: Shelf) -> Score:
     return score
 
 
+def _default_label(tuning: SearchTuning) -> str | None:
+    """The grid's label of the settings given (None when the grid has no such entry)."""
+    for index, changes in enumerate(TUNE_GRID):
+        if all(getattr(tuning, key) == value for key, value in changes.items()):
+            return _label(index)
+    return None
+
+
 def _label(index: int) -> str:
     return ", ".join(f"{key} {value}" for key, value in TUNE_GRID[index].items())
 
@@ -618,8 +626,15 @@ def objective(score: Score) -> float:
     return (score.r5 + score.mrr) / max(score.n, 1)
 
 
-def cross_validate(grid: dict[str, dict[str, Score]], k: int) -> dict[str, Any]:
+TUNE_MARGIN = 0.005  # a setting replaces the default only when it beats it by this much (recall@5 + MRR@10)
+
+
+def cross_validate(
+    grid: dict[str, dict[str, Score]], k: int, default: str | None = None, margin: float = TUNE_MARGIN
+) -> dict[str, Any]:
     """For each fold of anthologies: the setting that scores best on the other folds, measured on it.
+    The `default` setting stays unless another beats it there by more than `margin` (a difference
+    smaller than that is noise on a few hundred questions, not something that generalises).
 
     `grid`: setting's label -> anthology's run name -> its score with that setting. The headline is the
     mean over folds of the measured figures (each fold's figures from a choice made without it); the
@@ -638,9 +653,12 @@ def cross_validate(grid: dict[str, dict[str, Score]], k: int) -> dict[str, Any]:
         return total
 
     def best(chosen: Sequence[str]) -> str:  # ties: the earlier setting in the grid
-        return max(
+        top = max(
             labels, key=lambda label: (round(objective(pooled(label, chosen)), 9), -labels.index(label))
         )
+        if default in grid and objective(pooled(top, chosen)) - objective(pooled(default, chosen)) <= margin:
+            return default
+        return top
 
     rows = []
     for i, fold in enumerate(fold_split(names, k)):
@@ -658,6 +676,8 @@ def cross_validate(grid: dict[str, dict[str, Score]], k: int) -> dict[str, Any]:
     mean = {key: round(sum(r["hybrid"][key] for r in rows) / len(rows), 4) for key in ("recall@5", "mrr@10")}
     chosen = best(names)
     return {
+        "default": default,
+        "margin": margin,
         "grid": labels,
         "folds": rows,
         "mean": mean,
