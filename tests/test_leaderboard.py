@@ -110,6 +110,10 @@ async def test_rename_leave_ban_and_the_top_ten(session: AsyncSession) -> None:
     assert len(board.top) == 10 and board.top[0].display_name == "Reader 11"
     assert board.own is not None and board.own.rank == 12
 
+    with pytest.raises(NameRejected) as error:
+        await leaderboard.join(session, users[11], "reader 3")  # another reader's name, in another case
+    assert error.value.code == "taken"
+    assert await leaderboard.join(session, users[11], "Reader 11") == "Reader 11"  # one's own name again
     assert await leaderboard.join(session, users[11], "  New   name ") == "New name"
     assert (await leaderboard.board(session, 111)).top[0].display_name == "New name"  # at once
     assert leaderboard.joined_name(users[11]) == "New name"

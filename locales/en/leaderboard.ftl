@@ -30,3 +30,4 @@ leaderboard-you = You are <b>#{ $rank }</b> of { $total }.
 leaderboard-you-pending = You joined: you will appear after the next hourly recount.
 leaderboard-you-off = You are not on the board. Join under a name you choose in /settings.
 leaderboard-refreshed = <i>Recounted { $time }.</i>
+leaderboard-name-taken = 🤔 Another reader on the leaderboard already has this name. Type another one.

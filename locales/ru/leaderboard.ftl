@@ -30,3 +30,4 @@ leaderboard-you = Вы на <b>{ $rank }-м</b> месте из { $total }.
 leaderboard-you-pending = Вы присоединились: появитесь после ближайшего ежечасного пересчёта.
 leaderboard-you-off = Вас нет в рейтинге. Присоединиться под выбранным именем можно в /settings.
 leaderboard-refreshed = <i>Пересчитан { $time }.</i>
+leaderboard-name-taken = 🤔 Это имя уже занято другим читателем в рейтинге. Напишите другое.

@@ -55,7 +55,7 @@ class Board:
 
 
 class NameRejected(ValueError):
-    """A display name that cannot be used; `code` is one of: length, characters, link."""
+    """A display name that cannot be used; `code` is one of: length, characters, link, taken."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
@@ -86,6 +86,15 @@ async def join(session: AsyncSession, user: User, text: str) -> str:
     """Put the user on the board under the name they typed (or rename them); commits. Returns the
     cleaned name; NameRejected when it cannot be used."""
     name = clean_name(text)
+    # Another reader's name (in any case) is refused, so nobody passes for someone else on the board.
+    # lower() is ASCII-only on SQLite: there a Cyrillic name differing only in case is let through.
+    taken = await session.scalar(
+        select(LeaderboardEntry.user_id)
+        .where(func.lower(LeaderboardEntry.display_name) == name.lower(), LeaderboardEntry.user_id != user.id)
+        .limit(1)
+    )
+    if taken is not None:
+        raise NameRejected("taken")
     user.settings = {**(user.settings or {}), SETTINGS_KEY: {"name": name}}
     await session.flush()
     renamed = await session.execute(

@@ -71,6 +71,7 @@ async def test_join_recount_top_leave_export_and_delete(sandbox_bot: SandboxHarn
 
     screen = await _board_screen(boris, "Вас в нём нет")
     await _join(boris, screen, "Участвовать", "Напишите имя")
+    assert "уже занято" in text_of(await boris.ask("<I>ANN</I> THE READER"))  # Ann's name, another case
     await boris.ask("Борис", contains="Вы в рейтинге под именем Борис")
 
     # The next hour's recount (this hour's ran at start-up, when nobody had joined).
