@@ -28,13 +28,14 @@ def get_routers() -> list[Router]:
     # its guard turns everyone else away at once.
     return [
         errors.router,
+        # before every command: a command instead of the asked-for display name ends the asking
+        leaderboard.router,
         admin.router,
         start.router,
         billing.router,
         settings.router,
         privacy.router,
         engagement.router,
-        leaderboard.router,  # its typed display name before the chat takes text as a question
         cards.router,
         library.router,
         reading.router,  # its typed percentage before the chat takes text as a question

@@ -5,6 +5,7 @@ The /settings screen shows the switch (handlers/settings.py); its button opens t
 from __future__ import annotations
 
 from aiogram import F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
@@ -104,6 +105,14 @@ async def on_ask_name(query: CallbackQuery, i18n: Translator, state: FSMContext)
         i18n("leaderboard-ask-name", min=NAME_MIN, max=NAME_MAX),
         InlineKeyboardMarkup(inline_keyboard=[[cancel]]),
     )
+
+
+@router.message(BoardInput.name, F.text.startswith("/"))
+async def on_command_instead(message: Message, state: FSMContext) -> None:
+    """A command instead of a name: stop asking (so later text is never taken for a public name) and let
+    the command's own handler answer it."""
+    await _stop_asking(state)
+    raise SkipHandler
 
 
 @router.message(BoardInput.name, F.text, ~F.text.startswith("/"))

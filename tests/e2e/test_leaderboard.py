@@ -69,6 +69,13 @@ async def test_join_recount_top_leave_export_and_delete(sandbox_bot: SandboxHarn
     pending = await ann.ask("/top", contains="Readers' leaderboard")
     assert "you will appear after the next hourly recount" in text_of(pending)
 
+    # A command instead of a name ends the asking: the text after it is a question, not a public name.
+    screen = await _board_screen(boris, "Вас в нём нет")
+    await _join(boris, screen, "Участвовать", "Напишите имя")
+    await boris.ask("/stats", contains="Ваше чтение")
+    await boris.ask("Жар-птица")
+    assert set(await _lines(ctx)) == {ann.user_id}
+
     screen = await _board_screen(boris, "Вас в нём нет")
     await _join(boris, screen, "Участвовать", "Напишите имя")
     assert "уже занято" in text_of(await boris.ask("<I>ANN</I> THE READER"))  # Ann's name, another case
