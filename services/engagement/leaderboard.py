@@ -131,14 +131,15 @@ async def refresh(session: AsyncSession, now: datetime) -> dict[str, Any]:
             )
         )
     ).all()
-    ids = [row.user_id for row in rows]
-    if not ids:
+    if not rows:
         return {"ranked": 0, "hidden": 0}
+    # A subquery, not a list of ids: the board may hold more readers than a statement may have parameters.
+    on_board = select(LeaderboardEntry.user_id).scalar_subquery()
     books = dict(
         (
             await session.execute(
                 select(Book.user_id, func.count())
-                .where(Book.user_id.in_(ids), Book.status == BookStatus.READY)
+                .where(Book.user_id.in_(on_board), Book.status == BookStatus.READY)
                 .group_by(Book.user_id)
             )
         ).all()
@@ -147,7 +148,7 @@ async def refresh(session: AsyncSession, now: datetime) -> dict[str, Any]:
         (
             await session.execute(
                 select(ChatTurn.user_id, func.count())
-                .where(ChatTurn.user_id.in_(ids))
+                .where(ChatTurn.user_id.in_(on_board))
                 .group_by(ChatTurn.user_id)
             )
         ).all()
@@ -156,7 +157,7 @@ async def refresh(session: AsyncSession, now: datetime) -> dict[str, Any]:
         row.user_id: (row.current, row.last_day)
         for row in await session.execute(
             select(ReadingStreak.user_id, ReadingStreak.current, ReadingStreak.last_day).where(
-                ReadingStreak.user_id.in_(ids)
+                ReadingStreak.user_id.in_(on_board)
             )
         )
     }
