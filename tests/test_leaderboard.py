@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Book, BookStatus, ChatTurn, LeaderboardEntry, ReadingStreak, User
+from handlers.leaderboard import render_board
+from locales.i18n import I18n
 from services.engagement import leaderboard
 from services.engagement.leaderboard import NameRejected, clean_name
 from services.privacy.export import collect
@@ -193,3 +195,15 @@ async def test_the_line_is_exported(session: AsyncSession) -> None:
         "questions": 1,
         "streak": 2,
     }
+
+
+def test_top_shows_the_readers_own_line_below_the_ten_and_escapes_names() -> None:
+    lines = [leaderboard.BoardLine(n, f"<b>R{n}</b>", 1, 12 - n, 0, 500 + n) for n in range(1, 11)]
+    own = leaderboard.BoardLine(12, "Me & you", 0, 1, 2, 999)
+    board = leaderboard.Board(top=lines, own=own, joined=True, ranked=12, refreshed_at=NOW)
+    text = render_board(board, I18n().translator("en"))
+    assert "1. &lt;b&gt;R1&lt;/b&gt; — 🔥 0 · 💬 11 · 📚 1" in text
+    assert "You are <b>#12</b> of 12.\n<b>12. Me &amp; you — 🔥 2 · 💬 1 · 📚 0</b>" in text, text
+    assert "Recounted 2025-03-05 12:00 UTC" in text
+    ru = render_board(leaderboard.Board([], None, False, 0, None), I18n().translator("ru"))
+    assert "В рейтинге пока никого нет" in ru and "Вас нет в рейтинге" in ru and "Пересчитан" not in ru
