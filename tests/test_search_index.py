@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from qdrant_client import QdrantClient
 
+from services.search import lexical
 from services.search.chunking import ChunkingOptions, chunk_text
 from services.search.edge_folder import EdgeFolder
 from services.search.embeddings import LocalEmbedder
@@ -226,6 +227,34 @@ async def test_qdrant_fusion_modes_also_work(index: SearchIndex) -> None:
         index.tuning = SearchTuning(fusion=fusion)  # type: ignore[arg-type]
         hits = await index.search(1, "caraway rye bread baker", k=2)
         assert "caraway" in hits[0].text
+
+
+MILL_BOOK = """
+The miller's daughter lived by the mill wheel. Every morning the miller and his daughter mended the wheel
+with pine pegs, and the mill wheel turned all day long on the river.
+
+One night a goblin crept into the mill and hid the golden spindle under the wheel. The miller's daughter
+heard the wheel creak and the goblin laugh, but she saw nothing in the dark.
+
+At dawn the miller found the golden spindle beside the mill wheel, wrapped in wet moss from the river.
+
+The king rode past the mill at noon. He asked the miller for bread, and the miller gave him a loaf.
+""".strip()
+
+
+async def test_query_expansion_adds_the_books_words_and_keeps_to_the_users_books(index: SearchIndex) -> None:
+    await _add(index, 1, 10, MILL_BOOK, "en")
+    await _add(index, 2, 20, MILL_BOOK, "en")
+    question = "Who hid the spindle?"
+    index.tuning = SearchTuning(context_chars=0, merge_chars=0)
+    plain = await index.search(1, question, k=4)
+    index.tuning = SearchTuning(expansion=0.6, expansion_docs=3, context_chars=0, merge_chars=0)
+    hits = await index.search(1, question, k=4)
+    assert "goblin" in hits[0].text and {hit.book_id for hit in hits} == {10}
+    # The best passages share words to add ("mill", "wheel", ...): the second, expanded query ran.
+    feedback = [hit.text for hit in plain[:3]]
+    terms = lexical.expansion_terms(question, feedback, [1.0] * len(feedback), [hit.text for hit in plain])
+    assert lexical.stems("wheel")[0] in terms
 
 
 async def test_build_search_index_uses_qdrant_edge_under_data_dir(make_settings, local_embedder) -> None:  # type: ignore[no-untyped-def]
