@@ -16,6 +16,7 @@ measured, never asserted.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import logging
 import statistics
@@ -194,6 +195,26 @@ def soak_questions(count: int) -> list[str]:
     ]
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [  # glibc 2.33+ struct mallinfo2
+        (name, ctypes.c_size_t)
+        for name in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()
+    ]
+
+
+def malloc_figures() -> dict[str, int] | None:
+    """glibc's malloc in this process (mallinfo2, glibc 2.33+): bytes in use by the program and bytes
+    malloc holds (in use + free but kept: main arena, other arenas, mmapped blocks); None elsewhere.
+    In use growing is an allocation that lives on; held growing alone is memory freed but not returned."""
+    try:
+        mallinfo2 = ctypes.CDLL("libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        return None
+    mallinfo2.restype = _MallInfo2
+    info = mallinfo2()
+    return {"in_use": info.uordblks + info.hblkhd, "held": info.arena + info.hblkhd}
+
+
 def slope_per_100(points: list[tuple[int, int]]) -> float | None:
     """Least-squares MB per 100 questions through (questions asked, RSS bytes)."""
     if len(points) < 2:
@@ -211,6 +232,7 @@ async def soak(askers: list[Person], memory: MemoryWatch, count: int) -> dict[st
     """`count` questions, SOAK_AT_ONCE at a time, the askers taking turns; RSS after each answer."""
     questions = soak_questions(count)
     points: list[tuple[int, int]] = []
+    in_malloc: list[tuple[int, dict[str, int] | None]] = []
     latencies: list[float] = []
     unanswered = 0
     for first in range(0, count, SOAK_AT_ONCE):
@@ -229,8 +251,18 @@ async def soak(askers: list[Person], memory: MemoryWatch, count: int) -> dict[st
             else:
                 latencies.append(ms)
         points.append((batch.stop, await asyncio.to_thread(memory.rss)))
+        in_malloc.append((batch.stop, malloc_figures()))
     warm = max(1, int(len(points) * WARM_UP))
     after_warm_up = points[warm - 1]
+    malloc_mb: dict[str, Any] = {}
+    if in_malloc[-1][1] is not None:
+        for key in ("in_use", "held"):
+            series = [(n, figures[key]) for n, figures in in_malloc[warm - 1 :] if figures is not None]
+            malloc_mb[key] = {
+                "after_warm_up": round(series[0][1] / 2**20),
+                "end": round(series[-1][1] / 2**20),
+                "slope_per_100_questions": slope_per_100(series),
+            }
     return {
         "questions": count,
         "answers": count - unanswered,
@@ -241,6 +273,7 @@ async def soak(askers: list[Person], memory: MemoryWatch, count: int) -> dict[st
             "end": round(points[-1][1] / 2**20),
             "slope_per_100_questions": slope_per_100(points[warm - 1 :]),
         },
+        "malloc_mb": malloc_mb,
     }
 
 
@@ -383,6 +416,15 @@ def report(result: dict[str, Any]) -> str:
                 f"- RSS: idle {rss['idle']} MB, after warm-up ({rss['warm_up_questions']} questions) "
                 f"{rss['after_warm_up']} MB, end {rss['end']} MB, "
                 f"slope {rss['slope_per_100_questions']} MB per 100 questions after warm-up",
+                *(
+                    f"- malloc {label}: after warm-up {figures['after_warm_up']} MB, end {figures['end']} MB, "
+                    f"slope {figures['slope_per_100_questions']} MB per 100 questions"
+                    for label, figures in (
+                        ("in use", result["malloc_mb"].get("in_use")),
+                        ("held (in use + freed but kept)", result["malloc_mb"].get("held")),
+                    )
+                    if figures
+                ),
                 f"- {result['seconds']['measured']} s measured, {result['seconds']['total']} s in all",
             ]
         )

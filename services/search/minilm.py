@@ -26,6 +26,18 @@ MAX_SEQ_LENGTH = 256  # the model's sentence_bert_config.json: longer texts are 
 # A batch is padded to a multiple of this many tokens: the CPU kernels keep a compiled primitive (and its
 # scratch memory) per shape, and one shape per token count made RSS climb by ~130 MB over one book.
 PAD_TO = 8
+# ... and, further, to one of a few shapes: in bfloat16 the kernels keep ~2 MB of live memory per
+# (texts, tokens) shape, and the sentences an extractive answer embeds (5-40 texts of any length) made
+# new shapes for hundreds of questions (+2 MB per answer; float32 stayed flat). Rows are padded to a
+# power of two, tokens to a step of SHAPE_STEPS: a few dozen shapes in all, at most ~1.5x the work.
+SHAPE_STEPS = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+
+
+def padded_shape(texts: int, tokens: int) -> tuple[int, int]:
+    """The (rows, tokens) a batch of `texts` texts, the longest `tokens` long, is run as."""
+    rows = 1 << max(0, texts - 1).bit_length()
+    length = next((step for step in SHAPE_STEPS if step >= tokens), -(-tokens // PAD_TO) * PAD_TO)
+    return rows, length
 
 
 class MiniLM:
@@ -194,15 +206,16 @@ class MiniLM:
         out = np.empty((len(ids), dim), dtype=np.float32)
         with torch.inference_mode():
             for batch in _batches(order, [len(row) for row in ids], batch_size, max_tokens):
-                length = -(-len(ids[batch[-1]]) // PAD_TO) * PAD_TO
-                tokens = torch.zeros((len(batch), length), dtype=torch.long)
-                mask = torch.zeros((len(batch), length), dtype=torch.long)
+                rows, length = padded_shape(len(batch), len(ids[batch[-1]]))
+                tokens = torch.zeros((rows, length), dtype=torch.long)
+                mask = torch.zeros((rows, length), dtype=torch.long)
+                mask[len(batch) :, 0] = 1  # padding rows attend to one token (no empty softmax); dropped
                 for row, index in enumerate(batch):
                     n = len(ids[index])
                     tokens[row, :n] = torch.tensor(ids[index])
                     mask[row, :n] = 1
                 vectors = self.forward(tokens.to(self.device), mask.to(self.device), precision)
-                out[batch] = vectors.cpu().numpy()
+                out[batch] = vectors[: len(batch)].cpu().numpy()
                 if on_batch is not None:
                     on_batch(len(batch))
         return out
