@@ -14,7 +14,6 @@ from bot.cli import LOCAL_USER_ID
 from bot.settings import Settings
 
 
-
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser("ingest", help="read and index a book as a user (default: the local user)")
     parser.add_argument("path", type=Path, help="the book file")
@@ -25,9 +24,9 @@ def add_parser(sub: Any) -> None:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.wiring.ingestion import standalone
     from db.repositories import users
     from services.ingestion.errors import IngestionError
-    from bot.wiring.ingestion import standalone
 
     path: Path = args.path
     if not await asyncio.to_thread(path.is_file):
