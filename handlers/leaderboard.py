@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import Translator
 from bot.render import escape
 from db.models import User
+from handlers.screens import edit_screen
 from handlers.settings import SettingsCb
 from services.engagement import leaderboard
 from services.engagement.leaderboard import NAME_MAX, NAME_MIN, Board, BoardLine, NameRejected
@@ -67,15 +67,6 @@ def _screen(user: User, i18n: Translator) -> tuple[str, InlineKeyboardMarkup]:
     return text, InlineKeyboardMarkup(inline_keyboard=[*rows, [back]])
 
 
-async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
-    if isinstance(query.message, Message):
-        try:
-            await query.message.edit_text(text, reply_markup=markup)
-        except TelegramBadRequest as error:
-            if "not modified" not in error.message:
-                raise
-
-
 async def _stop_asking(state: FSMContext) -> None:
     if await state.get_state() == BoardInput.name.state:
         await state.set_state((await state.get_data()).get(RETURN_KEY))
@@ -87,7 +78,7 @@ async def _stop_asking(state: FSMContext) -> None:
 async def on_menu(query: CallbackQuery, user: User, i18n: Translator, state: FSMContext) -> None:
     await _stop_asking(state)
     await query.answer()
-    await _show(query, *_screen(user, i18n))
+    await edit_screen(query, *_screen(user, i18n))
 
 
 @router.callback_query(BoardCb.filter(F.action == "name"))
@@ -100,7 +91,7 @@ async def on_ask_name(query: CallbackQuery, i18n: Translator, state: FSMContext)
     cancel = InlineKeyboardButton(
         text=i18n("leaderboard-button-cancel"), callback_data=BoardCb(action="cancel").pack()
     )
-    await _show(
+    await edit_screen(
         query,
         i18n("leaderboard-ask-name", min=NAME_MIN, max=NAME_MAX),
         InlineKeyboardMarkup(inline_keyboard=[[cancel]]),
@@ -136,7 +127,7 @@ async def on_leave(
     await _stop_asking(state)
     await leaderboard.leave(session, user)
     await query.answer(i18n("leaderboard-left"))
-    await _show(query, *_screen(user, i18n))
+    await edit_screen(query, *_screen(user, i18n))
 
 
 @router.message(Command("top"))

@@ -10,7 +10,7 @@ import logging
 
 import aiohttp
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, Update
@@ -38,6 +38,7 @@ from handlers.library_ui import (
     shelf_text,
     upload_refusal,
 )
+from handlers.screens import edit_screen
 from services.ingestion.errors import IngestionError
 from services.ingestion.service import IngestionService, UploadNotStored
 from services.notifications.alerts import AdminAlerts
@@ -188,7 +189,7 @@ async def on_shelf_page(
 ) -> None:
     await query.answer()
     text, markup = await _shelf(user, i18n, ingestion, page=max(0, callback_data.page))
-    await _edit(query, text, markup)
+    await edit_screen(query, text, markup)
 
 
 async def _shelf(
@@ -276,7 +277,7 @@ async def on_delete(
         return
     await query.answer()
     library_progress.forget_card(book.id)  # the confirmation replaces the card: leave it be
-    await _edit(
+    await edit_screen(
         query,
         i18n("library-delete-confirm", title=escape(book.display_title)),
         delete_keyboard(i18n, book.id),
@@ -292,7 +293,7 @@ async def on_delete_confirmed(
         return
     await query.answer()
     await ingestion.delete(user.id, book.id)
-    await _edit(query, i18n("library-deleted", title=escape(book.display_title)), None)
+    await edit_screen(query, i18n("library-deleted", title=escape(book.display_title)), None)
 
 
 @router.callback_query(BookCb.filter(F.action == "delete_no"))
@@ -318,17 +319,6 @@ async def _show_card(
     query: CallbackQuery, book: Book, user: User, i18n: Translator, ingestion: IngestionService
 ) -> None:
     active = await ingestion.active_book_id(user.id) == book.id
-    await _edit(
+    await edit_screen(
         query, card_text(i18n, book, active=active), card_keyboard(i18n, book, full=True, active=active)
     )
-
-
-async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    """Edit the message the button is on; a second tap that changes nothing is not an error."""
-    if not isinstance(query.message, Message):
-        return
-    try:
-        await query.message.edit_text(text, reply_markup=markup)
-    except TelegramBadRequest as error:
-        if "not modified" not in error.message.lower():
-            raise

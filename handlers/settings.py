@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -22,6 +21,7 @@ from bot.render import escape
 from db.base import parse_number
 from db.models import User
 from db.repositories import users
+from handlers.screens import edit_screen
 from services.engagement import leaderboard
 from services.notifications import preferences
 from services.notifications.preferences import COMMON_TIMEZONES, KINDS
@@ -133,15 +133,6 @@ def zones_keyboard(user: User, i18n: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
-    if isinstance(query.message, Message):
-        try:
-            await query.message.edit_text(text, reply_markup=markup)
-        except TelegramBadRequest as error:
-            if "not modified" not in error.message:
-                raise
-
-
 async def _await_zone(state: FSMContext) -> None:
     """Take the next text as a zone name; what the user was doing (a search, a study question) resumes after."""
     current = await state.get_state()
@@ -166,7 +157,7 @@ async def cmd_settings(message: Message, user: User, i18n: Translator, state: FS
 async def on_menu(query: CallbackQuery, user: User, i18n: Translator, state: FSMContext) -> None:
     await _leave_zone_input(state)
     await query.answer()
-    await _show(query, settings_text(user, i18n), settings_keyboard(user, i18n))
+    await edit_screen(query, settings_text(user, i18n), settings_keyboard(user, i18n))
 
 
 @router.callback_query(SettingsCb.filter(F.action == "toggle"))
@@ -180,13 +171,13 @@ async def on_toggle(
     preferences.set_enabled(user, callback_data.value, enabled)
     await session.commit()
     await query.answer(i18n("settings-turned-on" if enabled else "settings-turned-off"))
-    await _show(query, settings_text(user, i18n), settings_keyboard(user, i18n))
+    await edit_screen(query, settings_text(user, i18n), settings_keyboard(user, i18n))
 
 
 @router.callback_query(SettingsCb.filter(F.action == "hours"))
 async def on_hours(query: CallbackQuery, i18n: Translator) -> None:
     await query.answer()
-    await _show(query, i18n("settings-choose-hour"), hours_keyboard(i18n))
+    await edit_screen(query, i18n("settings-choose-hour"), hours_keyboard(i18n))
 
 
 @router.callback_query(SettingsCb.filter(F.action == "hour"))
@@ -200,14 +191,14 @@ async def on_hour(
     preferences.set_hour(user, hour)
     await session.commit()
     await query.answer(i18n("settings-saved"))
-    await _show(query, settings_text(user, i18n), settings_keyboard(user, i18n))
+    await edit_screen(query, settings_text(user, i18n), settings_keyboard(user, i18n))
 
 
 @router.callback_query(SettingsCb.filter(F.action == "zones"))
 async def on_zones(query: CallbackQuery, user: User, i18n: Translator, state: FSMContext) -> None:
     await _await_zone(state)
     await query.answer()
-    await _show(
+    await edit_screen(
         query,
         i18n("settings-choose-zone", zone=preferences.timezone_of(user).key),
         zones_keyboard(user, i18n),
@@ -231,7 +222,7 @@ async def on_zone(
     await session.commit()
     await _leave_zone_input(state)
     await query.answer(i18n("settings-saved"))
-    await _show(query, settings_text(user, i18n), settings_keyboard(user, i18n))
+    await edit_screen(query, settings_text(user, i18n), settings_keyboard(user, i18n))
 
 
 @router.message(SettingsInput.zone, F.text, ~F.text.startswith("/"))
