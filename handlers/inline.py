@@ -62,7 +62,8 @@ async def on_inline_query(
         return
     limits = await books_repo.reading_limits(session, user.id)
     await session.commit()  # no connection is held while searching
-    found = await answers.retrieve(user.id, words, book_id=None, k=INLINE_K, limits=limits)
+    # No LLM translation here: the query changes with every letter typed (the word list still helps).
+    found = await answers.retrieve(user.id, words, book_id=None, k=INLINE_K, limits=limits, translate=False)
     titles = await book_titles(session, found)
     found_results: list[InlineQueryResultUnion] = []
     seen: set[str] = set()

@@ -136,8 +136,12 @@ async def test_russian_question_finds_the_english_passage(
     one_book = await service.retrieve(USER, "Что оставила жар-птица в руке?", book_id=book_id, k=3)
     assert "golden feather" in one_book[0].text
 
-    # An English question over the English book: no translation asked for.
+    # Inline queries (translate=False): no call to the model, however new the text.
     asked = len(server.requests)
+    await service.retrieve(USER, "Кто украл коня?", book_id=None, k=3, translate=False)
+    assert len(server.requests) == asked
+
+    # An English question over the English book: no translation asked for.
     english = await service.retrieve(USER, "Who ate the horse?", book_id=book_id, k=3)
     assert english[0].text == WOLF and len(server.requests) == asked
 

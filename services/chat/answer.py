@@ -304,14 +304,23 @@ class AnswerService:
         k: int,
         budget: int | None = None,
         limits: Mapping[int, float] | None = None,
+        translate: bool = True,
     ) -> list[Citation]:
         """The k best passages of the user's book (or books), best first, packed for `budget`
         characters of context when given; `limits` (book id -> percent read, see services.chat.reading)
-        keeps out what the reader has not read yet."""
+        keeps out what the reader has not read yet. `translate=False`: a question in another language
+        than the books is not sent to the LLM (inline queries change with every letter typed)."""
         if self.retriever is None or not query.strip():
             return []
+        options = {} if translate else {"translate": False}  # only the translating search takes it
         hits = await self.retriever.search(
-            user_id, query, book_ids=None if book_id is None else [book_id], k=k, budget=budget, limits=limits
+            user_id,
+            query,
+            book_ids=None if book_id is None else [book_id],
+            k=k,
+            budget=budget,
+            limits=limits,
+            **options,
         )
         return [Citation.from_hit(hit) for hit in hits]
 

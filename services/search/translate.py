@@ -185,8 +185,10 @@ class CrossLanguageSearch:
         k: int = 10,
         budget: int | None = None,
         limits: Mapping[int, float] | None = None,
+        translate: bool = True,
         **options: Any,
     ) -> list[Any]:
+        """`translate=False`: no LLM call, only the word list (inline queries, typed letter by letter)."""
         asked = question_language(query)
         targets: list[str] = []
         own_language = True
@@ -200,8 +202,14 @@ class CrossLanguageSearch:
             own_language = asked in books
         queries: dict[str, float] = {}  # the other queries and their weights
         if targets:
-            translations = await asyncio.gather(
-                *(self.translator.translate(query, code, user_id=user_id) for code in targets)
+            translations: list[str | None] = (
+                list(
+                    await asyncio.gather(
+                        *(self.translator.translate(query, code, user_id=user_id) for code in targets)
+                    )
+                )
+                if translate
+                else [None] * len(targets)
             )
             for code, translated in zip(targets, translations, strict=True):
                 if translated:
