@@ -361,6 +361,7 @@ class Options:
     translator_noise: float = 0.0  # > 0: also xquad rows with a noisier stand-in translator
     tune: bool = False  # choose TUNE_GRID's settings for each fold on the other folds (needs folds)
     held_out: bool = False  # measure HELD_OUT too, last, with the settings chosen without it
+    baselines: bool = True  # False: ours only (the LangChain splitter and BM25 are the bench extra's)
 
 
 @dataclass(slots=True)
@@ -496,9 +497,9 @@ async def run_benchmark(options: Options) -> dict[str, Any]:
         # All questions' vectors in one batch: the searches then find them cached.
         await asyncio.to_thread(embedder.encode, [q.text for run in runs for q in run.questions])
         shelf = await _shelf(name.replace("/", "-"), books, embedder, options)
-        baselines = await asyncio.to_thread(Baselines, books, embedder)
+        baselines = await asyncio.to_thread(Baselines, books, embedder) if options.baselines else None
         stats["chunks"][name] = shelf.chunks
-        stats["baseline_chunks"][name] = len(baselines.passages)
+        stats["baseline_chunks"][name] = len(baselines.passages) if baselines else 0
         for run in runs:
             if options.tune and run.name == f"fairytale/{HELD_OUT}" and tuned.get("chosen"):
                 shelf.index.tuning = replace(options.tuning, **TUNE_GRID[tuned["chosen_index"]])
@@ -565,10 +566,13 @@ def _fold_rows(per_anthology: dict[str, dict[str, Score]], k: int) -> list[dict[
     return rows
 
 
-async def _evaluate(run: Run, shelf: Shelf, baselines: Baselines, options: Options) -> dict[str, Score]:
+async def _evaluate(
+    run: Run, shelf: Shelf, baselines: Baselines | None, options: Options
+) -> dict[str, Score]:
     scores = {mode: Score() for mode in options.modes}
-    scores["dense baseline"] = Score()
-    scores["bm25 baseline"] = Score()
+    if baselines is not None:
+        scores["dense baseline"] = Score()
+        scores["bm25 baseline"] = Score()
     for question in run.questions:
         for mode in options.modes:
             started = time.perf_counter()
@@ -582,6 +586,8 @@ async def _evaluate(run: Run, shelf: Shelf, baselines: Baselines, options: Optio
                 reply = extractive_answer(question.text, context, EXTRACT_CHARS).text
                 scores[mode].explicit += 1
                 scores[mode].found_in_reply += answer_found(reply, question.answers)
+        if baselines is None:
+            continue
         for system, ranked in (
             ("dense baseline", baselines.dense(question, run.per_book)),
             ("bm25 baseline", baselines.bm25(question, run.per_book)),
@@ -717,7 +723,8 @@ def _swap(asked: Question, gold: Question) -> Question:
 
 
 def markdown_table(result: dict[str, Any], modes: Sequence[str]) -> str:
-    systems = [*modes, "dense baseline", "bm25 baseline"]
+    measured = ("dense baseline", "bm25 baseline")
+    systems = [*modes, *(s for s in measured if all(s in row for row in result["rows"]))]
     head = ["run", "n"]
     for system in systems:
         label = "ours" if system == "hybrid" else system.replace(" baseline", "")
@@ -746,8 +753,8 @@ def markdown_table(result: dict[str, Any], modes: Sequence[str]) -> str:
             if "answer_in_reply" in row["hybrid"]:
                 lines.append(
                     f"| {row['run']} | {row['hybrid']['explicit']} | {row['hybrid']['answer_in_reply']:.2f} | "
-                    f"{row['dense baseline'].get('answer_in_reply', 0):.2f} | "
-                    f"{row['bm25 baseline'].get('answer_in_reply', 0):.2f} |"
+                    f"{row.get('dense baseline', {}).get('answer_in_reply', 0):.2f} | "
+                    f"{row.get('bm25 baseline', {}).get('answer_in_reply', 0):.2f} |"
                 )
     timed = [row for row in result["rows"] if modes and "search_ms_p50" in row[modes[0]]]
     if timed:
