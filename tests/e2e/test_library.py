@@ -87,7 +87,7 @@ async def test_shelf_pages_rename_and_delete(sandbox_bot: SandboxHarness, user: 
         _, card = await upload(user, small_book(n), f"keeper-{n}.txt")
         assert "indexed" in text_of(card), text_of(card)
 
-    shelf = await user.ask("/books")
+    shelf = await user.ask("/books", contains="Your shelf")
     assert "9 books" in text_of(shelf) and "Page 1 of 2" in text_of(shelf)
     book_buttons = [b for b in buttons_of(shelf) if str(b.get("callback_data", "")).startswith("book:open:")]
     assert len(book_buttons) == 8
@@ -110,7 +110,7 @@ async def test_shelf_pages_rename_and_delete(sandbox_bot: SandboxHarness, user: 
     confirm = await user.wait_edit(int(renamed["message_id"]), lambda m: "Yes, delete" in str(buttons_of(m)))
     await user.tap_button(confirm, "Yes, delete")
     await user.wait_edit(int(renamed["message_id"]), lambda m: "is deleted" in text_of(m))
-    shelf = await user.ask("/books")
+    shelf = await user.ask("/books", contains="Your shelf")
     assert "8 books" in text_of(shelf) and "Keeper's Log" not in str(buttons_of(shelf))
 
 
@@ -212,7 +212,7 @@ async def test_an_identical_file_from_another_user_keeps_their_own_name(
     _, card = await upload(bob, pdf, "Keepers_log.pdf")
     assert "Keepers log" in text_of(card) and "Alice" not in text_of(card)
     assert await _copied_from(sandbox_bot, bob.user_id) is not None, "copied, not read again"
-    shelf = " ".join(b["text"] for b in buttons_of(await bob.ask("/books")))
+    shelf = " ".join(b["text"] for b in buttons_of(await bob.ask("/books", contains="Your shelf")))
     assert "Keepers log" in shelf and "Alice" not in shelf, shelf
 
 

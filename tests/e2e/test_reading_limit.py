@@ -47,7 +47,7 @@ async def test_answers_search_and_summary_keep_to_the_part_read(
     assert "Only the first" not in text_of(answer)
 
     # The book card from the shelf: "How far I've read", then the first chapter finished.
-    shelf = await user.ask("/books")
+    shelf = await user.ask("/books", contains="Your shelf")
     await user.tap_button(shelf, "The Keeper")
     card = await user.wait_edit(
         int(shelf["message_id"]), lambda m: "How far I've read" in str(button_labels(m))
@@ -98,7 +98,7 @@ async def test_a_typed_question_instead_of_a_percentage_is_not_trapped(
     sent = await user.send_document(BOOK.encode(), filename="keeper.txt")
     first = await user.wait_reply(int(sent["message_id"]), timeout=30)
     await user.wait_edit(int(first["message_id"]), lambda m: not is_progress(m), timeout=BOOK_TIMEOUT)
-    shelf = await user.ask("/books")
+    shelf = await user.ask("/books", contains="Your shelf")
     await user.tap_button(shelf, "The Keeper")
     card = await user.wait_edit(
         int(shelf["message_id"]), lambda m: "How far I've read" in str(button_labels(m))
