@@ -53,7 +53,7 @@ async def test_join_recount_top_leave_export_and_delete(sandbox_bot: SandboxHarn
 
     top = await ann.ask("/top", contains="Readers' leaderboard")
     assert "Nobody is on the board yet" in text_of(top) and "not on the board" in text_of(top)
-    settings = await ann.ask("/settings")
+    settings = await ann.ask("/settings", contains="Settings")
     assert "Not on the leaderboard" in text_of(settings)
     assert any(b["text"] == "🏆 Leaderboard: off" for b in buttons_of(settings))
 
