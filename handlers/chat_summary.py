@@ -55,7 +55,7 @@ async def cmd_summary(
     message: Message, bot: Bot, user: User, session: AsyncSession, i18n: Translator, summaries: SummaryService,
     billing: Any = None, streaks: ReadingStreaks | None = None,
 ) -> None:  # fmt: skip
-    book = await _ready_book(session, user, user.active_book_id)
+    book = await ready_book(session, user, user.active_book_id)
     if book is None:
         await message.answer(
             i18n("chat-pick-book" if await books_repo.latest_ready(session, user.id) else "chat-no-book")
@@ -70,7 +70,7 @@ async def on_card_summary(
     query: CallbackQuery, callback_data: BookCb, bot: Bot, user: User, session: AsyncSession, i18n: Translator,
     summaries: SummaryService, billing: Any = None, streaks: ReadingStreaks | None = None,
 ) -> None:  # fmt: skip
-    book = await _ready_book(session, user, callback_data.book_id)
+    book = await ready_book(session, user, callback_data.book_id)
     if book is None:
         await query.answer(i18n("chat-book-unavailable"))
         return
@@ -107,7 +107,7 @@ async def on_summary_confirm(
     query: CallbackQuery, callback_data: SummaryCb, bot: Bot, user: User, session: AsyncSession, i18n: Translator,
     summaries: SummaryService,
 ) -> None:  # fmt: skip
-    book = await _ready_book(session, user, callback_data.book_id)
+    book = await ready_book(session, user, callback_data.book_id)
     if book is None:
         await query.answer(i18n("chat-book-unavailable"))
         return
@@ -131,7 +131,7 @@ async def on_summary_chapters(
     query: CallbackQuery, callback_data: SummaryCb, user: User, session: AsyncSession, i18n: Translator,
     summaries: SummaryService,
 ) -> None:  # fmt: skip
-    book = await _ready_book(session, user, callback_data.book_id)
+    book = await ready_book(session, user, callback_data.book_id)
     await query.answer()
     if book is None or not isinstance(query.message, Message):
         return
@@ -150,7 +150,7 @@ async def on_chapters_page(
     summaries: SummaryService,
 ) -> None:  # fmt: skip
     """Another page of the chapter picker, in the same message."""
-    book = await _ready_book(session, user, callback_data.book_id)
+    book = await ready_book(session, user, callback_data.book_id)
     await query.answer()
     if book is None or not isinstance(query.message, Message):
         return
@@ -169,7 +169,7 @@ async def on_summary_chapter(
 ) -> None:  # fmt: skip
     """A chapter's summary: stored, or made now (after a confirmation when the model may cost more than
     the threshold)."""
-    book = await _ready_book(session, user, callback_data.book_id)
+    book = await ready_book(session, user, callback_data.book_id)
     await query.answer()
     if book is None or not isinstance(query.message, Message):
         return
@@ -261,7 +261,7 @@ async def offer_study(
     summaries: SummaryService,
 ) -> None:
     """Study mode was chosen: which chapter to be asked about."""
-    book = await _ready_book(session, user, user.active_book_id)
+    book = await ready_book(session, user, user.active_book_id)
     if book is None:
         await message.answer(
             i18n("chat-pick-book" if await books_repo.latest_ready(session, user.id) else "chat-no-book")
@@ -281,7 +281,7 @@ async def on_study_ask(
     study: StudyService, state: FSMContext, billing: Any = None,
 ) -> None:  # fmt: skip
     """A question on the chapter (after a confirmation when the model may cost more than the threshold)."""
-    book = await _ready_book(session, user, callback_data.book_id)
+    book = await ready_book(session, user, callback_data.book_id)
     await query.answer()
     if book is None or not isinstance(query.message, Message):
         return
@@ -354,7 +354,8 @@ async def on_study_stop(
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-async def _ready_book(session: AsyncSession, user: User, book_id: int | None) -> Book | None:
+async def ready_book(session: AsyncSession, user: User, book_id: int | None) -> Book | None:
+    """The user's book with this id when it is ready, else None."""
     if book_id is None:
         return None
     book = await books_repo.get_for_user(session, user.id, book_id)

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
 from bot.render import escape
-from db.models import Book, BookStatus, User
-from db.repositories import books as books_repo
+from db.models import User
 from handlers.callbacks import BookCb
+from handlers.chat_summary import ready_book
 from handlers.chat_ui import ReadCb, chapters_keyboard
 from services.chat.reading import parse_percent, read_to_chapter, set_read_until
 from services.chat.summaries import book_chapters
@@ -33,7 +33,7 @@ async def on_read_menu(
     query: CallbackQuery, callback_data: BookCb, user: User, session: AsyncSession, i18n: Translator,
     state: FSMContext,
 ) -> None:  # fmt: skip
-    book = await _ready_book(session, user, callback_data.book_id)
+    book = await ready_book(session, user, callback_data.book_id)
     if book is None or not isinstance(query.message, Message):
         await query.answer(i18n("chat-book-unavailable"))
         return
@@ -100,7 +100,7 @@ async def _saved(
     percent: float | None, *, stored: bool = False,
 ) -> None:  # fmt: skip
     """Store the position (unless `stored`) and say what it means now."""
-    book = await _ready_book(session, user, book_id)
+    book = await ready_book(session, user, book_id)
     if (
         book is None
         or percent is None
@@ -116,8 +116,3 @@ async def _saved(
         await message.answer(
             i18n("reading-saved", title=title, percent=f"{percent:.1f}".rstrip("0").rstrip("."))
         )
-
-
-async def _ready_book(session: AsyncSession, user: User, book_id: int) -> Book | None:
-    book = await books_repo.get_for_user(session, user.id, book_id)
-    return book if book is not None and book.status == BookStatus.READY else None
