@@ -1,33 +1,32 @@
-"""Answers without an LLM: the sentences of the retrieved passages that best answer the question.
+"""Answers without an LLM: the sentences of the retrieved passages that most likely hold the answer.
 
-Sentences are exact slices of the passages (so they quote verbatim) and keep the passage's place.
-The reply starts with the best sentence and the sentences right after it in its passage (the
-answer is often just after the line that repeats the question's words: "Why did you throw the ball?"
-... "He is a favourite of Fortune"), then the run of neighbouring sentences of one passage (up to
-WINDOW of the reply) where the question's words gather most — the answer is often in the lines
-around them ("Where did Goody Tiptoes hide the nuts?" ... "She hid them under a tree root").
-The rest of the reply is the next best sentences, each with the sentences
-right after it in its passage. A sentence scores by how well it matches the question — the
-question's stems it contains, weighted by how rare each stem is among the candidate sentences (a name
-on every line says little), plus, when vectors are given, its dense similarity to the question — and:
-- the question's kind (who, why, when, where, how many) asks for something a sentence can be seen to
-  carry: a name not in the question for "who", "because"/"so that" for "why", a time for "when", a
-  place for "where", a number for "how many"; a matching sentence that carries it gains;
-- a sentence that is itself a question rarely answers, and passages count in rank order.
+Sentences are exact slices of the passages (so they quote verbatim) and keep the passage's place. Each
+candidate sentence is described by FEATURES: how it matches the question by its rare words (a name on
+every line says little) and, when vectors are given, by meaning; how its neighbours match (the answer is
+often just after the line that repeats the question's words: "Where is the treasure stored?" ... "The
+treasure is in a cave"); whether it carries what the question's kind asks for (a name not in the question
+for "who", "because" for "why", a time for "when", a place for "where", a number for "how many"); whether
+it is itself a question, dialogue, a fragment; and where it stands (passage rank, place in the passage).
+A small network (`SentenceRanker`, trained by `librarity bench answers --train` on the tuning folds of the
+fairytaleqa anthologies, weights in answer_ranker.json) scores them, and the reply is the best ones that
+fit, in reading order.
+
 Stage directions ("Enter Macbeth.", "[Exit.]"), headings ("### The Tale", "CHAPTER XI") and fragments
 of a word or two — a speaker's name in a play ("Macb.", "MACBETH."), "Witches vanish." — are not quoted,
-except a fragment that answers a question the book asks just before it ("Who came? The troll."), taken
-with that question.
+except a fragment that answers a question the book asks just before it ("Who came? The troll.").
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -35,15 +34,6 @@ from services.search import lexical
 from services.search.embeddings import Embedder
 from services.search.sentences import text_sentence_spans
 
-DENSE_WEIGHT = 0.5
-RANK_WEIGHT = 0.15
-KIND_WEIGHT = 0.2  # a sentence that carries what the question's kind asks for (near a match)
-QUESTION_PENALTY = 0.2  # a sentence that is itself a question
-NEIGHBOURS = (1, 2)  # sentences after a chosen one taken with it (same passage, while they fit)
-NEIGHBOUR_SHARE = 0.5  # ... when the chosen one scores at least this share of the best
-WINDOW = 0.4  # the best run of neighbouring sentences, up to this share of the reply
-WINDOW_BEST = 0.5  # ... judged by the question's words it gathers and by its best sentence's score
-WINDOW_RANK = 0.05  # ... less this for each passage rank
 FRAGMENT_WORDS = 3  # a sentence of fewer words is a fragment
 _WORD = re.compile(r"[^\W_]+")
 _STAGE_DIRECTION = re.compile(
@@ -113,6 +103,71 @@ def carries_kind(kind: str, sentence: str, question: str) -> bool:
         return any(name.lower() not in asked for name in _NAME.findall(sentence))
     cue = _CUES.get(kind)
     return bool(cue and cue.search(sentence))
+
+
+# What the sentence ranker (`SentenceRanker`) is given about each candidate sentence, in this order.
+FEATURES: tuple[str, ...] = (
+    "lexical", "lexical_share", "lexical_rank", "dense", "dense_gap", "dense_rank",
+    "prev_lexical", "prev_dense", "prev2_lexical", "next_lexical", "next_dense", "window_lexical",
+    "prev_share", "next_share", "after_best", "before_best", "names_share", "others_share", "new_words",
+    "passage_rank", "first_passage", "position", "first_in_passage", "last_in_passage",
+    "asks", "prev_asks", "quoted", "words", "fragment", "carries", "name_new", "number", "time", "reason", "place",
+    "pronoun_start", "speech_tag",
+    *(f"kind_{kind}" for kind, _ in _KINDS),
+)  # fmt: skip
+DENSE_FEATURES = ("dense", "dense_gap", "dense_rank", "prev_dense", "next_dense")
+_PRONOUN_START = re.compile(
+    r"^\W*(?:he|she|they|it|him|her|them|his|their|its|он|она|они|оно|его|её|ее|их)\b", re.I
+)
+_SPEECH_TAG = re.compile(
+    r"\b(?:said|says|cried|asked|answered|replied|сказал\w*|спросил\w*|ответил\w*)\b", re.I
+)
+
+
+RANKER_PATH = Path(__file__).with_name("answer_ranker.json")
+
+
+class SentenceRanker:
+    """How likely each candidate sentence holds the answer: a small network over its FEATURES, trained
+    by `librarity bench answers --train` on the tuning folds of the fairytaleqa anthologies."""
+
+    def __init__(self, weights: dict[str, Any]) -> None:
+        if list(weights["features"]) != list(FEATURES):
+            raise ValueError("the ranker was trained on other features; train it again")
+        self.mean = np.asarray(weights["mean"], dtype=np.float32)
+        self.scale = np.asarray(weights["scale"], dtype=np.float32)
+        self.hidden_weight = np.asarray(weights["hidden_weight"], dtype=np.float32)
+        self.hidden_bias = np.asarray(weights["hidden_bias"], dtype=np.float32)
+        self.out_weight = np.asarray(weights["out_weight"], dtype=np.float32)
+        self.out_bias = float(weights["out_bias"])
+
+    @classmethod
+    @functools.cache
+    def shipped(cls) -> SentenceRanker:
+        return cls(json.loads(RANKER_PATH.read_text(encoding="utf-8")))
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        hidden = np.tanh(((features - self.mean) / self.scale) @ self.hidden_weight.T + self.hidden_bias)
+        return (hidden @ self.out_weight + self.out_bias).astype(np.float32)
+
+
+def choose_sentences(
+    scores: np.ndarray, usable: np.ndarray, passages: np.ndarray, lengths: np.ndarray, max_chars: int
+) -> list[int]:
+    """The best-scoring usable sentences that fit in max_chars (a space between two), in reading order."""
+    chosen: list[int] = []
+    total = 0
+    for index in np.argsort(-np.where(usable, scores, -np.inf), kind="stable"):
+        if not usable[index]:
+            break
+        size = int(lengths[index]) + (1 if chosen else 0)
+        if total + size > max_chars:
+            continue
+        chosen.append(int(index))
+        total += size
+        if total >= max_chars * 0.9:
+            break
+    return sorted(chosen)
 
 
 class PassageLike(Protocol):
@@ -197,65 +252,63 @@ def extractive_answer(
     query_vector: np.ndarray | None = None,
     sentence_vectors: np.ndarray | None = None,
 ) -> ExtractiveAnswer:
-    """The best sentences (verbatim, with places) up to max_chars; vectors, when given, are the
-    question's and those of `candidate_sentences(hits)` in order."""
-    spans = candidate_sentences(hits)
+    """The sentences most likely to hold the answer (verbatim, with places), up to max_chars, in reading
+    order; vectors, when given, are the question's and those of `candidate_sentences(hits)` in order."""
+    spans, features, usable = candidate_table(question, hits, query_vector, sentence_vectors)
     if not spans:
         return ExtractiveAnswer([])
-    wanted = set(lexical.stems(question))
-    candidates = [_Candidate(p, s, e, frozenset(lexical.stems(hits[p].text[s:e]))) for p, s, e in spans]
-    texts = [hits[c.passage].text[c.start : c.end] for c in candidates]
-    match = _lexical_scores(wanted, candidates)
-    if query_vector is not None and sentence_vectors is not None and len(sentence_vectors) == len(candidates):
-        match = match + DENSE_WEIGHT * (sentence_vectors @ query_vector)
-    kind = question_kind(question)
-    carries = np.array([carries_kind(kind, text, question) for text in texts], dtype=bool)
-    asks = np.array([text.rstrip("\"'»”’) ").endswith("?") for text in texts], dtype=bool)
-    scores = match + KIND_WEIGHT * carries * np.clip(match, 0.0, None) - QUESTION_PENALTY * asks
-    ranks = np.array([c.passage for c in candidates], dtype=np.float32)
-    scores = (scores + RANK_WEIGHT / (1.0 + ranks)).astype(np.float32)
-    quotable, answers = _quotable(hits, candidates)
-    if quotable.any():  # else the passages are all fragments: the best of them, as before
-        scores = np.where(quotable, scores, -np.inf).astype(np.float32)
-
-    chosen: dict[int, float] = {}
-    usable = quotable | answers
-    order = np.argsort(-scores, kind="stable")
-    best = float(scores[order[0]])
-    window = _best_window(wanted, candidates, scores, usable, max_chars)
-    total = 0
-    for step, index in enumerate(order):
-        if scores[index] == -np.inf:
-            break
-        picks = _with_neighbours(int(index), candidates, scores, best, usable)
-        if step == 0:  # the best sentence and the sentences after it, then the run of sentences
-            picks = [*picks, *window]
-        for pick in picks:
-            if pick in chosen:
-                continue
-            size = candidates[pick].end - candidates[pick].start + (1 if chosen else 0)
-            if total + size > max_chars:
-                if pick == index:
-                    break  # not its neighbours without it
-                continue
-            chosen[pick] = float(scores[pick])
-            total += size
-        if total >= max_chars * 0.9:
-            break
+    scores = SentenceRanker.shipped().score(features)
+    passages = np.array([p for p, _, _ in spans])
+    lengths = np.array([e - s for _, s, e in spans])
+    chosen = choose_sentences(scores, usable, passages, lengths, max_chars)
     if not chosen:  # one sentence longer than the budget: its beginning
-        chosen[int(order[0])] = best
+        chosen = [int(np.argmax(np.where(usable, scores, -np.inf)))]
+    candidates, _ = _candidates(hits, [spans[i] for i in chosen])
     return ExtractiveAnswer(
-        [_sentence(hits, candidates[i], score, max_chars) for i, score in sorted(chosen.items())]
+        [
+            _sentence(hits, candidate, float(scores[i]), max_chars)
+            for i, candidate in zip(chosen, candidates, strict=True)
+        ]
     )
+
+
+def candidate_table(
+    question: str,
+    hits: Sequence[PassageLike],
+    query_vector: np.ndarray | None = None,
+    sentence_vectors: np.ndarray | None = None,
+) -> tuple[list[tuple[int, int, int]], np.ndarray, np.ndarray]:
+    """The candidate sentences (passage, start, end), their FEATURES, and which may be quoted: whole
+    sentences, and fragments that answer a question the book asks just before them (all of them, when
+    the passages are nothing but fragments)."""
+    spans = candidate_sentences(hits)
+    candidates, texts = _candidates(hits, spans)
+    match = _lexical_scores(set(lexical.stems(question)), candidates)
+    dense = None
+    if query_vector is not None and sentence_vectors is not None and len(sentence_vectors) == len(spans):
+        dense = sentence_vectors @ query_vector
+    quotable, answers = _quotable(hits, candidates)
+    usable = quotable | answers if quotable.any() else np.ones(len(spans), dtype=bool)
+    return spans, sentence_features(question, candidates, texts, match, dense), usable
+
+
+def _candidates(
+    hits: Sequence[PassageLike], spans: Sequence[tuple[int, int, int]]
+) -> tuple[list[_Candidate], list[str]]:
+    texts = [hits[p].text[s:e] for p, s, e in spans]
+    stems = [frozenset(lexical.stems(text)) for text in texts]
+    return [_Candidate(p, s, e, stem) for (p, s, e), stem in zip(spans, stems, strict=True)], texts
 
 
 async def extractive_answer_dense(
     question: str, hits: Sequence[PassageLike], embedder: Embedder, max_chars: int = 600
 ) -> ExtractiveAnswer:
-    """`extractive_answer` with dense similarity of each sentence (embedded off the event loop)."""
+    """`extractive_answer` with dense similarity of each sentence (embedded off the event loop) — for
+    English questions: the model (all-MiniLM-L6-v2) learnt English only, and its similarities for other
+    languages are mostly noise, so those are ranked as if no vectors were given."""
     spans = candidate_sentences(hits)
-    if not spans:
-        return ExtractiveAnswer([])
+    if not spans or lexical.detect_language(question) != "en":
+        return extractive_answer(question, hits, max_chars)
     query = await embedder.embed_query(question)
     vectors = await embedder.embed_documents([hits[p].text[s:e] for p, s, e in spans])
     return extractive_answer(question, hits, max_chars, query_vector=query, sentence_vectors=vectors)
@@ -269,6 +322,119 @@ def _lexical_scores(wanted: set[str], candidates: Sequence[_Candidate]) -> np.nd
     weight = {stem: math.log(1.0 + count / (1.0 + frequency[stem])) for stem in wanted}
     whole = sum(weight.values())
     return np.array([sum(weight[s] for s in c.stems & wanted) / whole for c in candidates], dtype=np.float32)
+
+
+def sentence_features(
+    question: str,
+    candidates: Sequence[_Candidate],
+    texts: Sequence[str],
+    lexical_match: np.ndarray,
+    dense: np.ndarray | None,
+) -> np.ndarray:
+    """One row of FEATURES per candidate sentence: how it and its neighbours match the question (by
+    its rare words and, when given, by meaning), where it stands, and what it carries."""
+    n = len(candidates)
+    features = np.zeros((n, len(FEATURES)), dtype=np.float32)
+    if n == 0:
+        return features
+    column = {name: index for index, name in enumerate(FEATURES)}
+    given = dense is not None  # else every feature of meaning is zero, as the ranker was taught
+    dense = np.zeros(n, dtype=np.float32) if dense is None else dense.astype(np.float32)
+    passages = np.array([c.passage for c in candidates])
+    same_before = np.concatenate([[False], passages[1:] == passages[:-1]])
+    same_after = np.concatenate([passages[:-1] == passages[1:], [False]])
+    same_two_before = np.concatenate([[False, False], passages[2:] == passages[:-2]])[:n]
+
+    def shifted(values: np.ndarray, step: int, valid: np.ndarray) -> np.ndarray:
+        moved = np.roll(values, step)
+        return np.where(valid, moved, 0.0)
+
+    wanted = set(lexical.stems(question))
+    frequency = Counter(stem for c in candidates for stem in c.stems & wanted)
+    weight = {stem: math.log(1.0 + n / (1.0 + frequency[stem])) for stem in wanted}
+    whole = sum(weight.values()) or 1.0
+    window = np.zeros(n, dtype=np.float32)
+    for index, candidate in enumerate(candidates):
+        covered = set(candidate.stems)
+        if same_before[index]:
+            covered |= candidates[index - 1].stems
+        if same_after[index]:
+            covered |= candidates[index + 1].stems
+        window[index] = sum(weight[stem] for stem in covered & wanted) / whole
+    order_lexical = np.empty(n)
+    order_lexical[np.argsort(-lexical_match, kind="stable")] = np.arange(n)
+    order_dense = np.full(n, np.inf)
+    if given:
+        order_dense[np.argsort(-dense, kind="stable")] = np.arange(n)
+    asks = np.array([text.rstrip("\"'»”’) ").endswith("?") for text in texts], dtype=np.float32)
+    kind = question_kind(question)
+    asked = {word.lower() for word in _WORD.findall(question)}
+    share = lexical_match / max(float(lexical_match.max()), 1e-6)
+    best = int(np.argmax(lexical_match))
+    after_best = np.zeros(n, dtype=bool)
+    before_best = np.zeros(n, dtype=bool)
+    if best + 1 < n and same_after[best]:
+        after_best[best + 1] = True
+    if best > 0 and same_before[best]:
+        before_best[best - 1] = True
+    names = set(lexical.stems(" ".join(word for word in _NAME.findall(" " + question))))
+    others = wanted - names
+    values = {
+        "prev_share": shifted(share, 1, same_before),
+        "next_share": shifted(share, -1, same_after),
+        "after_best": after_best,
+        "before_best": before_best,
+        "names_share": [len(c.stems & names) / len(names) if names else 0.0 for c in candidates],
+        "others_share": [len(c.stems & others) / len(others) if others else 0.0 for c in candidates],
+        "new_words": [len(c.stems - wanted) / max(len(c.stems), 1) for c in candidates],
+        "lexical": lexical_match,
+        "lexical_share": share,
+        "lexical_rank": 1.0 / (1.0 + order_lexical),
+        "dense": dense,
+        "dense_gap": dense - float(dense.max()),
+        "dense_rank": 1.0 / (1.0 + order_dense),
+        "prev_lexical": shifted(lexical_match, 1, same_before),
+        "prev_dense": shifted(dense, 1, same_before),
+        "prev2_lexical": shifted(lexical_match, 2, same_two_before),
+        "next_lexical": shifted(lexical_match, -1, same_after),
+        "next_dense": shifted(dense, -1, same_after),
+        "window_lexical": window,
+        "passage_rank": 1.0 / (1.0 + passages),
+        "first_passage": passages == 0,
+        "position": _positions(passages),
+        "first_in_passage": ~same_before,
+        "last_in_passage": ~same_after,
+        "asks": asks,
+        "prev_asks": shifted(asks, 1, same_before),
+        "quoted": [bool(re.search(r"[\"“”«»]|(?:^|\s)'", text)) for text in texts],
+        "words": [math.log1p(len(_WORD.findall(text))) for text in texts],
+        "fragment": [len(_WORD.findall(text)) < FRAGMENT_WORDS for text in texts],
+        "carries": [carries_kind(kind, text, question) for text in texts],
+        "name_new": [any(name.lower() not in asked for name in _NAME.findall(text)) for text in texts],
+        "number": [bool(_CUES["count"].search(text)) for text in texts],
+        "time": [bool(_CUES["when"].search(text)) for text in texts],
+        "reason": [bool(_CUES["why"].search(text)) for text in texts],
+        "place": [bool(_CUES["where"].search(text)) for text in texts],
+        "pronoun_start": [bool(_PRONOUN_START.match(text)) for text in texts],
+        "speech_tag": [bool(_SPEECH_TAG.search(text)) for text in texts],
+        **{f"kind_{name}": np.full(n, name == kind) for name, _ in _KINDS},
+    }
+    for name, value in values.items():
+        features[:, column[name]] = np.asarray(value, dtype=np.float32)
+    return features
+
+
+def _positions(passages: np.ndarray) -> np.ndarray:
+    """Each sentence's place in its passage, 0 (first) to 1 (last)."""
+    positions = np.zeros(len(passages), dtype=np.float32)
+    start = 0
+    for end in range(1, len(passages) + 1):
+        if end == len(passages) or passages[end] != passages[start]:
+            count = end - start
+            if count > 1:
+                positions[start:end] = np.arange(count) / (count - 1)
+            start = end
+    return positions
 
 
 def _quotable(hits: Sequence[PassageLike], candidates: Sequence[_Candidate]) -> tuple[np.ndarray, np.ndarray]:
@@ -298,63 +464,10 @@ def _quotable(hits: Sequence[PassageLike], candidates: Sequence[_Candidate]) -> 
     return quotable, answers
 
 
-def _best_window(
-    wanted: set[str], candidates: Sequence[_Candidate], scores: np.ndarray, usable: np.ndarray, max_chars: int
-) -> list[int]:
-    """The run of neighbouring sentences of one passage, within max_chars * WINDOW, where the question's
-    words gather most (each stem counted once, by its weight) and the sentences score best."""
-    if not wanted:
-        return []
-    frequency = Counter(stem for c in candidates for stem in c.stems & wanted)
-    weight = {stem: math.log(1.0 + len(candidates) / (1.0 + frequency[stem])) for stem in wanted}
-    whole = sum(weight.values()) or 1.0
-    budget = max_chars * WINDOW
-    best: tuple[float, list[int]] = (-np.inf, [])
-    for first in range(len(candidates)):
-        if not usable[first]:
-            continue
-        covered: set[str] = set()
-        size, run = 0, []
-        for index in range(first, len(candidates)):
-            if candidates[index].passage != candidates[first].passage:
-                break
-            size += candidates[index].end - candidates[index].start + 1
-            if size > budget:
-                break
-            if not usable[index]:
-                continue
-            run.append(index)
-            covered |= candidates[index].stems & wanted
-            value = sum(weight[s] for s in covered) / whole + WINDOW_BEST * max(scores[i] for i in run)
-            value -= WINDOW_RANK * candidates[first].passage
-            if value > best[0] or (value == best[0] and run[0] == best[1][0]):
-                best = (value, list(run))
-    return best[1]
-
-
 def _shouted(sentence: str) -> bool:
     """A line in capitals (a speaker's name, a heading): "FIRST WITCH.", "CHAPTER XI"."""
     letters = [char for char in sentence if char.isalpha()]
     return bool(letters) and all(char.isupper() for char in letters) and len(_WORD.findall(sentence)) <= 8
-
-
-def _with_neighbours(
-    index: int, candidates: Sequence[_Candidate], scores: np.ndarray, best: float, usable: np.ndarray
-) -> list[int]:
-    """The sentence, then its neighbours in its passage (NEIGHBOURS: after it first), when it is among
-    the best: the answer is most often in the sentence that matches, else just after or before it."""
-    picks = [index]
-    if scores[index] < best * NEIGHBOUR_SHARE:
-        return picks
-    for step in NEIGHBOURS:
-        near = index + step
-        if (
-            0 <= near < len(candidates)
-            and candidates[near].passage == candidates[index].passage
-            and usable[near]
-        ):
-            picks.append(near)
-    return picks
 
 
 def _sentence(
