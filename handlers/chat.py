@@ -32,7 +32,7 @@ from handlers.chat_ui import (
     passages_html,
     search_html,
 )
-from handlers.engagement import count_reading
+from handlers.engagement import announce_milestones, count_reading, count_reading_day
 from services.billing.service import BillingService
 from services.chat import MODES, AnswerResult, AnswerService, Citation, Mode
 from services.chat.summaries import SummaryService
@@ -73,9 +73,10 @@ async def on_question(
         )
     finally:
         await stream.close()
+    # The day is counted before the answer goes out, so /stats sent right after it already shows it.
+    reached = await count_reading_day(user, session, streaks) if result.refusal is None else []
     await send_result(message, result, i18n, book, billing)
-    if result.refusal is None:
-        await count_reading(message, user, session, i18n, streaks)
+    await announce_milestones(message, i18n, reached)
 
 
 async def send_result(

@@ -33,17 +33,21 @@ async def cmd_stats(
     else:
         text += "\n\n" + i18n("stats-no-milestones")
     await message.answer(text)
-    await _announce(message, i18n, reached)
+    await announce_milestones(message, i18n, reached)
 
 
 async def count_reading(
     message: Message, user: User, session: AsyncSession, i18n: Translator, streaks: ReadingStreaks | None
 ) -> None:
     """Count today as a reading day; announce the milestones reached just now (each only ever once)."""
-    if streaks is not None:
-        await _announce(message, i18n, await streaks.read(session, user.id, user.timezone))
+    await announce_milestones(message, i18n, await count_reading_day(user, session, streaks))
 
 
-async def _announce(message: Message, i18n: Translator, codes: list[str]) -> None:
+async def count_reading_day(user: User, session: AsyncSession, streaks: ReadingStreaks | None) -> list[str]:
+    """Count today as a reading day (committed); the milestones reached just now."""
+    return [] if streaks is None else await streaks.read(session, user.id, user.timezone)
+
+
+async def announce_milestones(message: Message, i18n: Translator, codes: list[str]) -> None:
     for code in codes:
         await message.answer(i18n("milestone-reached", name=i18n(f"milestone-{code}")))
