@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Book, BookStatus, User
 from services.billing.chat_hooks import AnswerBilling
-from services.billing.ingestion_hooks import IngestionBilling, book_pages
 from services.billing.factory import build_billing
+from services.billing.ingestion_hooks import IngestionBilling, book_pages
 from services.billing.service import AnswerHold, BillingService, ReferralBonus
 from services.ingestion.service import IngestionRejected
 from services.llm import LLMUsage

@@ -50,7 +50,7 @@ BUDGET_CHARS = 5000
 HELD_OUT = "wonderclock-fairybook"
 # What `--tune` chooses between, by cross-validation over folds of the other anthologies: query-side
 # settings only (the same index serves them all). Changes to the settings given on the command line.
-TUNE_GRID: tuple[dict[str, float], ...] = tuple(
+TUNE_GRID: tuple[dict[str, Any], ...] = tuple(
     {"dense_weight": weight, "expansion": expansion}
     for weight in (0.3, 0.4, 0.5)
     for expansion in (0.0, 0.3, 0.6)
@@ -666,7 +666,7 @@ def cross_validate(
             return default
         return top
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, fold in enumerate(fold_split(names, k)):
         rest = [n for n in names if n not in fold]
         label = best(rest)
