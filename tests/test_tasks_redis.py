@@ -124,7 +124,8 @@ async def test_a_dead_workers_delivery_is_taken_over(
     dead = _queue(redis_url, queue, redeliver_after=1.0).broker
     await dead.startup()
     submission = await bot_side.submit(ALICE, shared_data("books", "gutenberg", "blake-poems.txt"), "b.txt")
-    taken = await asyncio.wait_for(anext(dead.listen()), 10)
+    deliveries = dead.listen()  # closed below, not left to the garbage collector mid-shutdown
+    taken = await asyncio.wait_for(anext(deliveries), 10)
     assert taken.data
     survivor = make_service(session_factory, index, tmp_path / "files")
     survivor.tasks = _queue(redis_url, queue, redeliver_after=1.0)
@@ -133,6 +134,7 @@ async def test_a_dead_workers_delivery_is_taken_over(
             book = await bot_side.wait(submission.book.id, max_seconds=60)
             assert book is not None and book.status == BookStatus.READY
     finally:
+        await deliveries.aclose()
         await dead.shutdown()
         await bot_side.stop()
         await bot_side.tasks.broker.shutdown()
