@@ -59,7 +59,6 @@ def asked(question: str, passages: Sequence[Passage], answer: str) -> answer_ran
         features=features,
         usable=usable,
         positive=np.array([text == answer for text in texts]),
-        passages=np.array([p for p, _, _ in spans]),
         lengths=np.array([e - s for _, s, e in spans]),
         texts=texts,
     )
@@ -97,12 +96,11 @@ def test_training_learns_that_the_answer_follows_the_line_that_repeats_the_quest
 def test_the_reply_keeps_to_its_length_and_to_the_order_of_the_book() -> None:
     scores = np.array([0.1, 3.0, 2.0, -1.0, 5.0])
     usable = np.array([True, True, True, True, False])
-    passages = np.array([0, 0, 0, 1, 1])
     lengths = np.array([100, 250, 300, 40, 10])
-    assert choose_sentences(scores, usable, passages, lengths, 600) == [1, 2]
-    assert choose_sentences(scores, usable, passages, lengths, 500) == [0, 1, 3]  # the 300 did not fit
-    assert choose_sentences(scores, usable, passages, lengths, 200) == [0, 3]
-    assert choose_sentences(scores, np.zeros(5, dtype=bool), passages, lengths, 600) == []
+    assert choose_sentences(scores, usable, lengths, 600) == [1, 2]
+    assert choose_sentences(scores, usable, lengths, 500) == [0, 1, 3]  # the 300 did not fit
+    assert choose_sentences(scores, usable, lengths, 200) == [0, 3]
+    assert choose_sentences(scores, np.zeros(5, dtype=bool), lengths, 600) == []
 
 
 class CountingEmbedder:

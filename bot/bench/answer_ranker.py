@@ -55,7 +55,6 @@ class Asked:
     features: np.ndarray
     usable: np.ndarray
     positive: np.ndarray
-    passages: np.ndarray
     lengths: np.ndarray
     texts: list[str]
 
@@ -98,7 +97,6 @@ async def collect(
                     features=features,
                     usable=usable,
                     positive=_positives(texts, [p for p, _, _ in spans], question.answers),
-                    passages=np.array([p for p, _, _ in spans]),
                     lengths=np.array([e - s for _, s, e in spans]),
                     texts=texts,
                 )
@@ -181,7 +179,7 @@ def train(asked: list[Asked], seed: int = SEED) -> dict[str, Any]:
 def reply_holds_answer(weights: dict[str, Any], asked: Asked) -> bool:
     """Whether the reply the ranker would choose (up to MAX_CHARS) holds the gold answer."""
     scores = SentenceRanker(weights).score(asked.features)
-    chosen = choose_sentences(scores, asked.usable, asked.passages, asked.lengths, MAX_CHARS)
+    chosen = choose_sentences(scores, asked.usable, asked.lengths, MAX_CHARS)
     return answer_found(" ".join(asked.texts[i] for i in chosen), asked.answers)
 
 

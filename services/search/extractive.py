@@ -152,7 +152,7 @@ class SentenceRanker:
 
 
 def choose_sentences(
-    scores: np.ndarray, usable: np.ndarray, passages: np.ndarray, lengths: np.ndarray, max_chars: int
+    scores: np.ndarray, usable: np.ndarray, lengths: np.ndarray, max_chars: int
 ) -> list[int]:
     """The best-scoring usable sentences that fit in max_chars (a space between two), in reading order."""
     chosen: list[int] = []
@@ -258,9 +258,8 @@ def extractive_answer(
     if not spans:
         return ExtractiveAnswer([])
     scores = SentenceRanker.shipped().score(features)
-    passages = np.array([p for p, _, _ in spans])
     lengths = np.array([e - s for _, s, e in spans])
-    chosen = choose_sentences(scores, usable, passages, lengths, max_chars)
+    chosen = choose_sentences(scores, usable, lengths, max_chars)
     if not chosen:  # one sentence longer than the budget: its beginning
         chosen = [int(np.argmax(np.where(usable, scores, -np.inf)))]
     candidates, _ = _candidates(hits, [spans[i] for i in chosen])
