@@ -4,7 +4,9 @@ The ranker (`services.search.extractive.SentenceRanker`) is a small network over
 candidate sentence. It learns, question by question, to put first the sentences that hold the gold answer
 of the fairytaleqa anthologies of the tuning folds (never the held-out one): each question is searched and
 its context packed exactly as `bench answers` does it, and a sentence is a positive when the gold answer
-is in it (or runs from it into the next sentence). The loss is a softmax over each question's candidates.
+is in it (or runs from it into the next sentence). The loss is a softmax over each question's candidates;
+WITHOUT_MEANING of the questions are shown with the features of meaning zeroed, as a reply without
+sentence vectors sees them (a question not in English, a caller without an embedder).
 The weights go to `services/search/answer_ranker.json`; the run prints how often the reply it would give
 holds the answer, on each tuning fold with a ranker trained on the other (cross-fitted).
 """
