@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Book, BookStatus
+from db.models import Book, BookStatus, ChatTurn
 from db.models import Chunk as ChunkRow
 from services.search.chunking import Chunk
 from services.search.index import SearchIndex
@@ -111,3 +111,15 @@ async def seed_book(
 
 def new_index(tmp_path: Path) -> SearchIndex:
     return make_index(tmp_path / "qdrant")
+
+
+def add_reading(session: AsyncSession, user_id: int, *, books: int, questions: int) -> None:
+    """A reader's ready books and answered questions (to be committed by the caller)."""
+    for n in range(books):
+        session.add(
+            Book(user_id=user_id, file_sha256=f"{user_id:08d}{n:08d}".ljust(64, "0"), file_name=f"b{n}.txt",
+                 status=BookStatus.READY)
+        )  # fmt: skip
+    for _ in range(questions):
+        session.add(ChatTurn(user_id=user_id, book_id=None, question="q", search_query="q", answer="a",
+                             provider="extractive"))  # fmt: skip

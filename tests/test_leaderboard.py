@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Book, BookStatus, ChatTurn, LeaderboardEntry, ReadingStreak, User
+from db.models import LeaderboardEntry, ReadingStreak, User
 from handlers.leaderboard import render_board
 from locales.i18n import I18n
 from services.engagement import leaderboard
 from services.engagement.leaderboard import NameRejected, clean_name
 from services.privacy.export import collect
+from tests.chat_helpers import add_reading
 
 NOW = datetime(2025, 3, 5, 12, 0, tzinfo=UTC)
 TODAY = date(2025, 3, 5)
@@ -34,14 +35,7 @@ async def _reader(
 ) -> User:
     user = User(id=user_id, first_name=first_name, language="en", settings={})
     session.add(user)
-    for n in range(books):
-        session.add(
-            Book(user_id=user_id, file_sha256=f"{user_id:08d}{n:08d}".ljust(64, "0"), file_name=f"b{n}.txt",
-                 status=BookStatus.READY)
-        )  # fmt: skip
-    for _ in range(questions):
-        session.add(ChatTurn(user_id=user_id, book_id=None, question="q", search_query="q", answer="a",
-                             provider="extractive"))  # fmt: skip
+    add_reading(session, user_id, books=books, questions=questions)
     if streak:
         session.add(
             ReadingStreak(user_id=user_id, current=streak, best=streak, last_day=last_day, days_total=streak)
@@ -159,8 +153,8 @@ async def test_leaving_while_recounts_run_stays_left(
         ranks = sorted(await session.scalars(select(LeaderboardEntry.rank)))
         assert ranks == [1, 2, 3, 4]
         for n in range(0, 8, 2):
-            user = await session.get(User, 200 + n)
-            assert user is not None and leaderboard.joined_name(user) is None
+            stored = await session.get(User, 200 + n)
+            assert stored is not None and leaderboard.joined_name(stored) is None
 
 
 async def test_joining_twice_at_once_makes_one_line(

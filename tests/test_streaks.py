@@ -9,21 +9,15 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Achievement, Book, BookStatus, ChatTurn, ReadingStreak
+from db.models import Achievement, ReadingStreak
 from services.engagement.streaks import local_day, record_reading, stats
+from tests.chat_helpers import add_reading
 
 MONDAY = date(2025, 3, 3)
 
 
 async def _reader(session: AsyncSession, user_id: int, *, books: int = 1, questions: int = 1) -> None:
-    for n in range(books):
-        session.add(
-            Book(user_id=user_id, file_sha256=f"{user_id}-{n}".ljust(64, "0"), file_name=f"b{n}.txt",
-                 status=BookStatus.READY)
-        )  # fmt: skip
-    for _ in range(questions):
-        session.add(ChatTurn(user_id=user_id, book_id=None, question="q", search_query="q", answer="a",
-                             provider="extractive"))  # fmt: skip
+    add_reading(session, user_id, books=books, questions=questions)
     await session.commit()
 
 
@@ -70,5 +64,7 @@ async def test_many_updates_at_once_count_one_day_and_announce_once(
     async with session_factory() as session:
         streak = await session.get(ReadingStreak, 6)
         assert streak is not None and (streak.current, streak.days_total, streak.last_day) == (1, 1, MONDAY)
-        count = await session.scalar(select(func.count()).select_from(Achievement).where(Achievement.user_id == 6))
+        count = await session.scalar(
+            select(func.count()).select_from(Achievement).where(Achievement.user_id == 6)
+        )
         assert count == 4
