@@ -262,13 +262,7 @@ def extractive_answer(
     chosen = choose_sentences(scores, usable, lengths, max_chars)
     if not chosen:  # one sentence longer than the budget: its beginning
         chosen = [int(np.argmax(np.where(usable, scores, -np.inf)))]
-    candidates, _ = _candidates(hits, [spans[i] for i in chosen])
-    return ExtractiveAnswer(
-        [
-            _sentence(hits, candidate, float(scores[i]), max_chars)
-            for i, candidate in zip(chosen, candidates, strict=True)
-        ]
-    )
+    return ExtractiveAnswer([_sentence(hits, spans[i], float(scores[i]), max_chars) for i in chosen])
 
 
 def candidate_table(
@@ -470,17 +464,17 @@ def _shouted(sentence: str) -> bool:
 
 
 def _sentence(
-    hits: Sequence[PassageLike], candidate: _Candidate, score: float, max_chars: int
+    hits: Sequence[PassageLike], span: tuple[int, int, int], score: float, max_chars: int
 ) -> ExtractiveSentence:
-    hit = hits[candidate.passage]
-    end = candidate.end
-    if end - candidate.start > max_chars:
-        cut = hit.text.rfind(" ", candidate.start, candidate.start + max_chars)
-        end = cut if cut > candidate.start else candidate.start + max_chars
+    passage, start, end = span
+    hit = hits[passage]
+    if end - start > max_chars:
+        cut = hit.text.rfind(" ", start, start + max_chars)
+        end = cut if cut > start else start + max_chars
     return ExtractiveSentence(
-        text=hit.text[candidate.start : end],
-        passage=candidate.passage,
-        start=candidate.start,
+        text=hit.text[start:end],
+        passage=passage,
+        start=start,
         end=end,
         page=hit.page,
         chapter=hit.chapter,
