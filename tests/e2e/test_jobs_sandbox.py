@@ -51,7 +51,7 @@ async def test_quote_and_digest_once_at_the_users_hour(sandbox_bot: SandboxHarne
         await add_book(ctx.session_factory, user.user_id, f"Shelf of {user.user_id}")
 
     # One user turns the daily quote off in /settings; another blocks the bot.
-    menu = await quiet.ask("/settings")
+    menu = await quiet.ask("/settings", contains="⚙️")
     await quiet.tap_button(menu, "Daily quote")
     await quiet.wait_for(lambda ms: any("▫️ Daily quote" in text_of(m) for m in ms))
     await gone.block()
@@ -110,7 +110,7 @@ async def test_settings_hour_and_time_zone_move_the_quote(sandbox_bot: SandboxHa
     user = sandbox_bot.user(language_code="en")
     await user.ask("/start")
     await add_book(ctx.session_factory, user.user_id, "Moby-Dick")
-    menu = await user.ask("/settings")
+    menu = await user.ask("/settings", contains="⚙️")
     assert "09:00" in text_of(menu) and "UTC" in text_of(menu)
 
     await user.tap_button(menu, "09:00")

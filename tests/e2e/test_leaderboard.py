@@ -27,7 +27,7 @@ def ctx_of(sandbox: SandboxHarness) -> AppContext:
 
 
 async def _board_screen(user: UserClient, marker: str) -> Message:
-    menu = await user.ask("/settings")
+    menu = await user.ask("/settings", contains="⚙️")
     await user.tap_button(menu, "🏆")
     return await user.wait_edit(int(menu["message_id"]), lambda m: marker in text_of(m))
 

@@ -12,7 +12,7 @@ from tests.e2e.client import Message, SandboxHarness, UserClient, buttons_of, te
 
 
 async def _zones_screen(user: UserClient, marker: str) -> Message:
-    menu = await user.ask("/settings")
+    menu = await user.ask("/settings", contains="⚙️")
     await user.tap_button(menu, "🌍")
     return await user.wait_edit(int(menu["message_id"]), lambda m: marker in text_of(m))
 
